@@ -1,0 +1,91 @@
+/** `--help` texts: the global overview and each command's page. */
+import { OPTION_SPECS } from "./args.ts";
+import type { Command } from "../commands/command.ts";
+
+/** One line of help per option (long name → text). */
+const OPTION_HELP: Record<string, string> = {
+  help: "show help (global, or for the command given) and exit",
+  version: "print the version and exit",
+  verbose: "print every file handled ([UPLOAD], [EXISTS], [DELETE]) and more details",
+  quiet: "print only warnings, errors and results",
+  debug: "show stack traces for unexpected errors",
+  "dry-run": "show what would be done without changing the target",
+  json: "print machine-readable JSON instead of text",
+  jobs: "transfers or deletions in parallel (default 8)",
+  color: "colour output: auto (on a terminal, unless NO_COLOR is set), always, never",
+  "max-age": "delete archives at least this old: N followed by w|d|h|m|s (default 1d)",
+  "max-sig-age": "delete siginfo files at least this old (default and minimum: MAX_AGE)",
+  filter: "only recipes whose PN matches this regex (matched at the start of PN)",
+  arch: "only artifacts of this SSTATE_PKGARCH (exact match, e.g. arm64)",
+  "sources-dir": "lint: absolute path of the sources (layers) (default /work/)",
+  "build-dir": "lint: absolute path of the build directory (default /build/tmp/)",
+  pedantic: "lint: also check tasks in --excluded-tasks",
+  "exit-code": "lint: exit with N instead of the number of issues found",
+  "lint-stamps": "lint: TARGET is a bitbake stamps directory (local path only)",
+  "excluded-tasks": "lint: comma-separated task patterns to skip (default rootfs_wicenv,image_wic)",
+  "cache-dir": "diff: an sstate cache to look up dependencies' siginfo files in",
+};
+
+const GLOBAL_OPTIONS = ["help", "version", "verbose", "quiet", "color", "debug"];
+
+function optionLine(long: string): string {
+  const spec = OPTION_SPECS.find((s) => s.long === long)!;
+  const names = [spec.short ? `-${spec.short}` : "", `--${spec.long}`].filter(Boolean).join(", ");
+  const flag = spec.kind === "flag" ? names : `${names} ${spec.metavar}`;
+  return `  ${flag.padEnd(26)} ${OPTION_HELP[long]}`;
+}
+
+function wrap(text: string, width = 92, indent = "  "): string {
+  const lines: string[] = [];
+  let line = "";
+  for (const word of text.split(/\s+/)) {
+    if (line && line.length + word.length + 1 > width - indent.length) {
+      lines.push(indent + line);
+      line = word;
+    } else line = line ? `${line} ${word}` : word;
+  }
+  if (line) lines.push(indent + line);
+  return lines.join("\n");
+}
+
+/** The overview printed by `isar-sstate --help`. */
+export function globalHelp(commands: readonly Command[], version: string): string {
+  return [
+    `isar-sstate ${version}: manage shared bitbake sstate caches (Isar, Yocto)`,
+    "",
+    "usage: isar-sstate COMMAND [SOURCE] TARGET [options]",
+    "",
+    "commands:",
+    ...commands.map((c) => `  ${c.name.padEnd(9)} ${c.summary}`),
+    "",
+    "locations (SOURCE is a local directory; TARGET any of):",
+    "  /path or file:///path        a directory (local or mounted)",
+    "  http(s)://host/path          a WebDAV share (not supported yet)",
+    "  s3://bucket/prefix           an S3 bucket (not supported yet)",
+    "",
+    "global options:",
+    ...GLOBAL_OPTIONS.map(optionLine),
+    "",
+    "Options may come before or after the positional arguments.",
+    "Run 'isar-sstate COMMAND --help' for a command's options and examples.",
+    "",
+    "exit codes: 0 success, 1 failure or invalid input, 2 command-line syntax error",
+    "            (lint: the number of issues found, see 'isar-sstate lint --help')",
+  ].join("\n");
+}
+
+/** The page printed by `isar-sstate COMMAND --help`. */
+export function commandHelp(command: Command): string {
+  return [
+    `usage: isar-sstate ${command.name} ${command.positionals} [options]`,
+    "",
+    wrap(command.description, 92, ""),
+    "",
+    "options:",
+    ...command.options.map(optionLine),
+    ...GLOBAL_OPTIONS.filter((o) => !command.options.includes(o)).map(optionLine),
+    "",
+    "examples:",
+    ...command.examples.map((e) => `  ${e}`),
+  ].join("\n");
+}

@@ -1,0 +1,122 @@
+/** `info TARGET`: what a cache holds, as the reference prints it or as JSON. */
+import { openBackend } from "../backends/factory.ts";
+import { type Artifact, artifactKind } from "../cache/artifact.ts";
+import { makeFilter } from "../cache/filter.ts";
+import { formatGb, listArtifacts } from "../cache/listing.ts";
+import type { Output } from "../cli/output.ts";
+import { type Command, requireTargetOnly } from "./command.ts";
+
+/** The task whose artifacts make a recipe a package, a rootfs or a bootstrap. */
+const KEY_TASKS = { deb: "dpkg_build", rootfs: "rootfs_install", bootstrap: "bootstrap" } as const;
+type Kind = keyof typeof KEY_TASKS;
+
+function pyStr(s: string): string {
+  return `'${s.replace(/\\/g, "\\\\").replace(/'/g, "\\'")}'`;
+}
+
+interface Tally {
+  files: number;
+  bytes: number;
+}
+
+function tallyBy(artifacts: readonly Artifact[], key: (a: Artifact) => string) {
+  const tallies: Record<string, Tally> = {};
+  for (const a of artifacts) {
+    const t = tallies[key(a)] ??= { files: 0, bytes: 0 };
+    t.files++;
+    t.bytes += a.size;
+  }
+  return Object.fromEntries(Object.entries(tallies).sort(([a], [b]) => (a < b ? -1 : 1)));
+}
+
+/** The JSON form of `info --json`. */
+export function infoJson(displayUrl: string, artifacts: readonly Artifact[]) {
+  const times = artifacts.map((a) => a.mtime);
+  const iso = (t: number) => new Date(t).toISOString();
+  return {
+    target: displayUrl,
+    files: artifacts.length,
+    bytes: artifacts.reduce((s, a) => s + a.size, 0),
+    oldest: times.length ? iso(Math.min(...times)) : null,
+    newest: times.length ? iso(Math.max(...times)) : null,
+    archs: tallyBy(artifacts, (a) => a.arch),
+    tasks: tallyBy(artifacts, (a) => a.task),
+    suffixes: tallyBy(artifacts, (a) => a.suffix),
+    kinds: tallyBy(artifacts, (a) => artifactKind(a.suffix)),
+  };
+}
+
+/** The `-v` part: archs, and recipes grouped by their key task with their archive counts. */
+function printDetails(out: Output, artifacts: readonly Artifact[]): void {
+  const sorted = (items: Iterable<string>) => [...new Set(items)].sort();
+  out.info(
+    `found the following archs: [${sorted(artifacts.map((a) => a.arch)).map(pyStr).join(", ")}]`,
+  );
+
+  const tasksByPn = new Map<string, Set<string>>();
+  const archivesByPnTask = new Map<string, number>();
+  for (const a of artifacts) {
+    if (!tasksByPn.has(a.pn)) tasksByPn.set(a.pn, new Set());
+    tasksByPn.get(a.pn)!.add(a.task);
+    if (artifactKind(a.suffix) === "archive") {
+      const key = `${a.pn}\0${a.task}`;
+      archivesByPnTask.set(key, (archivesByPnTask.get(key) ?? 0) + 1);
+    }
+  }
+  const groups: Record<Kind, string[]> = { deb: [], rootfs: [], bootstrap: [] };
+  const others: string[] = [];
+  for (const pn of sorted(tasksByPn.keys())) {
+    const tasks = tasksByPn.get(pn)!;
+    const kinds = (Object.keys(KEY_TASKS) as Kind[]).filter((k) => tasks.has(KEY_TASKS[k]));
+    if (kinds.length === 1) groups[kinds[0]].push(pn);
+    else if (kinds.length === 0) others.push(pn);
+    else out.warn(`${pn} could be any of [${kinds.map(pyStr).join(", ")}]`);
+  }
+  for (const kind of Object.keys(KEY_TASKS) as Kind[]) {
+    out.line(`Cache entries for ${kind}:`);
+    for (const pn of groups[kind]) {
+      out.line(`  - ${pn}: ${archivesByPnTask.get(`${pn}\0${KEY_TASKS[kind]}`) ?? 0} entries`);
+    }
+  }
+  out.line("Other cache entries:");
+  for (const pn of others) out.line(`  - ${pn}`);
+}
+
+export const info: Command = {
+  name: "info",
+  summary: "show what a cache holds: file count and size, with -v archs and recipes",
+  positionals: "TARGET",
+  options: ["verbose", "json", "filter", "arch"],
+  description:
+    "Scans TARGET and prints how many artifact files it holds and their size. With -v it also " +
+    "lists the archs and, per recipe, how many archives of its key task (dpkg_build, " +
+    "rootfs_install, bootstrap) the cache has. --json prints counts and bytes per arch, task, " +
+    "suffix and kind, and the oldest and newest file, for dashboards.",
+  examples: [
+    "isar-sstate info file:///mnt/sstate",
+    "isar-sstate info -v --filter 'linux-' /mnt/sstate",
+    "isar-sstate info --json /mnt/sstate",
+  ],
+
+  async run(ctx) {
+    const location = requireTargetOnly(ctx);
+    const { out, options } = ctx;
+    const filter = makeFilter(options.filter, options.arch);
+    const target = openBackend(location);
+    if (!(await target.exists())) {
+      out.warn(`cannot access target ${target.displayUrl}. No info to show.`);
+      return 0;
+    }
+    if (!options.json) out.info(`scanning ${target.displayUrl}`);
+    const { artifacts } = await listArtifacts(target, filter);
+    await target.close();
+    if (options.json) {
+      out.line(JSON.stringify(infoJson(target.displayUrl, artifacts), null, 2));
+      return 0;
+    }
+    const bytes = artifacts.reduce((s, a) => s + a.size, 0);
+    out.info(`found ${artifacts.length} files (${formatGb(bytes)} GB)`);
+    if (options.verbose) printDetails(out, artifacts);
+    return 0;
+  },
+};
