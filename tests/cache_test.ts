@@ -1,0 +1,81 @@
+import assert from "node:assert/strict";
+import { archivePathOf, artifactKind, parseArtifactName } from "../src/cache/artifact.ts";
+import { parseAge } from "../src/cache/age.ts";
+import { makeFilter } from "../src/cache/filter.ts";
+import { redactUrl, schemeOf } from "../src/backends/url.ts";
+
+const HASH = "9d25db06" + "0".repeat(56);
+
+Deno.test("artifact: parses Isar names, including arch-less specs and native subdirectories", () => {
+  assert.deepEqual(
+    parseArtifactName(`9d/25/sstate:isar-image-base:arm64-isar:1.0:r0:arm64:10:${HASH}_rootfs_install.tar.zst`),
+    { pn: "isar-image-base", arch: "arm64", hash: HASH, task: "rootfs_install", suffix: "tar.zst" },
+  );
+  assert.deepEqual(
+    parseArtifactName(`bb/92/sstate:hello::2.10:r0::10:${HASH}_fetch.tar.zst.siginfo`),
+    { pn: "hello", arch: "", hash: HASH, task: "fetch", suffix: "tar.zst.siginfo" },
+  );
+  assert.equal(
+    parseArtifactName(`debian-bookworm/9d/25/sstate:x:amd64-isar:1:r0:amd64:3:${HASH}_populate_sysroot.tgz`)?.suffix,
+    "tgz",
+  );
+});
+
+Deno.test("artifact: bitbake temp files, locks and strangers are not artifacts", () => {
+  const base = `9d/25/sstate:hello:arm64-isar:2.10:r0:arm64:10:${HASH}_dpkg_build`;
+  for (
+    const path of [
+      `${base}.tar.zst.Ab3dE9xz`, // mktemp by Isar's sstate.bbclass
+      `${base}.tar.zst.siginfo.lock`,
+      `9d/25/sigtask.k2j3h4`,
+      `9d/25/.${base.split("/")[2]}.tar.zst.isar-sstate-123.tmp`,
+      `README`,
+      `${base}`, // no suffix
+    ]
+  ) assert.equal(parseArtifactName(path), null, path);
+  for (const suffix of ["tgz", "tgz.siginfo", "tgz.sig", "tar.zst", "tar.zst.siginfo", "tar.zst.sig"]) {
+    assert.equal(parseArtifactName(`${base}.${suffix}`)?.suffix, suffix);
+  }
+});
+
+Deno.test("artifact: kinds and the archive a siginfo or signature belongs to", () => {
+  assert.equal(artifactKind("tar.zst"), "archive");
+  assert.equal(artifactKind("tgz.siginfo"), "siginfo");
+  assert.equal(artifactKind("tar.zst.sig"), "signature");
+  assert.equal(archivePathOf({ path: "a/x.tar.zst.siginfo", suffix: "tar.zst.siginfo" }), "a/x.tar.zst");
+  assert.equal(archivePathOf({ path: "a/x.tgz.sig", suffix: "tgz.sig" }), "a/x.tgz");
+  assert.equal(archivePathOf({ path: "a/x.tgz", suffix: "tgz" }), "a/x.tgz");
+});
+
+Deno.test("age: units, unitless days, and rejects anything else", () => {
+  assert.deepEqual(parseAge("2w", "MAX_AGE"), { seconds: 1209600, unitless: false });
+  assert.deepEqual(parseAge("3h", "MAX_AGE"), { seconds: 10800, unitless: false });
+  assert.deepEqual(parseAge("90m", "MAX_AGE").seconds, 5400);
+  assert.deepEqual(parseAge("45s", "MAX_AGE").seconds, 45);
+  assert.deepEqual(parseAge("7", "MAX_AGE"), { seconds: 604800, unitless: true });
+  for (const bad of ["abc", "", "1x", "5dd", "-1d", "1.5d", " 1d"]) {
+    assert.throws(() => parseAge(bad, "MAX_SIG_AGE"), /cannot parse MAX_SIG_AGE/, bad);
+  }
+});
+
+Deno.test("filter: PN regex anchored at the start only, arch exact", () => {
+  const f = makeFilter("(hello|libfoo)");
+  assert.equal(f({ pn: "hello", arch: "arm64" }), true);
+  assert.equal(f({ pn: "libfoo-dev", arch: "arm64" }), true, "re.match matches a prefix");
+  assert.equal(f({ pn: "foo-app", arch: "arm64" }), false);
+  assert.equal(f({ pn: "xhello", arch: "arm64" }), false);
+  const g = makeFilter("(hello|foo-app)$", "arm64");
+  assert.equal(g({ pn: "foo-app", arch: "arm64" }), true);
+  assert.equal(g({ pn: "foo-app", arch: "amd64" }), false);
+  assert.equal(g({ pn: "foo-apps", arch: "arm64" }), false);
+  assert.equal(makeFilter("(?P<x>lib)(?P=x)?")({ pn: "libfoo", arch: "" }), true, "Python syntax");
+  assert.throws(() => makeFilter("(unclosed"), /invalid --filter regex/);
+});
+
+Deno.test("url: credentials and signatures are redacted, schemes recognised", () => {
+  assert.equal(redactUrl("https://user:secret@dav.example/sstate"), "https://user:***@dav.example/sstate");
+  assert.equal(redactUrl("s3://bucket/p?X-Amz-Signature=abc&x=1"), "s3://bucket/p?X-Amz-Signature=***&x=1");
+  assert.equal(redactUrl("/plain/path"), "/plain/path");
+  assert.equal(schemeOf("/plain/path"), "file");
+  assert.equal(schemeOf("HTTPS://host/x"), "https");
+});

@@ -1,0 +1,61 @@
+import assert from "node:assert/strict";
+import { parseArgs } from "../src/cli/args.ts";
+
+Deno.test("args: positionals map like argparse's 'command [source] target'", () => {
+  assert.deepEqual(
+    [parseArgs(["upload", "a", "b"]).source, parseArgs(["upload", "a", "b"]).target],
+    ["a", "b"],
+  );
+  const one = parseArgs(["info", "t"]);
+  assert.equal(one.source, undefined);
+  assert.equal(one.target, "t");
+  assert.equal(parseArgs([]).command, undefined);
+});
+
+Deno.test("args: options before, between and after positionals, = and separate values", () => {
+  const p = parseArgs(["--max-age", "2w", "clean", "-v", "t", "--max-sig-age=4w", "-j8"]);
+  assert.equal(p.command, "clean");
+  assert.equal(p.target, "t");
+  assert.equal(p.options.maxAge, "2w");
+  assert.equal(p.options.maxSigAge, "4w");
+  assert.equal(p.options.verbose, true);
+  assert.equal(p.options.jobs, 8);
+});
+
+Deno.test("args: reference defaults", () => {
+  const { options } = parseArgs(["info", "t"]);
+  assert.equal(options.maxAge, "1d");
+  assert.equal(options.maxSigAge, undefined);
+  assert.equal(options.sourcesDir, "/work/");
+  assert.equal(options.buildDir, "/build/tmp/");
+  assert.equal(options.excludedTasks, "rootfs_wicenv,image_wic");
+  assert.equal(options.color, "auto");
+});
+
+Deno.test("args: unique prefixes and bundled short flags", () => {
+  const p = parseArgs(["info", "--verb", "--filt", "hello", "-vq", "t"]);
+  assert.equal(p.options.verbose, true);
+  assert.equal(p.options.quiet, true);
+  assert.equal(p.options.filter, "hello");
+  assert.throws(() => parseArgs(["info", "--max", "1d", "t"]), /ambiguous option: --max/);
+});
+
+Deno.test("args: '--' ends options, so a target may start with a dash", () => {
+  const p = parseArgs(["info", "--", "-odd-name"]);
+  assert.equal(p.target, "-odd-name");
+});
+
+Deno.test("args: syntax errors are UsageErrors with argparse's wording", () => {
+  const cases: [string[], RegExp][] = [
+    [["frobnicate", "t"], /invalid choice: 'frobnicate'/],
+    [["info", "--bogus", "t"], /unrecognized arguments: --bogus/],
+    [["upload", "a", "b", "c"], /unrecognized arguments: c/],
+    [["info", "t", "--max-age"], /argument --max-age: expected one argument/],
+    [["upload", "-j", "many", "a", "b"], /argument -j: invalid int value: 'many'/],
+    [["info", "--color", "sometimes", "t"], /invalid choice: 'sometimes'/],
+    [["info", "--verbose=yes", "t"], /ignored explicit argument/],
+  ];
+  for (const [argv, message] of cases) {
+    assert.throws(() => parseArgs(argv), (err: Error) => err.name === "UsageError" && message.test(err.message), argv.join(" "));
+  }
+});

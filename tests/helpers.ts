@@ -1,0 +1,68 @@
+/** Shared test helpers: running the tool as a real process, temp dirs, fixture paths. */
+import { fileURLToPath } from "node:url";
+import { join } from "node:path";
+
+/** Absolute path of tests/data. */
+export const DATA = fileURLToPath(new URL("./data/", import.meta.url));
+/** Absolute path of main.ts. */
+export const MAIN = fileURLToPath(new URL("../main.ts", import.meta.url));
+
+/** What a run of the tool printed and returned. */
+export interface RunResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `isar-sstate ARGS` as a child process (no TTY, NO_COLOR unset unless given). */
+export async function runTool(args: string[], env: Record<string, string> = {}): Promise<RunResult> {
+  const cmd = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "--quiet", MAIN, ...args],
+    env,
+    stdout: "piped",
+    stderr: "piped",
+  });
+  const { code, stdout, stderr } = await cmd.output();
+  const dec = new TextDecoder();
+  return { code, stdout: dec.decode(stdout), stderr: dec.decode(stderr) };
+}
+
+/** A fresh temporary directory, removed by the returned disposer. */
+export async function tempDir(prefix = "isar-sstate-test-"): Promise<AsyncDisposable & { path: string }> {
+  const path = await Deno.makeTempDir({ prefix });
+  return {
+    path,
+    [Symbol.asyncDispose]: () => Deno.remove(path, { recursive: true }).catch(() => {}),
+  };
+}
+
+/** Copies a directory tree (files only, preserving mtimes). */
+export async function copyTree(from: string, to: string): Promise<void> {
+  await Deno.mkdir(to, { recursive: true });
+  for await (const e of Deno.readDir(from)) {
+    const src = join(from, e.name);
+    const dst = join(to, e.name);
+    if (e.isDirectory) await copyTree(src, dst);
+    else {
+      await Deno.copyFile(src, dst);
+      const st = await Deno.stat(src);
+      await Deno.utime(dst, st.atime ?? new Date(), st.mtime ?? new Date());
+    }
+  }
+}
+
+/** Every file below `dir`, relative, sorted. */
+export async function listFiles(dir: string, rel = ""): Promise<string[]> {
+  const out: string[] = [];
+  for await (const e of Deno.readDir(join(dir, rel))) {
+    const path = rel ? `${rel}/${e.name}` : e.name;
+    if (e.isDirectory) out.push(...await listFiles(dir, path));
+    else out.push(path);
+  }
+  return out.sort();
+}
+
+/** A fixture cache: `head` or `2022`, `local`, `remote` or `local-stamps`. */
+export function fixtureCache(version: "head" | "2022", name: string): string {
+  return join(DATA, "caches", version, name);
+}
