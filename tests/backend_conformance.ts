@@ -65,7 +65,10 @@ export function backendConformance(name: string, open: () => Promise<BackendFixt
     assert.ok(stat.mtime >= before && stat.mtime <= Date.now() + 5_000, "mtime is the write time");
     assert.deepEqual(await b.read(ARTIFACT), data);
     const listed = await collect(b);
-    assert.deepEqual(listed.map((e) => [e.path, e.size]), [[ARTIFACT, 10_000], ["top-level-file", 3]]);
+    assert.deepEqual(listed.map((e) => [e.path, e.size]), [[ARTIFACT, 10_000], [
+      "top-level-file",
+      3,
+    ]]);
   });
 
   test("missing files stat and read as null", async (b) => {

@@ -8,7 +8,9 @@ const HASH = "9d25db06" + "0".repeat(56);
 
 Deno.test("artifact: parses Isar names, including arch-less specs and native subdirectories", () => {
   assert.deepEqual(
-    parseArtifactName(`9d/25/sstate:isar-image-base:arm64-isar:1.0:r0:arm64:10:${HASH}_rootfs_install.tar.zst`),
+    parseArtifactName(
+      `9d/25/sstate:isar-image-base:arm64-isar:1.0:r0:arm64:10:${HASH}_rootfs_install.tar.zst`,
+    ),
     { pn: "isar-image-base", arch: "arm64", hash: HASH, task: "rootfs_install", suffix: "tar.zst" },
   );
   assert.deepEqual(
@@ -16,7 +18,9 @@ Deno.test("artifact: parses Isar names, including arch-less specs and native sub
     { pn: "hello", arch: "", hash: HASH, task: "fetch", suffix: "tar.zst.siginfo" },
   );
   assert.equal(
-    parseArtifactName(`debian-bookworm/9d/25/sstate:x:amd64-isar:1:r0:amd64:3:${HASH}_populate_sysroot.tgz`)?.suffix,
+    parseArtifactName(
+      `debian-bookworm/9d/25/sstate:x:amd64-isar:1:r0:amd64:3:${HASH}_populate_sysroot.tgz`,
+    )?.suffix,
     "tgz",
   );
 });
@@ -33,7 +37,9 @@ Deno.test("artifact: bitbake temp files, locks and strangers are not artifacts",
       `${base}`, // no suffix
     ]
   ) assert.equal(parseArtifactName(path), null, path);
-  for (const suffix of ["tgz", "tgz.siginfo", "tgz.sig", "tar.zst", "tar.zst.siginfo", "tar.zst.sig"]) {
+  for (
+    const suffix of ["tgz", "tgz.siginfo", "tgz.sig", "tar.zst", "tar.zst.siginfo", "tar.zst.sig"]
+  ) {
     assert.equal(parseArtifactName(`${base}.${suffix}`)?.suffix, suffix);
   }
 });
@@ -42,7 +48,10 @@ Deno.test("artifact: kinds and the archive a siginfo or signature belongs to", (
   assert.equal(artifactKind("tar.zst"), "archive");
   assert.equal(artifactKind("tgz.siginfo"), "siginfo");
   assert.equal(artifactKind("tar.zst.sig"), "signature");
-  assert.equal(archivePathOf({ path: "a/x.tar.zst.siginfo", suffix: "tar.zst.siginfo" }), "a/x.tar.zst");
+  assert.equal(
+    archivePathOf({ path: "a/x.tar.zst.siginfo", suffix: "tar.zst.siginfo" }),
+    "a/x.tar.zst",
+  );
   assert.equal(archivePathOf({ path: "a/x.tgz.sig", suffix: "tgz.sig" }), "a/x.tgz");
   assert.equal(archivePathOf({ path: "a/x.tgz", suffix: "tgz" }), "a/x.tgz");
 });
@@ -73,8 +82,14 @@ Deno.test("filter: PN regex anchored at the start only, arch exact", () => {
 });
 
 Deno.test("url: credentials and signatures are redacted, schemes recognised", () => {
-  assert.equal(redactUrl("https://user:secret@dav.example/sstate"), "https://user:***@dav.example/sstate");
-  assert.equal(redactUrl("s3://bucket/p?X-Amz-Signature=abc&x=1"), "s3://bucket/p?X-Amz-Signature=***&x=1");
+  assert.equal(
+    redactUrl("https://user:secret@dav.example/sstate"),
+    "https://user:***@dav.example/sstate",
+  );
+  assert.equal(
+    redactUrl("s3://bucket/p?X-Amz-Signature=abc&x=1"),
+    "s3://bucket/p?X-Amz-Signature=***&x=1",
+  );
   assert.equal(redactUrl("/plain/path"), "/plain/path");
   assert.equal(schemeOf("/plain/path"), "file");
   assert.equal(schemeOf("HTTPS://host/x"), "https");

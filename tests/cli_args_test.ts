@@ -56,6 +56,10 @@ Deno.test("args: syntax errors are UsageErrors with argparse's wording", () => {
     [["info", "--verbose=yes", "t"], /ignored explicit argument/],
   ];
   for (const [argv, message] of cases) {
-    assert.throws(() => parseArgs(argv), (err: Error) => err.name === "UsageError" && message.test(err.message), argv.join(" "));
+    assert.throws(
+      () => parseArgs(argv),
+      (err: Error) => err.name === "UsageError" && message.test(err.message),
+      argv.join(" "),
+    );
   }
 });

@@ -15,7 +15,10 @@ export interface RunResult {
 }
 
 /** Runs `isar-sstate ARGS` as a child process (no TTY, NO_COLOR unset unless given). */
-export async function runTool(args: string[], env: Record<string, string> = {}): Promise<RunResult> {
+export async function runTool(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<RunResult> {
   const cmd = new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", "--quiet", MAIN, ...args],
     env,
@@ -28,7 +31,9 @@ export async function runTool(args: string[], env: Record<string, string> = {}):
 }
 
 /** A fresh temporary directory, removed by the returned disposer. */
-export async function tempDir(prefix = "isar-sstate-test-"): Promise<AsyncDisposable & { path: string }> {
+export async function tempDir(
+  prefix = "isar-sstate-test-",
+): Promise<AsyncDisposable & { path: string }> {
   const path = await Deno.makeTempDir({ prefix });
   return {
     path,

@@ -64,7 +64,14 @@ Deno.test("upload: siginfo files go before their archives", async () => {
 Deno.test("upload: --filter and --arch select recipes, --dry-run writes nothing", async () => {
   await using dir = await tempDir();
   const target = join(dir.path, "remote");
-  const dry = await runTool(["upload", "--dry-run", "--filter", "hello", fixtureCache("head", "local"), target]);
+  const dry = await runTool([
+    "upload",
+    "--dry-run",
+    "--filter",
+    "hello",
+    fixtureCache("head", "local"),
+    target,
+  ]);
   assert.equal(dry.code, 0);
   const planned = [...dry.stdout.matchAll(/^\[UPLOAD\] (.*)$/gm)].map((m) => m[1]);
   assert.ok(planned.length > 0);
@@ -92,7 +99,10 @@ Deno.test("upload: a failing file is reported and counted, the others still uplo
   const r = await runTool(["upload", src, target]);
   assert.equal(r.code, 1);
   assert.equal(r.stdout.match(/^ERROR: upload of ba\/.* failed: /gm)?.length, blocked.length);
-  assert.match(r.stdout, new RegExp(`done: ${120 - blocked.length} uploaded .* ${blocked.length} failed`));
+  assert.match(
+    r.stdout,
+    new RegExp(`done: ${120 - blocked.length} uploaded .* ${blocked.length} failed`),
+  );
   const landed = (await listFiles(target)).filter((f) => f !== "ba");
   assert.equal(landed.length, 120 - blocked.length);
 });
