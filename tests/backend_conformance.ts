@@ -151,4 +151,21 @@ export function backendConformance(name: string, open: () => Promise<BackendFixt
     await Promise.all(names.map((n) => b.put(n, src)));
     assert.deepEqual((await collect(b)).map((e) => e.path), names.sort());
   });
+  test("lists a wide tree completely, even for a slow consumer", async (b, scratch) => {
+    await b.create();
+    const src = await localFile(scratch, "f", pattern(10));
+    const names = Array.from({ length: 120 }, (_, i) => {
+      const h = (i * 2654435761 >>> 0).toString(16).padStart(8, "0");
+      return `${h.slice(0, 2)}/${h.slice(2, 4)}/file-${i}`;
+    });
+    for (let i = 0; i < names.length; i += 20) {
+      await Promise.all(names.slice(i, i + 20).map((n) => b.put(n, src)));
+    }
+    const seen: string[] = [];
+    for await (const e of b.list()) {
+      seen.push(e.path);
+      await new Promise((r) => setTimeout(r, 1));
+    }
+    assert.deepEqual(seen.sort(), [...names].sort());
+  });
 }

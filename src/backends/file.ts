@@ -3,6 +3,9 @@ import { basename, dirname, join, resolve } from "node:path";
 import { type Backend, BackendError, checkPath, type Entry } from "./backend.ts";
 import { registerTempFile, unregisterTempFile } from "../sync/interrupt.ts";
 
+/** Directories read concurrently while listing. */
+const LIST_PARALLELISM = 16;
+
 const TRANSIENT_CODES = new Set(["EAGAIN", "EBUSY", "EINTR", "ETIMEDOUT", "EMFILE", "ENFILE"]);
 
 function wrap(err: unknown, what: string): BackendError {
@@ -23,6 +26,7 @@ export class FileBackend implements Backend {
   readonly displayUrl: string;
   /** Absolute path of the cache root. */
   readonly root: string;
+  #madeDirs = new Set<string>();
 
   /** `location` is a bare path or a `file://` URL. */
   constructor(location: string) {
@@ -52,29 +56,60 @@ export class FileBackend implements Backend {
     }
   }
 
+  /** Walks directories LIST_PARALLELISM at a time, yielding each directory's files as found. */
   async *list(): AsyncIterable<Entry> {
-    // Breadth-first over directories, statting each directory's files in parallel.
     const pending = [""];
-    while (pending.length > 0) {
-      const rel = pending.pop()!;
-      const dir = rel === "" ? this.root : join(this.root, rel);
-      const names: { name: string; isDirectory: boolean; isSymlink: boolean }[] = [];
+    const ready: Entry[][] = [];
+    let active = 0;
+    let failure: unknown;
+    let wake: (() => void) | undefined;
+    const visit = async (rel: string) => {
       try {
-        for await (const e of Deno.readDir(dir)) names.push(e);
+        const { dirs, files } = await this.#readDirectory(rel);
+        pending.push(...dirs);
+        ready.push(files);
       } catch (err) {
-        if (rel === "" || !(err instanceof Deno.errors.NotFound)) {
-          throw wrap(err, `cannot list ${dir}`);
-        }
-        continue; // a directory removed while listing
+        failure ??= err;
+      } finally {
+        active--;
+        wake?.();
       }
-      const files: Promise<Entry | null>[] = [];
-      for (const e of names) {
-        const path = rel === "" ? e.name : `${rel}/${e.name}`;
-        if (e.isDirectory) pending.push(path);
-        else files.push(this.#entry(path, e.isSymlink));
+    };
+    while (true) {
+      while (pending.length > 0 && active < LIST_PARALLELISM && failure === undefined) {
+        active++;
+        visit(pending.pop()!);
       }
-      for (const entry of await Promise.all(files)) if (entry) yield entry;
+      while (ready.length > 0) yield* ready.pop()!;
+      if (failure !== undefined) throw failure;
+      if (active === 0 && pending.length === 0) return;
+      // Visits may have finished while the consumer held us at a yield: only sleep when
+      // nothing can be started or yielded now.
+      if (ready.length > 0 || (pending.length > 0 && active < LIST_PARALLELISM)) continue;
+      await new Promise<void>((resolve) => wake = resolve);
+      wake = undefined;
     }
+  }
+
+  /** One directory's subdirectories (relative) and file entries. */
+  async #readDirectory(rel: string): Promise<{ dirs: string[]; files: Entry[] }> {
+    const dir = rel === "" ? this.root : join(this.root, rel);
+    const dirs: string[] = [];
+    const stats: Promise<Entry | null>[] = [];
+    try {
+      for await (const e of Deno.readDir(dir)) {
+        const path = rel === "" ? e.name : `${rel}/${e.name}`;
+        if (e.isDirectory) dirs.push(path);
+        else stats.push(this.#entry(path, e.isSymlink));
+      }
+    } catch (err) {
+      if (rel === "" || !(err instanceof Deno.errors.NotFound)) {
+        throw wrap(err, `cannot list ${dir}`);
+      }
+      // a directory removed while listing
+    }
+    const files = (await Promise.all(stats)).filter((e): e is Entry => e !== null);
+    return { dirs, files };
   }
 
   async #entry(path: string, isLink: boolean): Promise<Entry | null> {
@@ -110,10 +145,8 @@ export class FileBackend implements Backend {
     const temp = tempNameFor(abs);
     registerTempFile(temp);
     try {
-      await Deno.mkdir(dirname(abs), { recursive: true });
+      await this.#ensureDirectory(dirname(abs));
       await Deno.copyFile(localFile, temp);
-      using file = await Deno.open(temp, { read: true });
-      await file.syncData();
       await Deno.rename(temp, abs);
     } catch (err) {
       await Deno.remove(temp).catch(() => {});
@@ -121,6 +154,13 @@ export class FileBackend implements Backend {
     } finally {
       unregisterTempFile(temp);
     }
+  }
+
+  /** mkdir -p, once per directory per run (a pruning delete forgets what it removed). */
+  async #ensureDirectory(dir: string): Promise<void> {
+    if (this.#madeDirs.has(dir)) return;
+    await Deno.mkdir(dir, { recursive: true });
+    this.#madeDirs.add(dir);
   }
 
   async read(path: string): Promise<Uint8Array | null> {
@@ -140,8 +180,10 @@ export class FileBackend implements Backend {
     }
     const parts = path.split("/").slice(0, -1);
     for (let n = parts.length; n > 0; n--) {
+      const dir = join(this.root, ...parts.slice(0, n));
+      this.#madeDirs.delete(dir);
       try {
-        await Deno.remove(join(this.root, ...parts.slice(0, n)));
+        await Deno.remove(dir);
       } catch (err) {
         if (!(err instanceof Deno.errors.NotFound)) break; // not empty: stop pruning
       }

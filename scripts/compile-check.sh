@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Checks that the whole module graph (including npm packages) embeds into a compiled binary.
+# Uses the local Deno as the runtime, since the release runtime cannot be downloaded offline:
+# the output proves the graph embeds, it is not a working isar-sstate binary.
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$root"
+deno_bin=$(bash scripts/deno.sh eval 'console.log(Deno.execPath())')
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
+DENORT_BIN="$deno_bin" bash scripts/deno.sh compile -A --quiet --output "$out/isar-sstate" main.ts
+echo "compile check: module graph embeds ($(du -h "$out/isar-sstate" | cut -f1) binary)"

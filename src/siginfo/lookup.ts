@@ -1,0 +1,145 @@
+/**
+ * Finding the signature of a task hash in a cache listing, reading each file at most once, and
+ * following changed dependencies recursively while comparing (shared by `analyze` and `diff`).
+ */
+import type { Backend } from "../backends/backend.ts";
+import { type Artifact, artifactKind } from "../cache/artifact.ts";
+import { describeError } from "../cli/errors.ts";
+import { compareSigfiles } from "./compare.ts";
+import { parseSiginfo, type SigInfo, SiginfoError } from "./read.ts";
+
+/** Runs async tasks with at most `max` of them in flight. */
+export class Limiter {
+  #active = 0;
+  #waiting: (() => void)[] = [];
+
+  constructor(readonly max: number) {}
+
+  /** Runs `task` once a slot is free. */
+  async run<T>(task: () => Promise<T>): Promise<T> {
+    if (this.#active < this.max) this.#active++;
+    else await new Promise<void>((resolve) => this.#waiting.push(resolve));
+    try {
+      return await task();
+    } finally {
+      // Hand the slot straight to the next waiter, if any.
+      const next = this.#waiting.shift();
+      if (next) next();
+      else this.#active--;
+    }
+  }
+}
+
+function comparePaths(a: Artifact, b: Artifact): number {
+  return a.path < b.path ? -1 : a.path > b.path ? 1 : 0;
+}
+
+/** A cache's signature files by task hash; each file is downloaded and parsed at most once. */
+export class SiginfoIndex {
+  #byHash = new Map<string, Artifact>();
+  #loads = new Map<string, Promise<SigInfo>>();
+
+  /** Indexes the siginfo files among `artifacts`; of several with one hash the first path wins. */
+  constructor(
+    readonly backend: Backend,
+    artifacts: readonly Artifact[],
+    readonly limiter: Limiter,
+  ) {
+    const siginfos = artifacts.filter((a) => artifactKind(a.suffix) === "siginfo");
+    for (const a of siginfos.sort(comparePaths)) {
+      if (!this.#byHash.has(a.hash)) this.#byHash.set(a.hash, a);
+    }
+  }
+
+  /** The siginfo file of `hash`, if the cache has one. */
+  find(hash: string): Artifact | undefined {
+    return this.#byHash.get(hash);
+  }
+
+  /** The parsed signature of `hash`, or undefined if the cache has none. Rejects with a SiginfoError. */
+  get(hash: string): Promise<SigInfo> | undefined {
+    const artifact = this.#byHash.get(hash);
+    if (!artifact) return undefined;
+    let load = this.#loads.get(artifact.path);
+    if (!load) {
+      load = this.limiter.run(() => this.#read(artifact.path));
+      // Failures surface where the signature is awaited; a load nobody awaits must not crash.
+      load.catch(() => {});
+      this.#loads.set(artifact.path, load);
+    }
+    return load;
+  }
+
+  async #read(path: string): Promise<SigInfo> {
+    const name = `${this.backend.displayUrl}/${path}`;
+    let bytes: Uint8Array | null;
+    try {
+      bytes = await this.backend.read(path);
+    } catch (err) {
+      throw new SiginfoError(name, `cannot read: ${describeError(err)}`, { cause: err });
+    }
+    if (bytes === null) throw new SiginfoError(name, "disappeared from the cache");
+    return parseSiginfo(bytes, name);
+  }
+}
+
+/** Python's `str.splitlines()`. */
+// deno-lint-ignore no-control-regex
+const LINE_BREAK = /\r\n|[\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029]/;
+
+/** Every line of every entry, prefixed with `indent` (entries split as Python's splitlines). */
+export function indentEntries(entries: readonly string[], indent: string): string[] {
+  return entries.flatMap((entry) => {
+    const lines = entry.split(LINE_BREAK);
+    if (lines.at(-1) === "") lines.pop();
+    return lines.map((line) => indent + line);
+  });
+}
+
+/** How a recursive comparison finds dependency signatures and words what it cannot find. */
+export interface RecursionSources {
+  /** The signature of `hash` on the older ("a", remote) side, if known. */
+  findA(hash: string): Promise<SigInfo> | undefined;
+  /** The signature of `hash` on the newer ("b", local) side, if known. */
+  findB(hash: string): Promise<SigInfo> | undefined;
+  /** The lines to show when a side's signature is missing (none: do not recurse). */
+  missing(side: "a" | "b", key: string, hash: string): string[];
+  color: boolean;
+  /** Prefix of each nested line. */
+  indent: string;
+}
+
+/**
+ * The `recurse` callback for compareSigfiles: compares the changed dependency's own signatures
+ * (recursively) and returns their lines indented. Results are memoized per hash pair; an
+ * unreadable dependency signature becomes one `ERROR: …` line.
+ */
+export function recursiveCompare(
+  src: RecursionSources,
+): (key: string, hashA: string, hashB: string) => Promise<string[]> {
+  const memo = new Map<string, Promise<string[]>>();
+  const recurse = (key: string, hashA: string, hashB: string): Promise<string[]> => {
+    const a = src.findA(hashA);
+    if (!a) return Promise.resolve(src.missing("a", key, hashA));
+    const b = src.findB(hashB);
+    if (!b) return Promise.resolve(src.missing("b", key, hashB));
+    const pair = `${hashA} ${hashB}`;
+    let result = memo.get(pair);
+    if (!result) {
+      result = (async () => {
+        let sigs: [SigInfo, SigInfo];
+        try {
+          sigs = await Promise.all([a, b]);
+        } catch (err) {
+          if (err instanceof SiginfoError) return [`ERROR: ${err.message}`];
+          throw err;
+        }
+        const out = await compareSigfiles(sigs[0], sigs[1], { color: src.color, recurse });
+        return indentEntries(out, src.indent);
+      })();
+      memo.set(pair, result);
+    }
+    return result;
+  };
+  return recurse;
+}
