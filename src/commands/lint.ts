@@ -1,0 +1,301 @@
+/** `lint TARGET`: find absolute build and source paths in signatures, which defeat sharing. */
+import type { Backend } from "../backends/backend.ts";
+import { openBackend } from "../backends/factory.ts";
+import { schemeOf } from "../backends/url.ts";
+import { artifactKind } from "../cache/artifact.ts";
+import { type ArtifactFilter, makeFilter } from "../cache/filter.ts";
+import { listArtifacts } from "../cache/listing.ts";
+import { parseStampName } from "../cache/stamps.ts";
+import type { Options } from "../cli/args.ts";
+import { CliError, describeError } from "../cli/errors.ts";
+import type { Output } from "../cli/output.ts";
+import { parseSiginfo, type SigInfo, SiginfoError } from "../siginfo/read.ts";
+import { runPool } from "../sync/pool.ts";
+import { type Command, jobsOf, requireTargetOnly } from "./command.ts";
+
+/** A signature file to lint, with the fields its name gives. */
+interface SignatureRef {
+  path: string;
+  arch: string;
+  pn: string;
+  task: string;
+  hash: string;
+}
+
+/** Where a leaked absolute path points. */
+export type FindingKind = "sources-dir" | "build-dir" | "other";
+
+/** One absolute path in a signature's variable values. */
+export interface Finding {
+  kind: FindingKind;
+  variable: string;
+  /** The value, without leading whitespace. */
+  value: string;
+  /** For SRC_URI: the `file:///…` entry that was classified. */
+  srcUriEntry?: string;
+}
+
+/** The two path prefixes findings are classified by. */
+export interface LintDirs {
+  sourcesDir: string;
+  buildDir: string;
+}
+
+/** Variables never checked, besides the signature's own ignore lists. */
+const IGNORED_VARIABLES = new Set(["PP"]);
+
+function classify(path: string, dirs: LintDirs): FindingKind {
+  if (path.startsWith(dirs.buildDir)) return "build-dir";
+  if (path.startsWith(dirs.sourcesDir)) return "sources-dir";
+  return "other";
+}
+
+function ignored(name: string, sig: SigInfo): boolean {
+  // The reference tests `name in taskhash_ignore_tasks`, a substring test on that regex string.
+  return !/^\p{Lu}/u.test(name) || IGNORED_VARIABLES.has(name) ||
+    sig.basehash_ignore_vars.has(name) || (sig.taskhash_ignore_tasks ?? "").includes(name);
+}
+
+/**
+ * The absolute paths in a signature's upper-case variables: every `file:///` entry of SRC_URI,
+ * and every other value that starts with `/` (after leading whitespace).
+ */
+export function findPathLeaks(sig: SigInfo, dirs: LintDirs): Finding[] {
+  const findings: Finding[] = [];
+  for (const [variable, raw] of Object.entries(sig.varvals)) {
+    const value = raw?.trimStart() ?? "";
+    if (value === "" || ignored(variable, sig)) continue;
+    if (variable === "SRC_URI") {
+      for (const entry of value.split(/\s+/)) {
+        if (!entry.startsWith("file:///")) continue;
+        const kind = classify(entry.slice("file://".length), dirs);
+        findings.push({ kind, variable, value, srcUriEntry: entry });
+      }
+    } else if (value.startsWith("/")) {
+      findings.push({ kind: classify(value, dirs), variable, value });
+    }
+  }
+  return findings;
+}
+
+const RED = "\x1b[0;31m";
+const BLUE = "\x1b[0;34m";
+const YELLOW_BOLD = "\x1b[1;33m";
+const RESET = "\x1b[0m";
+const LABELS: Record<FindingKind, string> = {
+  "build-dir": `${RED}-> path in build-dir:   `,
+  "sources-dir": `${RED}-> path in sources-dir: `,
+  other: `${BLUE}-> other absolute path: `,
+};
+
+/** A finding as the reference prints it (with colour codes). */
+export function formatFinding(f: Finding): string {
+  const what = f.srcUriEntry !== undefined
+    ? `SRC_URI entry "${f.srcUriEntry}"`
+    : `${f.variable} = "${f.value}"`;
+  return `${LABELS[f.kind]}${what}${RESET}`;
+}
+
+/** The end of a `[…]` set starting at `start` in an fnmatch pattern, or -1 if it is unclosed. */
+function setEnd(pattern: string, start: number): number {
+  let i = start + 1;
+  if (pattern[i] === "!") i++;
+  if (pattern[i] === "]") i++;
+  return pattern.indexOf("]", i);
+}
+
+/** Translates a Python `fnmatch` pattern (`*`, `?`, `[seq]`, `[!seq]`) to an anchored regex. */
+export function fnmatchToRegExp(pattern: string): RegExp {
+  let re = "";
+  for (let i = 0; i < pattern.length; i++) {
+    const c = pattern[i];
+    const end = c === "[" ? setEnd(pattern, i) : -1;
+    if (c === "*") re += "[^]*";
+    else if (c === "?") re += "[^]";
+    else if (end >= 0) {
+      const body = pattern.slice(i + 1, end);
+      const negated = body.startsWith("!");
+      const members = (negated ? body.slice(1) : body).replace(/[\\\]\[^]/g, "\\$&");
+      re += `[${negated ? "^" : ""}${members}]`;
+      i = end;
+    } else re += c.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
+  }
+  return new RegExp(`^${re}$`);
+}
+
+/** The task patterns of `--excluded-tasks` (comma-separated). */
+function excludedTaskPatterns(list: string): RegExp[] {
+  return list.split(",").map((pattern) => {
+    try {
+      return fnmatchToRegExp(pattern);
+    } catch {
+      throw new CliError(`invalid --excluded-tasks pattern '${pattern}'`);
+    }
+  });
+}
+
+/** Every signature of the target, sorted by path, one per hash (the reference keys by hash). */
+async function listSignatures(
+  target: Backend,
+  stamps: boolean,
+  filter: ArtifactFilter,
+): Promise<SignatureRef[]> {
+  const found: SignatureRef[] = [];
+  if (stamps) {
+    for await (const entry of target.list()) {
+      const name = parseStampName(entry.path);
+      if (name && filter(name)) found.push({ path: entry.path, ...name });
+    }
+  } else {
+    const { artifacts } = await listArtifacts(target, filter);
+    for (const { path, arch, pn, task, hash, suffix } of artifacts) {
+      if (artifactKind(suffix) === "siginfo") found.push({ path, arch, pn, task, hash });
+    }
+  }
+  found.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  const seen = new Set<string>();
+  return found.filter((s) => !seen.has(s.hash) && seen.add(s.hash));
+}
+
+/** What linting one signature gave: findings, or why the file could not be read. */
+interface LintResult {
+  sig: SignatureRef;
+  findings: Finding[];
+  problem?: string;
+}
+
+async function lintOne(target: Backend, sig: SignatureRef, dirs: LintDirs): Promise<LintResult> {
+  try {
+    const bytes = await target.read(sig.path);
+    if (bytes === null) return { sig, findings: [], problem: "disappeared while linting" };
+    return { sig, findings: findPathLeaks(parseSiginfo(bytes, sig.path), dirs) };
+  } catch (err) {
+    const problem = err instanceof SiginfoError
+      ? err.message.slice(err.file.length + 2)
+      : `cannot read: ${describeError(err)}`;
+    return { sig, findings: [], problem };
+  }
+}
+
+/** Lints `sigs`, `jobs` files at a time, handing the results to `report` in the order given. */
+async function lintInOrder(
+  target: Backend,
+  sigs: readonly SignatureRef[],
+  settings: { dirs: LintDirs; jobs: number },
+  report: (result: LintResult) => void,
+): Promise<void> {
+  const results: LintResult[] = [];
+  let reported = 0;
+  await runPool(sigs.map((sig, index) => ({ sig, index })), settings.jobs, async (item) => {
+    results[item.index] = await lintOne(target, item.sig, settings.dirs);
+    while (reported < sigs.length && results[reported]) report(results[reported++]);
+  });
+}
+
+function printResult(out: Output, result: LintResult, verbose: boolean): void {
+  const { sig, findings, problem } = result;
+  if (problem !== undefined) out.warn(`${sig.path}: ${problem}`);
+  const shown = findings.filter((f) => verbose || f.kind !== "other");
+  if (shown.length === 0) return;
+  out.line(
+    `${YELLOW_BOLD}==== issues found in ${sig.arch}:${sig.pn}:${sig.task} ` +
+      `(${sig.hash.slice(0, 8)}) ====${RESET}`,
+  );
+  for (const f of shown) out.line(formatFinding(f));
+}
+
+function exitCodeOption(options: Options): number | undefined {
+  const code = options.exitCode;
+  if (code !== undefined && (code < 0 || code > 255)) {
+    throw new CliError(`--exit-code must be between 0 and 255, got ${code}`);
+  }
+  return code;
+}
+
+export const lint: Command = {
+  name: "lint",
+  summary: "find absolute build and source paths in signatures (cachability issues)",
+  positionals: "TARGET",
+  options: [
+    "verbose",
+    "json",
+    "filter",
+    "arch",
+    "jobs",
+    "sources-dir",
+    "build-dir",
+    "excluded-tasks",
+    "pedantic",
+    "lint-stamps",
+    "exit-code",
+  ],
+  description: "Reads every siginfo file of TARGET (with --lint-stamps: every *.sigdata.<hash> " +
+    "file of a bitbake stamps directory, a local path) and reports upper-case variables whose " +
+    "value is an absolute path, and file:/// entries of SRC_URI: such paths are part of the " +
+    "hash, so the task cannot be reused by a build in another directory. Paths below --build-dir " +
+    "or --sources-dir are issues; other absolute paths are counted and, with -v, listed. " +
+    "Variables in the signature's ignore lists and PP are skipped, and so are tasks matching " +
+    "--excluded-tasks (fnmatch patterns; --pedantic checks them too). Signatures with the same " +
+    "hash are checked once. The exit code is the number of build-dir and sources-dir issues, at " +
+    "most 255 (so that it never wraps to 0), or N with --exit-code N. " +
+    "Unlike the reference tool, this also reads bitbake 1.x (pickle) signatures, reports " +
+    "unreadable signature files as warnings (and counts them in the summary) instead of " +
+    "skipping them silently, reads signatures in parallel (--jobs) and prints them sorted by " +
+    "path. --json prints every finding, including other absolute paths.",
+  examples: [
+    "isar-sstate lint --sources-dir /work/ --build-dir /build/tmp/ file:///mnt/sstate",
+    "isar-sstate lint --lint-stamps -v /build/tmp/stamps",
+    "isar-sstate lint --pedantic --exit-code 0 --filter 'linux-' /mnt/sstate",
+    "isar-sstate lint --json --excluded-tasks 'image_*,rootfs_wicenv' /mnt/sstate",
+  ],
+
+  async run(ctx) {
+    const location = requireTargetOnly(ctx);
+    const { out, options } = ctx;
+    if (options.lintStamps && schemeOf(location) !== "file") {
+      throw new CliError("--lint-stamps only works with local file targets");
+    }
+    const exitCode = exitCodeOption(options);
+    const jobs = jobsOf(options);
+    const filter = makeFilter(options.filter, options.arch);
+    const excluded = options.pedantic ? [] : excludedTaskPatterns(options.excludedTasks);
+    const target = openBackend(location);
+    if (!(await target.exists())) {
+      out.warn(`target ${target.displayUrl} does not exist. Nothing to analyze.`);
+      return 0;
+    }
+    const sigs = await listSignatures(target, options.lintStamps, filter);
+    const toLint = sigs.filter((s) => !excluded.some((re) => re.test(s.task)));
+    const dirs = { sourcesDir: options.sourcesDir, buildDir: options.buildDir };
+
+    const counts: Record<FindingKind, number> = { "sources-dir": 0, "build-dir": 0, other: 0 };
+    const issues: (SignatureRef & { findings: Finding[] })[] = [];
+    const unreadable: { path: string; problem: string }[] = [];
+    await lintInOrder(target, toLint, { dirs, jobs }, (result) => {
+      if (result.problem !== undefined) {
+        unreadable.push({ path: result.sig.path, problem: result.problem });
+      }
+      for (const f of result.findings) counts[f.kind]++;
+      if (result.findings.length > 0) issues.push({ ...result.sig, findings: result.findings });
+      if (!options.json) printResult(out, result, options.verbose);
+    });
+    await target.close();
+
+    const hits = counts["sources-dir"] + counts["build-dir"];
+    if (options.json) {
+      out.line(JSON.stringify({ scanned: sigs.length, issues, counts, unreadable }, null, 2));
+    } else {
+      const scanned = `scanned ${sigs.length} signatures` +
+        (unreadable.length > 0 ? `, ${unreadable.length} unreadable` : "");
+      if (hits === 0) out.line(`no cachability issues found (${scanned})`);
+      else {
+        out.line(`found cachability issues (${scanned})`);
+        out.line(
+          `-> absolute paths: sources-dir ${counts["sources-dir"]}, ` +
+            `build-dir ${counts["build-dir"]}, other ${counts.other}`,
+        );
+      }
+    }
+    return exitCode ?? Math.min(hits, 255);
+  },
+};
