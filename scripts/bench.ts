@@ -12,11 +12,13 @@ import { parseArgs } from "node:util";
 import type { BenchContext } from "./bench/context.ts";
 import { type BenchSection, describeEnvironment, renderResults } from "./bench/results.ts";
 import { run } from "./bench/timing.ts";
+import { benchSiginfo } from "./bench/siginfo.ts";
 import { benchUpload } from "./bench/upload.ts";
 
 /** The benchmark sections, in report order. */
 const SECTIONS: Record<string, (ctx: BenchContext) => Promise<BenchSection>> = {
   upload: benchUpload,
+  siginfo: benchSiginfo,
 };
 
 const USAGE =

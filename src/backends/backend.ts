@@ -13,16 +13,27 @@ export interface Entry {
   isLink: boolean;
 }
 
+/** Options of `Backend.list`. */
+export interface ListOptions {
+  /**
+   * Whether sizes and times are needed (default true). With false a backend may report 0 for
+   * them where learning them costs extra requests, as a stat per file does for `file://`.
+   */
+  metadata?: boolean;
+}
+
 /** A cache location: a local directory, a WebDAV collection or an S3 prefix. */
 export interface Backend {
   /** The location for printing, with credentials redacted. */
   readonly displayUrl: string;
+  /** Transfers in flight that suit this backend when `--jobs` is not given. */
+  readonly defaultJobs?: number;
   /** Whether the cache root exists (and is reachable). */
   exists(): Promise<boolean>;
   /** Creates the cache root if it is missing. */
   create(): Promise<void>;
   /** Every file below the root, streamed, in no particular order. */
-  list(): AsyncIterable<Entry>;
+  list(options?: ListOptions): AsyncIterable<Entry>;
   /** One file's entry, or null if it does not exist. */
   stat(path: string): Promise<Entry | null>;
   /** Stores a local file at `path` so that readers see either nothing or the whole file. */

@@ -1,10 +1,11 @@
 /** `file://` (or bare path) backend: a cache in a local or mounted directory. */
-import { basename, dirname, join, resolve } from "node:path";
-import { type Backend, BackendError, checkPath, type Entry } from "./backend.ts";
+import { resolve } from "node:path";
+import { type Backend, BackendError, checkPath, type Entry, type ListOptions } from "./backend.ts";
+import { Copier } from "./copier.ts";
 import { registerTempFile, unregisterTempFile } from "../sync/interrupt.ts";
 
-/** Directories read concurrently while listing. */
-const LIST_PARALLELISM = 16;
+/** File stats in flight while listing. */
+const STAT_WINDOW = 64;
 
 const TRANSIENT_CODES = new Set(["EAGAIN", "EBUSY", "EINTR", "ETIMEDOUT", "EMFILE", "ENFILE"]);
 
@@ -15,10 +16,14 @@ function wrap(err: unknown, what: string): BackendError {
   return new BackendError(`${what}: ${msg}`, TRANSIENT_CODES.has(code), { cause: err });
 }
 
+/** Unique per process: pid plus a counter, so concurrent uploaders never share a temp name. */
+let tempCounter = 0;
+
 /** Name of the temporary file a put writes first, hidden and clearly not an artifact. */
 function tempNameFor(finalPath: string): string {
-  const random = crypto.getRandomValues(new Uint32Array(2)).join("").slice(0, 12);
-  return join(dirname(finalPath), `.${basename(finalPath)}.isar-sstate-${random}.tmp`);
+  const slash = finalPath.lastIndexOf("/");
+  const [dir, name] = [finalPath.slice(0, slash + 1), finalPath.slice(slash + 1)];
+  return `${dir}.${name}.isar-sstate-${Deno.pid}-${++tempCounter}.tmp`;
 }
 
 /** A cache in a directory. */
@@ -26,7 +31,8 @@ export class FileBackend implements Backend {
   readonly displayUrl: string;
   /** Absolute path of the cache root. */
   readonly root: string;
-  #madeDirs = new Set<string>();
+  readonly defaultJobs = 64;
+  #copier = new Copier(Math.max(2, Math.min(8, navigator.hardwareConcurrency)));
 
   /** `location` is a bare path or a `file://` URL. */
   constructor(location: string) {
@@ -36,8 +42,13 @@ export class FileBackend implements Backend {
     this.root = resolve(path);
   }
 
+  /** Absolute path of a relative one (string concatenation: node:path's join is slow). */
+  #under(rel: string): string {
+    return this.root.endsWith("/") ? this.root + rel : `${this.root}/${rel}`;
+  }
+
   #abs(path: string): string {
-    return join(this.root, checkPath(path));
+    return this.#under(checkPath(path));
   }
 
   async exists(): Promise<boolean> {
@@ -56,65 +67,54 @@ export class FileBackend implements Backend {
     }
   }
 
-  /** Walks directories LIST_PARALLELISM at a time, yielding each directory's files as found. */
-  async *list(): AsyncIterable<Entry> {
-    const pending = [""];
-    const ready: Entry[][] = [];
-    let active = 0;
-    let failure: unknown;
-    let wake: (() => void) | undefined;
-    const visit = async (rel: string) => {
-      try {
-        const { dirs, files } = await this.#readDirectory(rel);
-        pending.push(...dirs);
-        ready.push(files);
-      } catch (err) {
-        failure ??= err;
-      } finally {
-        active--;
-        wake?.();
+  /**
+   * Streams the tree: directories are read synchronously (one cheap syscall each), while the
+   * per-file stats, which dominate on network filesystems, run STAT_WINDOW at a time.
+   */
+  async *list(options: ListOptions = {}): AsyncIterable<Entry> {
+    const metadata = options.metadata ?? true;
+    const inFlight: Promise<Entry | null>[] = [];
+    for (const { path, isSymlink } of this.#walk()) {
+      if (!metadata && !isSymlink) {
+        yield { path, size: 0, mtime: 0, isLink: false };
+        continue;
       }
-    };
-    while (true) {
-      while (pending.length > 0 && active < LIST_PARALLELISM && failure === undefined) {
-        active++;
-        visit(pending.pop()!);
+      inFlight.push(this.#entry(path, isSymlink));
+      if (inFlight.length >= STAT_WINDOW) {
+        const entry = await inFlight.shift()!;
+        if (entry) yield entry;
       }
-      while (ready.length > 0) yield* ready.pop()!;
-      if (failure !== undefined) throw failure;
-      if (active === 0 && pending.length === 0) return;
-      // Visits may have finished while the consumer held us at a yield: only sleep when
-      // nothing can be started or yielded now.
-      if (ready.length > 0 || (pending.length > 0 && active < LIST_PARALLELISM)) continue;
-      await new Promise<void>((resolve) => wake = resolve);
-      wake = undefined;
+    }
+    for (const pending of inFlight) {
+      const entry = await pending;
+      if (entry) yield entry;
     }
   }
 
-  /** One directory's subdirectories (relative) and file entries. */
-  async #readDirectory(rel: string): Promise<{ dirs: string[]; files: Entry[] }> {
-    const dir = rel === "" ? this.root : join(this.root, rel);
-    const dirs: string[] = [];
-    const stats: Promise<Entry | null>[] = [];
-    try {
-      for await (const e of Deno.readDir(dir)) {
-        const path = rel === "" ? e.name : `${rel}/${e.name}`;
-        if (e.isDirectory) dirs.push(path);
-        else stats.push(this.#entry(path, e.isSymlink));
-      }
-    } catch (err) {
-      if (rel === "" || !(err instanceof Deno.errors.NotFound)) {
+  /** Every non-directory below the root (links to directories included, like os.walk). */
+  *#walk(): Generator<{ path: string; isSymlink: boolean }> {
+    const pending = [""];
+    while (pending.length > 0) {
+      const rel = pending.pop()!;
+      const dir = rel === "" ? this.root : this.#under(rel);
+      let entries: Deno.DirEntry[];
+      try {
+        entries = [...Deno.readDirSync(dir)];
+      } catch (err) {
+        if (rel !== "" && err instanceof Deno.errors.NotFound) continue; // removed meanwhile
         throw wrap(err, `cannot list ${dir}`);
       }
-      // a directory removed while listing
+      for (const e of entries) {
+        const path = rel === "" ? e.name : `${rel}/${e.name}`;
+        if (e.isDirectory) pending.push(path);
+        else yield { path, isSymlink: e.isSymlink };
+      }
     }
-    const files = (await Promise.all(stats)).filter((e): e is Entry => e !== null);
-    return { dirs, files };
   }
 
   async #entry(path: string, isLink: boolean): Promise<Entry | null> {
     try {
-      const info = await Deno.stat(join(this.root, path));
+      const info = await Deno.stat(this.#under(path));
       if (!info.isFile) return null; // links to directories are not walked, like os.walk
       return { path, size: info.size, mtime: info.mtime?.getTime() ?? 0, isLink };
     } catch {
@@ -145,22 +145,12 @@ export class FileBackend implements Backend {
     const temp = tempNameFor(abs);
     registerTempFile(temp);
     try {
-      await this.#ensureDirectory(dirname(abs));
-      await Deno.copyFile(localFile, temp);
-      await Deno.rename(temp, abs);
+      await this.#copier.copy(localFile, temp, abs);
     } catch (err) {
-      await Deno.remove(temp).catch(() => {});
       throw wrap(err, `cannot write ${path}`);
     } finally {
       unregisterTempFile(temp);
     }
-  }
-
-  /** mkdir -p, once per directory per run (a pruning delete forgets what it removed). */
-  async #ensureDirectory(dir: string): Promise<void> {
-    if (this.#madeDirs.has(dir)) return;
-    await Deno.mkdir(dir, { recursive: true });
-    this.#madeDirs.add(dir);
   }
 
   async read(path: string): Promise<Uint8Array | null> {
@@ -180,15 +170,16 @@ export class FileBackend implements Backend {
     }
     const parts = path.split("/").slice(0, -1);
     for (let n = parts.length; n > 0; n--) {
-      const dir = join(this.root, ...parts.slice(0, n));
-      this.#madeDirs.delete(dir);
       try {
-        await Deno.remove(dir);
+        await Deno.remove(this.#under(parts.slice(0, n).join("/")));
       } catch (err) {
         if (!(err instanceof Deno.errors.NotFound)) break; // not empty: stop pruning
       }
     }
   }
 
-  async close(): Promise<void> {}
+  close(): Promise<void> {
+    this.#copier.close();
+    return Promise.resolve();
+  }
 }

@@ -1,5 +1,5 @@
 /** Listing a cache as artifacts: one streaming pass over a backend, names parsed. */
-import type { Backend } from "../backends/backend.ts";
+import type { Backend, ListOptions } from "../backends/backend.ts";
 import { type Artifact, parseArtifactName } from "./artifact.ts";
 import type { ArtifactFilter } from "./filter.ts";
 
@@ -10,10 +10,14 @@ export interface Listing {
 }
 
 /** Lists every artifact of a cache that passes `filter`. */
-export async function listArtifacts(backend: Backend, filter?: ArtifactFilter): Promise<Listing> {
+export async function listArtifacts(
+  backend: Backend,
+  filter?: ArtifactFilter,
+  options?: ListOptions,
+): Promise<Listing> {
   const artifacts: Artifact[] = [];
   let otherFiles = 0;
-  for await (const entry of backend.list()) {
+  for await (const entry of backend.list(options)) {
     const name = parseArtifactName(entry.path);
     if (!name) {
       otherFiles++;

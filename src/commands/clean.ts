@@ -86,9 +86,9 @@ export const clean: Command = {
     const location = requireTargetOnly(ctx);
     const { out, options } = ctx;
     const limits = ageLimits(options, out);
-    const jobs = jobsOf(options);
     const filter = makeFilter(options.filter, options.arch);
     const target = openBackend(location);
+    const jobs = jobsOf(options, target);
     if (!(await target.exists())) {
       out.warn(`cannot access target ${target.displayUrl}. Nothing to clean.`);
       return 0;

@@ -2,6 +2,7 @@
 import type { CommandName, Options, ParsedArgs } from "../cli/args.ts";
 import { CliError } from "../cli/errors.ts";
 import type { Output } from "../cli/output.ts";
+import type { Backend } from "../backends/backend.ts";
 
 /** Everything a command needs from the command line and the terminal. */
 export interface CommandContext {
@@ -48,9 +49,9 @@ export function requireTargetOnly(ctx: CommandContext): string {
 /** Default parallelism for transfers. */
 export const DEFAULT_JOBS = 8;
 
-/** `--jobs` if given and valid, else the default. */
-export function jobsOf(options: Options): number {
-  if (options.jobs === undefined) return DEFAULT_JOBS;
+/** `--jobs` if given and valid, else what suits the backend, else the default. */
+export function jobsOf(options: Options, backend?: Backend): number {
+  if (options.jobs === undefined) return backend?.defaultJobs ?? DEFAULT_JOBS;
   if (options.jobs < 1 || options.jobs > 256) {
     throw new CliError(`--jobs must be between 1 and 256, got ${options.jobs}`);
   }

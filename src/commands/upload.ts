@@ -1,5 +1,6 @@
 /** `upload SOURCE TARGET`: copy local artifacts that the target lacks. */
 import { openBackend } from "../backends/factory.ts";
+import type { Artifact } from "../cache/artifact.ts";
 import { FileBackend } from "../backends/file.ts";
 import type { Backend } from "../backends/backend.ts";
 import { makeFilter } from "../cache/filter.ts";
@@ -19,10 +20,21 @@ async function isDirectory(path: string): Promise<boolean | null> {
   }
 }
 
+/** Fills in the sizes of the files to upload (the listing skipped them: most are present). */
+function measureSizes(root: string, artifacts: Artifact[]): void {
+  for (const a of artifacts) {
+    try {
+      a.size = Deno.statSync(`${root}/${a.path}`).size;
+    } catch {
+      // vanished since the listing: its upload reports the failure
+    }
+  }
+}
+
 async function remotePaths(target: Backend, exists: boolean): Promise<Set<string>> {
   const paths = new Set<string>();
   if (!exists) return paths;
-  for await (const entry of target.list()) paths.add(entry.path);
+  for await (const entry of target.list({ metadata: false })) paths.add(entry.path);
   return paths;
 }
 
@@ -46,9 +58,9 @@ export const upload: Command = {
   async run(ctx) {
     const { source, target: location } = requireSourceAndTarget(ctx);
     const { out, options } = ctx;
-    const jobs = jobsOf(options);
     const filter = makeFilter(options.filter, options.arch);
     const target = openBackend(location);
+    const jobs = jobsOf(options, target);
 
     const sourceIsDirectory = await isDirectory(source);
     if (sourceIsDirectory === false) throw new CliError(`source ${source} is not a directory`);
@@ -73,10 +85,11 @@ export const upload: Command = {
     out.info(`uploading ${source} to ${target.displayUrl}`);
     const local = new FileBackend(source);
     const [listing, remote] = await Promise.all([
-      listArtifacts(local, filter),
+      listArtifacts(local, filter, { metadata: false }),
       remotePaths(target, targetExists),
     ]);
     const plan = planUpload(listing.artifacts, remote);
+    measureSizes(local.root, plan.missing);
     for (const a of plan.present) out.detail(`[EXISTS] ${a.path}`);
     const totalBytes = plan.missing.reduce((sum, a) => sum + a.size, 0);
     out.info(`uploading ${plan.missing.length} files (${formatGb(totalBytes)} GB)`);

@@ -2,7 +2,6 @@
  * The upload engine shared by `upload` and `watch`: compare local artifacts with one remote
  * listing, then copy what is missing, siginfo and signatures before archives, in parallel.
  */
-import { join } from "node:path";
 import type { Backend } from "../backends/backend.ts";
 import { type Artifact, artifactKind } from "../cache/artifact.ts";
 import { describeError } from "../cli/errors.ts";
@@ -69,7 +68,7 @@ export async function executeUpload(
     observer?.started?.(a);
     try {
       await withRetry(
-        () => target.put(a.path, join(settings.sourceRoot, a.path)),
+        () => target.put(a.path, `${settings.sourceRoot}/${a.path}`),
         settings.retry ?? DEFAULT_RETRY,
       );
       result.uploaded++;

@@ -1,0 +1,88 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { Copier, CopyError } from "../src/backends/copier.ts";
+import { listFiles, tempDir } from "./helpers.ts";
+
+async function sources(dir: string, count: number): Promise<string[]> {
+  await Deno.mkdir(join(dir, "src"));
+  const names = Array.from({ length: count }, (_, i) => `f${i}`);
+  await Promise.all(names.map((n, i) => Deno.writeTextFile(join(dir, "src", n), `content ${i}`)));
+  return names;
+}
+
+async function copyAll(copier: Copier, dir: string, names: string[]): Promise<void> {
+  await Promise.all(names.map((n, i) => {
+    const target = join(dir, "dst", `d${i % 7}`, n);
+    return copier.copy(join(dir, "src", n), `${target}.tmp`, target);
+  }));
+}
+
+async function assertCopied(dir: string, names: string[]): Promise<void> {
+  const copied = await listFiles(join(dir, "dst"));
+  assert.equal(copied.length, names.length, "every file, no temporary left");
+  for (const [i, n] of names.entries()) {
+    assert.equal(await Deno.readTextFile(join(dir, "dst", `d${i % 7}`, n)), `content ${i}`);
+  }
+}
+
+Deno.test("copier: copies through worker threads into new directories", async () => {
+  await using dir = await tempDir();
+  const names = await sources(dir.path, 300);
+  const copier = new Copier(2);
+  try {
+    await copyAll(copier, dir.path, names);
+    assert.equal(copier.usesWorkers, true);
+  } finally {
+    copier.close();
+  }
+  await assertCopied(dir.path, names);
+});
+
+Deno.test("copier: a worker that cannot start falls back to copying in-process", async () => {
+  await using dir = await tempDir();
+  const names = await sources(dir.path, 50);
+  const broken = new URL("data:application/javascript,throw new Error('cannot start')");
+  const copier = new Copier(2, broken);
+  try {
+    await copyAll(copier, dir.path, names);
+    assert.equal(copier.usesWorkers, false);
+  } finally {
+    copier.close();
+  }
+  await assertCopied(dir.path, names);
+});
+
+Deno.test("copier: a missing source fails alone, with its errno code and no temp file", async () => {
+  await using dir = await tempDir();
+  await sources(dir.path, 20);
+  for (const threads of [2, 0]) {
+    const copier = new Copier(threads);
+    try {
+      const target = join(dir.path, `out${threads}`, "x");
+      await assert.rejects(
+        () => copier.copy(join(dir.path, "src", "missing"), `${target}.tmp`, target),
+        (err: CopyError) => err instanceof CopyError && err.code === "ENOENT",
+      );
+      assert.deepEqual(await listFiles(join(dir.path, `out${threads}`)), []);
+    } finally {
+      copier.close();
+    }
+  }
+});
+
+Deno.test("copier: recreates a directory a concurrent clean pruned", async () => {
+  await using dir = await tempDir();
+  await sources(dir.path, 2);
+  for (const threads of [1, 0]) {
+    const copier = new Copier(threads);
+    const out = join(dir.path, `out${threads}`, "ab");
+    try {
+      await copier.copy(join(dir.path, "src", "f0"), join(out, "f0.tmp"), join(out, "f0"));
+      await Deno.remove(join(dir.path, `out${threads}`), { recursive: true });
+      await copier.copy(join(dir.path, "src", "f1"), join(out, "f1.tmp"), join(out, "f1"));
+      assert.equal(await Deno.readTextFile(join(out, "f1")), "content 1");
+    } finally {
+      copier.close();
+    }
+  }
+});
