@@ -54,7 +54,7 @@ function expect(ok: boolean, what: string, result: RunResult): void {
 
 /** Runs the signature benchmark and returns its report section. */
 export async function benchSiginfo(ctx: BenchContext): Promise<BenchSection> {
-  const recipes = ctx.quick ? 100 : 2000;
+  const recipes = ctx.quick ? 100 : 500;
   const remoteDir = join(ctx.work, "siginfo-remote");
   const localDir = join(ctx.work, "siginfo-local");
   ctx.log(
@@ -70,6 +70,7 @@ export async function benchSiginfo(ctx: BenchContext): Promise<BenchSection> {
   const items = keyItems(local);
   const [older, newer] = changedPackage(remote, local);
 
+  let comparisons = 0;
   const analyzeStep = (label: string, extra: string[]) => ({
     label,
     cmd: [...ctx.tool, "analyze", "--color", "never", ...extra, localDir, remoteDir],
@@ -78,6 +79,7 @@ export async function benchSiginfo(ctx: BenchContext): Promise<BenchSection> {
       const headers = r.stdout.match(/^==== checking local item /gm)?.length ?? 0;
       expect(headers === items, `${label}: ${headers} items reported, expected ${items}`, r);
       expect(!/^ERROR: /m.test(r.stdout), `${label} reported errors`, r);
+      comparisons = r.stdout.match(/^\*\*\*\* comparing to /gm)?.length ?? 0;
     },
   });
   const cases: BenchCase[] = [
@@ -113,6 +115,19 @@ export async function benchSiginfo(ctx: BenchContext): Promise<BenchSection> {
     ms.map((x) => (x / 1000).toFixed(3)).join(", "),
     fmtSeconds(median(ms) - median(t.get(STARTUP)!)),
   ]);
+  const startup = median(t.get(STARTUP)!);
+  const perItem = (label: string, count: number) =>
+    `${((median(t.get(label)!) - startup) / count).toFixed(2)} ms`;
+  const perFile = [
+    [ANALYZE, `${items} local items, ${comparisons} comparisons`, perItem(ANALYZE, comparisons)],
+    [
+      ANALYZE_SEQ,
+      `${items} local items, ${comparisons} comparisons`,
+      perItem(ANALYZE_SEQ, comparisons),
+    ],
+    [DIFF, "1 pair (with recursion)", perItem(DIFF, 1)],
+    [DUMP, "1 file", perItem(DUMP, 1)],
+  ];
   const targets: Target[] = [{
     name: `${ANALYZE} no slower than ${ANALYZE_SEQ}`,
     measured: fmtRatio(ratio(t, ANALYZE, ANALYZE_SEQ)),
@@ -132,7 +147,10 @@ export async function benchSiginfo(ctx: BenchContext): Promise<BenchSection> {
       `Each command ran ${ctx.runs} times, alternating; times are wall-clock medians including ` +
       "process start-up. The last column subtracts the median start-up time.",
     ],
-    tables: [{ headers: ["command", "median", "runs (s)", "minus start-up"], rows }],
+    tables: [
+      { headers: ["command", "median", "runs (s)", "minus start-up"], rows },
+      { headers: ["command", "work", "per compared item or file (minus start-up)"], rows: perFile },
+    ],
     targets,
     notes: [
       "The reference tool's analyze needs bitbake's Python library, which is not installed " +
