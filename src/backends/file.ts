@@ -147,7 +147,7 @@ export class FileBackend implements Backend {
     try {
       await this.#copier.copy(localFile, temp, abs);
     } catch (err) {
-      throw wrap(err, `cannot write ${path}`);
+      throw wrap(err, "write failed");
     } finally {
       unregisterTempFile(temp);
     }

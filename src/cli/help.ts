@@ -7,7 +7,7 @@ const OPTION_HELP: Record<string, string> = {
   help: "show help (global, or for the command given) and exit",
   version: "print the version and exit",
   verbose: "print every file handled ([UPLOAD], [EXISTS], [DELETE]) and more details",
-  quiet: "print only warnings, errors and results",
+  quiet: "leave out INFO: lines (warnings, errors and listings stay)",
   debug: "show stack traces for unexpected errors",
   "dry-run": "show what would be done without changing the target",
   json: "print machine-readable JSON instead of text",

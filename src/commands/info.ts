@@ -35,6 +35,7 @@ export function infoJson(displayUrl: string, artifacts: readonly Artifact[]) {
   const iso = (t: number) => new Date(t).toISOString();
   return {
     target: displayUrl,
+    exists: true,
     files: artifacts.length,
     bytes: artifacts.reduce((s, a) => s + a.size, 0),
     oldest: times.length ? iso(Math.min(...times)) : null,
@@ -104,7 +105,8 @@ export const info: Command = {
     const filter = makeFilter(options.filter, options.arch);
     const target = openBackend(location);
     if (!(await target.exists())) {
-      out.warn(`cannot access target ${target.displayUrl}. No info to show.`);
+      if (options.json) out.line(JSON.stringify({ target: target.displayUrl, exists: false }));
+      else out.warn(`cannot access target ${target.displayUrl}. No info to show.`);
       return 0;
     }
     if (!options.json) out.info(`scanning ${target.displayUrl}`);
