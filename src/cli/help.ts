@@ -11,7 +11,7 @@ const OPTION_HELP: Record<string, string> = {
   debug: "show stack traces for unexpected errors",
   "dry-run": "show what would be done without changing the target",
   json: "print machine-readable JSON instead of text",
-  jobs: "transfers or deletions in parallel (default 8)",
+  jobs: "transfers, deletions or reads in parallel (default 8; 64 for upload/clean to a directory)",
   color: "colour output: auto (on a terminal, unless NO_COLOR is set), always, never",
   "max-age": "delete archives at least this old: N followed by w|d|h|m|s (default 1d)",
   "max-sig-age": "delete siginfo files at least this old (default and minimum: MAX_AGE)",
