@@ -4,10 +4,14 @@
  * workers cannot start, the same work runs in-process with async calls.
  */
 
-/** A batch sent to a worker: [source, temporary name, final name] per job. */
+/**
+ * A batch sent to a worker: [source, temporary name, final name] per job, and the shared stop
+ * flag (non-zero: start no further job).
+ */
 export interface CopyBatch {
   id: number;
   jobs: [string, string, string][];
+  stop: Int32Array;
 }
 
 /** A worker's answer: per job, null or what went wrong. */
@@ -68,7 +72,10 @@ export class Copier {
   #workers: Worker[] = [];
   #idle: Worker[] = [];
   #queue: Job[] = [];
-  #inFlight = new Map<number, { worker: Worker; jobs: Job[] }>();
+  #inFlight = new Map<number, { worker: Worker; jobs: Job[]; done: () => void }>();
+  #settled = new Map<number, Promise<void>>();
+  #inProcess = new Set<Promise<void>>();
+  #stop = new Int32Array(new SharedArrayBuffer(4));
   #nextId = 0;
   #started = false;
   #broken = false;
@@ -81,6 +88,9 @@ export class Copier {
 
   /** Copies `source` to `temp`, then renames it to `target` (creating directories). */
   copy(source: string, temp: string, target: string): Promise<void> {
+    if (Atomics.load(this.#stop, 0) !== 0) {
+      return Promise.reject(new CopyError("interrupted", "ECANCELED"));
+    }
     return new Promise((resolve, reject) => {
       this.#queue.push({ source, temp, target, resolve, reject });
       this.#pump();
@@ -90,6 +100,16 @@ export class Copier {
   /** Whether copies run on worker threads (false once they could not start). */
   get usesWorkers(): boolean {
     return !this.#broken;
+  }
+
+  /**
+   * Starts no further copy (queued ones fail as interrupted) and resolves once the copies in
+   * progress have finished, so that no temporary file is still being written.
+   */
+  async interrupt(): Promise<void> {
+    Atomics.store(this.#stop, 0, 1);
+    for (const job of this.#queue.splice(0)) job.reject(new CopyError("interrupted", "ECANCELED"));
+    await Promise.all([...this.#settled.values(), ...this.#inProcess]);
   }
 
   /** Stops the workers. */
@@ -122,15 +142,25 @@ export class Copier {
   #pump(): void {
     if (!this.#started && !this.#broken) this.#start();
     if (this.#broken) {
-      for (const job of this.#queue.splice(0)) copyInProcess(job);
+      for (const job of this.#queue.splice(0)) {
+        const copy = copyInProcess(job);
+        this.#inProcess.add(copy);
+        copy.finally(() => this.#inProcess.delete(copy));
+      }
       return;
     }
     while (this.#idle.length > 0 && this.#queue.length > 0) {
       const worker = this.#idle.pop()!;
       const jobs = this.#queue.splice(0, BATCH);
       const id = this.#nextId++;
-      this.#inFlight.set(id, { worker, jobs });
-      const batch: CopyBatch = { id, jobs: jobs.map((j) => [j.source, j.temp, j.target]) };
+      let done!: () => void;
+      this.#settled.set(id, new Promise((resolve) => done = resolve));
+      this.#inFlight.set(id, { worker, jobs, done });
+      const batch: CopyBatch = {
+        id,
+        jobs: jobs.map((j) => [j.source, j.temp, j.target]),
+        stop: this.#stop,
+      };
       worker.postMessage(batch);
     }
   }
@@ -139,6 +169,8 @@ export class Copier {
     const batch = this.#inFlight.get(reply.id);
     if (!batch) return;
     this.#inFlight.delete(reply.id);
+    this.#settled.delete(reply.id);
+    batch.done();
     batch.jobs.forEach((job, i) => {
       const error = reply.errors[i];
       if (error) job.reject(new CopyError(error.message, error.code));
@@ -152,8 +184,11 @@ export class Copier {
   #fail(): void {
     this.#broken = true;
     this.close();
-    const pending = [...this.#inFlight.values()].flatMap((b) => b.jobs);
+    const batches = [...this.#inFlight.values()];
+    for (const b of batches) b.done();
+    const pending = batches.flatMap((b) => b.jobs);
     this.#inFlight.clear();
+    this.#settled.clear();
     this.#queue.unshift(...pending);
     this.#pump();
   }

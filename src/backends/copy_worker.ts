@@ -38,7 +38,9 @@ function copyOne(source: string, temp: string, target: string): void {
 }
 
 self.onmessage = (event: MessageEvent<CopyBatch>) => {
-  const errors = event.data.jobs.map(([source, temp, target]) => {
+  const { jobs, stop } = event.data;
+  const errors = jobs.map(([source, temp, target]) => {
+    if (Atomics.load(stop, 0) !== 0) return { message: "interrupted", code: "ECANCELED" };
     try {
       copyOne(source, temp, target);
       return null;

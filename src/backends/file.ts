@@ -2,7 +2,12 @@
 import { resolve } from "node:path";
 import { type Backend, BackendError, checkPath, type Entry, type ListOptions } from "./backend.ts";
 import { Copier } from "./copier.ts";
-import { registerTempFile, unregisterTempFile } from "../sync/interrupt.ts";
+import {
+  addInterruptHook,
+  registerTempFile,
+  removeInterruptHook,
+  unregisterTempFile,
+} from "../sync/interrupt.ts";
 
 /** File stats in flight while listing. */
 const STAT_WINDOW = 64;
@@ -33,6 +38,7 @@ export class FileBackend implements Backend {
   readonly root: string;
   readonly defaultJobs = 64;
   #copier = new Copier(Math.max(2, Math.min(8, navigator.hardwareConcurrency)));
+  #interrupt = () => this.#copier.interrupt();
 
   /** `location` is a bare path or a `file://` URL. */
   constructor(location: string) {
@@ -40,6 +46,7 @@ export class FileBackend implements Backend {
     if (path === "") throw new BackendError("empty file:// path");
     this.displayUrl = `file://${path}`;
     this.root = resolve(path);
+    addInterruptHook(this.#interrupt);
   }
 
   /** Absolute path of a relative one (string concatenation: node:path's join is slow). */
@@ -179,6 +186,7 @@ export class FileBackend implements Backend {
   }
 
   close(): Promise<void> {
+    removeInterruptHook(this.#interrupt);
     this.#copier.close();
     return Promise.resolve();
   }

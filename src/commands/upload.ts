@@ -111,7 +111,11 @@ export const upload: Command = {
       ctx.interactive && !options.quiet,
     );
     out.beforeWrite = () => progress.clear();
-    installInterruptHandlers(() => progress.clear());
+    installInterruptHandlers(() => {
+      progress.clear();
+      out.flush();
+    });
+    out.flush(); // the plan is on screen before the first byte moves
     const started = Date.now();
     const result = await executeUpload(plan.missing, {
       sourceRoot: local.root,

@@ -1,12 +1,15 @@
 /**
- * Ctrl-C / SIGTERM handling: temporary files still being written are removed before the
- * process exits, so an interrupted upload leaves nothing half-written behind.
+ * Ctrl-C / SIGTERM handling. The first signal lets the copies in progress finish (they are
+ * stopped from starting new ones), then removes every temporary file that is left and exits,
+ * so an interrupted upload leaves only complete files behind. A second signal exits at once.
  */
 
 const tempFiles = new Set<string>();
+const hooks = new Set<() => Promise<void>>();
 let installed = false;
+let stopping = false;
 
-function cleanupAndExit(code: number): never {
+function removeTempFiles(): void {
   for (const path of tempFiles) {
     try {
       Deno.removeSync(path);
@@ -14,7 +17,6 @@ function cleanupAndExit(code: number): never {
       // already renamed into place or never created
     }
   }
-  Deno.exit(code);
 }
 
 /** Records a temporary file that must not survive an interruption. */
@@ -27,13 +29,31 @@ export function unregisterTempFile(path: string): void {
   tempFiles.delete(path);
 }
 
-/** Installs the SIGINT/SIGTERM handlers (once). */
+/** Adds work to wind down on interruption (e.g. waiting for copies in progress). */
+export function addInterruptHook(hook: () => Promise<void>): void {
+  hooks.add(hook);
+}
+
+/** Removes a hook added with addInterruptHook. */
+export function removeInterruptHook(hook: () => Promise<void>): void {
+  hooks.delete(hook);
+}
+
+/** Installs the SIGINT/SIGTERM handlers (once); `onInterrupt` runs first (e.g. clear progress). */
 export function installInterruptHandlers(onInterrupt?: () => void): void {
   if (installed) return;
   installed = true;
-  const handler = (code: number) => () => {
+  const handler = (code: number) => async () => {
+    if (stopping) {
+      removeTempFiles();
+      Deno.exit(code);
+    }
+    stopping = true;
     onInterrupt?.();
-    cleanupAndExit(code);
+    console.error("interrupted: finishing the files in progress (interrupt again to stop now)");
+    await Promise.allSettled([...hooks].map((hook) => hook()));
+    removeTempFiles();
+    Deno.exit(code);
   };
   Deno.addSignalListener("SIGINT", handler(130));
   Deno.addSignalListener("SIGTERM", handler(143));
