@@ -81,6 +81,21 @@ Deno.test("filter: PN regex anchored at the start only, arch exact", () => {
   assert.throws(() => makeFilter("(unclosed"), /invalid --filter regex/);
 });
 
+Deno.test("filter: Python-only regex syntax means what it means in Python", () => {
+  const pn = (regex: string, name: string) => makeFilter(regex)({ pn: name, arch: "" });
+  assert.equal(pn("hello\\Z", "hello"), true);
+  assert.equal(pn("hello\\Z", "hello-dev"), false, "\\Z is the end, not a literal Z");
+  assert.equal(pn("\\Ahello", "hello"), true);
+  assert.equal(pn("(?i)HELLO", "hello"), true);
+  assert.equal(pn("(?!foo\\Z)", "foo"), false, "spares exactly foo");
+  assert.equal(pn("(?!foo\\Z)", "foobar"), true);
+  assert.equal(pn("x{,2}y", "xxy"), true);
+  assert.equal(pn("x{,2}y", "xxxy"), false);
+  assert.equal(pn("hel(?# a comment)lo", "hello"), true);
+  assert.equal(pn("a\\\\Z", "a\\Z"), true, "an escaped backslash stays literal");
+  assert.throws(() => makeFilter("(?x)hello"), /flag \(\?x\) is not supported/);
+});
+
 Deno.test("url: credentials and signatures are redacted, schemes recognised", () => {
   assert.equal(
     redactUrl("https://user:secret@dav.example/sstate"),
@@ -91,6 +106,10 @@ Deno.test("url: credentials and signatures are redacted, schemes recognised", ()
     "s3://bucket/p?X-Amz-Signature=***&x=1",
   );
   assert.equal(redactUrl("/plain/path"), "/plain/path");
+  assert.equal(redactUrl("https://u:se@cret@host/p"), "https://u:***@host/p");
+  assert.equal(redactUrl("https://u:se/cret@host/p"), "https://u:***@host/p");
+  assert.equal(redactUrl("https:/u:secret@host/p"), "https:/u:***@host/p");
+  assert.equal(redactUrl("https://host/p@1"), "https://host/p@1", "no password, nothing hidden");
   assert.equal(schemeOf("/plain/path"), "file");
   assert.equal(schemeOf("HTTPS://host/x"), "https");
 });

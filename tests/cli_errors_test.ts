@@ -26,8 +26,9 @@ const CASES: Case[] = [
     name: "no arguments",
     args: () => [],
     code: 2,
-    stream: "stdout",
-    message: /^usage: isar-sstate COMMAND/m,
+    stream: "stderr",
+    message:
+      /^usage: isar-sstate COMMAND.*\nisar-sstate: error: the following arguments are required: command, target/m,
   },
   {
     name: "missing target",
@@ -98,6 +99,13 @@ const CASES: Case[] = [
     code: 1,
     stream: "stdout",
     message: /^ERROR: WebDAV targets are not supported yet: https:\/\/me:\*\*\*@dav\/x$/m,
+  },
+  {
+    name: "malformed URL, credentials redacted",
+    args: () => ["info", "https:/me:hunter2@host/x"],
+    code: 1,
+    stream: "stdout",
+    message: /^ERROR: malformed location https:\/me:\*\*\*@host\/x: expected scheme:\/\//m,
   },
   {
     name: "S3 not yet supported",

@@ -45,6 +45,8 @@ Deno.test("upload: Ctrl-C stops the upload and leaves no temporary or partial fi
     "the plan was shown",
   );
   assert.match(new TextDecoder().decode(stderr), /^interrupted: finishing the files in progress/m);
+  const printed = new TextDecoder().decode(stdout);
+  assert.doesNotMatch(printed, /^ERROR: /m, "files not started are not failures");
   const left = await listFiles(target);
   assert.ok(left.length < 40, "interrupted before the end");
   for (const f of left) {

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { copyTree, fixtureCache, listFiles, runTool, tempDir } from "./helpers.ts";
+import { copyTree, fixtureCache, listFiles, MAIN, runTool, tempDir } from "./helpers.ts";
 
 const HASH = "ab12" + "0".repeat(60);
 const NAME = `sstate:hello:arm64-isar:2.10:r0:arm64:10:${HASH}_dpkg_build.tar.zst`;
@@ -136,4 +136,22 @@ Deno.test("upload: a reader polling the target never sees a partial archive", as
   assert.equal(partial, 0);
   assert.equal((await Deno.stat(final)).size, size);
   assert.deepEqual(await listFiles(target), [`ab/12/${NAME}`], "no temporary file left behind");
+});
+
+Deno.test("upload: a reader that goes away (| head -1) does not stop or break the upload", async () => {
+  await using dir = await tempDir();
+  const target = join(dir.path, "remote");
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "--quiet", MAIN, "upload", "-v", fixtureCache("head", "local"), target],
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const reader = child.stdout.getReader();
+  const first = await reader.read();
+  assert.match(new TextDecoder().decode(first.value), /^INFO: uploading /);
+  await reader.cancel();
+  const [status, stderr] = await Promise.all([child.status, new Response(child.stderr).text()]);
+  assert.equal(status.code, 0, stderr);
+  assert.doesNotMatch(stderr, /Uncaught|BrokenPipe/);
+  assert.equal((await listFiles(target)).length, 120);
 });

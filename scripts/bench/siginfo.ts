@@ -32,17 +32,19 @@ function keyItems(cache: ExampleCacheResult): number {
 }
 
 /**
- * A deploy_deb whose hash differs between the builds, its two siginfo paths: diff follows its
- * changed dpkg_build (which stops at sbuild-chroot-target:do_build, a task without siginfo).
+ * A deploy_deb whose hash differs between two builds, its two siginfo paths: diff follows its
+ * changed dependencies down to the changed variable.
  */
-function changedPackage(remote: ExampleCacheResult, local: ExampleCacheResult): [string, string] {
-  for (const t of local.tasks) {
-    const before = remote.byTid.get(t.tid);
+function changedPackage(
+  before: ExampleCacheResult,
+  after: ExampleCacheResult,
+): [string, string] {
+  for (const t of after.tasks) {
+    const old = before.byTid.get(t.tid);
     if (
-      t.task === "deploy_deb" && before?.siginfo && t.siginfo &&
-      before.sig.unihash !== t.sig.unihash
+      t.task === "deploy_deb" && old?.siginfo && t.siginfo && old.sig.unihash !== t.sig.unihash
     ) {
-      return [join(remote.dir, before.siginfo), join(local.dir, t.siginfo)];
+      return [join(before.dir, old.siginfo), join(after.dir, t.siginfo)];
     }
   }
   throw new Error("siginfo bench: the generated builds have no changed deploy_deb");
@@ -60,7 +62,11 @@ export async function benchSiginfo(ctx: BenchContext): Promise<BenchSection> {
   ctx.log(
     `siginfo: generating builds A0 + A (${remoteDir}) and B (${localDir}), ${recipes} recipes`,
   );
-  await makeExampleCache(remoteDir, { recipes, variant: "A0", seed: "bench-siginfo" });
+  const older = await makeExampleCache(remoteDir, {
+    recipes,
+    variant: "A0",
+    seed: "bench-siginfo",
+  });
   const remote = await makeExampleCache(remoteDir, {
     recipes,
     variant: "A",
@@ -68,7 +74,7 @@ export async function benchSiginfo(ctx: BenchContext): Promise<BenchSection> {
   });
   const local = await makeExampleCache(localDir, { recipes, variant: "B", seed: "bench-siginfo" });
   const items = keyItems(local);
-  const [older, newer] = changedPackage(remote, local);
+  const [olderSig, newerSig] = changedPackage(older, remote);
 
   let comparisons = 0;
   const analyzeStep = (label: string, extra: string[]) => ({
@@ -89,7 +95,16 @@ export async function benchSiginfo(ctx: BenchContext): Promise<BenchSection> {
       name: "diff",
       steps: [{
         label: DIFF,
-        cmd: [...ctx.tool, "diff", "--color", "never", older, newer],
+        cmd: [
+          ...ctx.tool,
+          "diff",
+          "--color",
+          "never",
+          "--cache-dir",
+          remoteDir,
+          olderSig,
+          newerSig,
+        ],
         verify: (r) => expect(/^ {4}\S/m.test(r.stdout), `${DIFF}: no nested lines`, r),
       }],
     },
@@ -97,7 +112,7 @@ export async function benchSiginfo(ctx: BenchContext): Promise<BenchSection> {
       name: "dump",
       steps: [{
         label: DUMP,
-        cmd: [...ctx.tool, "dump", newer],
+        cmd: [...ctx.tool, "dump", newerSig],
         verify: (r) => expect(r.stdout.includes("Computed task hash is "), `${DUMP} failed`, r),
       }],
     },
@@ -155,8 +170,8 @@ export async function benchSiginfo(ctx: BenchContext): Promise<BenchSection> {
     notes: [
       "The reference tool's analyze needs bitbake's Python library, which is not installed " +
       "here, so it is not measured.",
-      `diff compares ${older.slice(remoteDir.length + 1)} (A) with its B counterpart; the ` +
-      "dependencies are looked up in the two caches the files sit in.",
+      `diff compares ${olderSig.slice(remoteDir.length + 1)} (build A0) with its build A ` +
+      "counterpart, following changed dependencies in the remote cache (--cache-dir).",
     ],
   };
 }

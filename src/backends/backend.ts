@@ -48,10 +48,18 @@ export interface Backend {
 
 /** A backend failure; `transient` ones (timeouts, busy servers) are worth retrying. */
 export class BackendError extends Error {
-  constructor(message: string, readonly transient = false, options?: ErrorOptions) {
+  /** `code`: the errno-style code of the cause, e.g. `ECANCELED` for an interrupted transfer. */
+  constructor(
+    message: string,
+    readonly transient = false,
+    options?: ErrorOptions & { code?: string },
+  ) {
     super(message, options);
     this.name = "BackendError";
+    this.code = options?.code;
   }
+
+  readonly code?: string;
 }
 
 /** Validates a cache-relative path and returns it; throws for anything that escapes the root. */

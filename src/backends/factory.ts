@@ -9,6 +9,9 @@ export const LOCATION_FORMS = "a path, file://PATH, http(s)://HOST/PATH or s3://
 
 /** Returns the backend for `location`; throws a CliError for unknown or unsupported schemes. */
 export function openBackend(location: string): Backend {
+  if (/^[a-z][a-z0-9+.-]*:\/(?!\/)/i.test(location)) {
+    throw new CliError(`malformed location ${redactUrl(location)}: expected scheme://…`);
+  }
   const scheme = schemeOf(location);
   switch (scheme) {
     case "file":

@@ -18,7 +18,7 @@ function wrap(err: unknown, what: string): BackendError {
   if (err instanceof BackendError) return err;
   const code = (err as { code?: string }).code ?? "";
   const msg = err instanceof Error ? err.message.split("\n")[0] : String(err);
-  return new BackendError(`${what}: ${msg}`, TRANSIENT_CODES.has(code), { cause: err });
+  return new BackendError(`${what}: ${msg}`, TRANSIENT_CODES.has(code), { cause: err, code });
 }
 
 /** Unique per process: pid plus a counter, so concurrent uploaders never share a temp name. */

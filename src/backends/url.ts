@@ -1,11 +1,18 @@
 /** Cache locations given on the command line: URL forms and their printable, redacted form. */
 
-/** Hides a password in `scheme://user:password@host` and signature-like query parameters. */
+/**
+ * Hides a password in `scheme://user:password@host` (even one with unescaped `@` or `/` in it:
+ * everything up to the last `@` counts as user information) and signature-like query parameters.
+ */
 export function redactUrl(url: string): string {
-  let out = url.replace(/^([a-z][a-z0-9+.-]*:\/\/)([^/@]*)@/i, (_m, scheme, userinfo: string) => {
+  let out = url;
+  const scheme = /^[a-z][a-z0-9+.-]*:\/\/?/i.exec(url)?.[0];
+  const at = url.lastIndexOf("@");
+  if (scheme && at > scheme.length) {
+    const userinfo = url.slice(scheme.length, at);
     const colon = userinfo.indexOf(":");
-    return `${scheme}${colon >= 0 ? userinfo.slice(0, colon) + ":***" : userinfo}@`;
-  });
+    if (colon >= 0) out = `${scheme}${userinfo.slice(0, colon)}:***${url.slice(at)}`;
+  }
   out = out.replace(
     /([?&](?:[^=&]*(?:signature|token|secret|password|credential|key)[^=&]*)=)[^&]*/gi,
     "$1***",

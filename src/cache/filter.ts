@@ -10,9 +10,47 @@ export interface Filterable {
 /** A predicate over artifacts; `undefined` fields match everything. */
 export type ArtifactFilter = (item: Filterable) => boolean;
 
-/** Translates the Python-only regex syntax that has a JavaScript equivalent. */
-function fromPythonRegex(source: string): string {
-  return source.replace(/\(\?P</g, "(?<").replace(/\(\?P=(\w+)\)/g, "\\k<$1>");
+/**
+ * Translates Python `re` syntax that JavaScript spells differently: `(?P<n>…)`, `(?P=n)`, `\A`,
+ * `\Z`, `{,n}`, `(?#comment)` and leading global flags `(?i)`, `(?m)`, `(?s)`. Throws for flags
+ * that have no JavaScript equivalent, rather than matching something else.
+ */
+export function fromPythonRegex(source: string): { pattern: string; flags: string } {
+  let flags = "";
+  let rest = source;
+  const global = /^\(\?([aiLmsux]+)\)/.exec(rest);
+  if (global) {
+    for (const f of global[1]) {
+      if (!"ims".includes(f)) throw new Error(`the Python flag (?${f}) is not supported`);
+      if (!flags.includes(f)) flags += f;
+    }
+    rest = rest.slice(global[0].length);
+  }
+  let out = "";
+  for (let i = 0; i < rest.length; i++) {
+    const c = rest[i];
+    const ahead = rest.slice(i);
+    if (c === "\\") {
+      const next = rest[i + 1] ?? "";
+      out += next === "A" ? "^" : next === "Z" ? "(?![\\s\\S])" : c + next;
+      i++;
+    } else if (ahead.startsWith("(?P<")) {
+      out += "(?<";
+      i += 3;
+    } else if (ahead.startsWith("(?P=")) {
+      const end = rest.indexOf(")", i);
+      if (end < 0) throw new Error("unterminated (?P=name)");
+      out += `\\k<${rest.slice(i + 4, end)}>`;
+      i = end;
+    } else if (ahead.startsWith("(?#")) {
+      i = rest.indexOf(")", i);
+      if (i < 0) throw new Error("unterminated comment");
+    } else if (/^\{,\d+\}/.test(ahead)) {
+      out += "{0,";
+      i++;
+    } else out += c;
+  }
+  return { pattern: out, flags };
 }
 
 /**
@@ -23,7 +61,8 @@ export function makeFilter(pnRegex?: string, arch?: string): ArtifactFilter {
   let pn: RegExp | undefined;
   if (pnRegex !== undefined) {
     try {
-      pn = new RegExp(`^(?:${fromPythonRegex(pnRegex)})`);
+      const { pattern, flags } = fromPythonRegex(pnRegex);
+      pn = new RegExp(`^(?:${pattern})`, flags);
     } catch (err) {
       throw new CliError(`invalid --filter regex '${pnRegex}': ${(err as Error).message}`);
     }

@@ -40,6 +40,7 @@ export class Output {
   #sink: LineSink;
   #buffer: string[] = [];
   #size = 0;
+  #readerGone = false;
   beforeWrite?: () => void;
 
   constructor(settings: OutputSettings = {}) {
@@ -78,14 +79,24 @@ export class Output {
     if (this.verbose) this.line(text);
   }
 
-  /** Writes everything buffered so far. */
+  /**
+   * Writes everything buffered so far. Once the reader has gone (`| head`), output is dropped
+   * and the work goes on: an upload or clean is never left half done because nobody reads.
+   */
   flush(): void {
     if (this.#buffer.length === 0) return;
-    this.beforeWrite?.();
-    const data = encoder.encode(this.#buffer.join(""));
+    const text = this.#buffer.join("");
     this.#buffer = [];
     this.#size = 0;
-    let offset = 0;
-    while (offset < data.length) offset += this.#sink.writeSync(data.subarray(offset));
+    if (this.#readerGone) return;
+    this.beforeWrite?.();
+    const data = encoder.encode(text);
+    try {
+      let offset = 0;
+      while (offset < data.length) offset += this.#sink.writeSync(data.subarray(offset));
+    } catch (err) {
+      if (!(err instanceof Deno.errors.BrokenPipe)) throw err;
+      this.#readerGone = true;
+    }
   }
 }

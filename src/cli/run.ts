@@ -44,9 +44,12 @@ export async function runCli(argv: readonly string[], sink?: LineSink): Promise<
       out.line(`isar-sstate ${VERSION}`);
       return 0;
     }
-    if (options.help || !args.command) {
+    if (options.help) {
       out.line(command ? commandHelp(command) : globalHelp(ALL_COMMANDS, VERSION));
-      return args.command || options.help ? 0 : 2;
+      return 0;
+    }
+    if (!args.command) {
+      throw new UsageError("the following arguments are required: command, target");
     }
     if (!command) throw new CliError(`'${args.command}' is not available in this version`);
     if (args.target === undefined) {

@@ -118,8 +118,8 @@ export const clean: Command = {
     const deleted: Artifact[] = [];
     let failures = 0;
     await runPool(doomed, jobs, async (a) => {
-      out.detail(`[DELETE] ${a.path}`);
       try {
+        out.detail(`[DELETE] ${a.path}`);
         await withRetry(() => target.delete(a.path));
         deleted.push(a);
       } catch (err) {

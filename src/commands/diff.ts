@@ -1,5 +1,4 @@
 /** `diff A B`: what changed between two signature files, like `bitbake-diffsigs A B`. */
-import { basename, dirname, resolve } from "node:path";
 import { FileBackend } from "../backends/file.ts";
 import { listArtifacts } from "../cache/listing.ts";
 import { CliError } from "../cli/errors.ts";
@@ -9,28 +8,12 @@ import type { SigInfo } from "../siginfo/read.ts";
 import { type Command, DEFAULT_JOBS } from "./command.ts";
 import { readSignature } from "./dump.ts";
 
-const HEX_PAIR = /^[0-9a-f]{2}$/;
-
-/**
- * The root of the sstate cache a file sits in: the directory above its `HH/hh/` directories,
- * or undefined when the file does not sit in that layout.
- */
-function cacheRootOf(file: string): string | undefined {
-  const hh = dirname(resolve(file));
-  const HH = dirname(hh);
-  if (!HEX_PAIR.test(basename(hh)) || !HEX_PAIR.test(basename(HH))) return undefined;
-  return dirname(HH);
-}
-
-/** The caches to look dependencies up in: --cache-dir, else the caches the two files sit in. */
-async function dependencyCaches(files: string[], cacheDir?: string): Promise<FileBackend[]> {
-  if (cacheDir !== undefined) {
-    const cache = new FileBackend(cacheDir);
-    if (!(await cache.exists())) throw new CliError(`cache directory ${cacheDir} does not exist`);
-    return [cache];
-  }
-  const roots = new Set(files.map(cacheRootOf).filter((r) => r !== undefined));
-  return [...roots].map((root) => new FileBackend(root));
+/** The cache to look dependencies up in, if --cache-dir was given. */
+async function dependencyCaches(cacheDir?: string): Promise<FileBackend[]> {
+  if (cacheDir === undefined) return [];
+  const cache = new FileBackend(cacheDir);
+  if (!(await cache.exists())) throw new CliError(`cache directory ${cacheDir} does not exist`);
+  return [cache];
 }
 
 export const diff: Command = {
@@ -41,11 +24,10 @@ export const diff: Command = {
   description:
     "Prints what changed from signature file A (older) to B (newer), one finding per line, in " +
     "the wording of bitbake-diffsigs A B (bitbake 2.8 for JSON files, 1.50 for two pickles); " +
-    "nothing when the signatures do not differ. When a dependency's hash changed and both of its " +
-    "signatures are found, their differences follow instead, indented by four spaces per " +
-    "level, as bitbake does. Dependencies are looked up by hash in the sstate cache given with " +
-    "--cache-dir or else in the cache(s) A and B sit in (found from their HH/hh/ directories); " +
-    "without either, or when a dependency's signatures are missing, nothing is followed. Sets " +
+    "nothing when the signatures do not differ. With --cache-dir DIR (an sstate cache), a " +
+    "dependency whose hash changed is followed when both of its signatures are in DIR: their " +
+    "differences replace that line, indented by four spaces per level, as `analyze` prints " +
+    "them. Without --cache-dir nothing is followed, as in bitbake-diffsigs A B. Sets " +
     "are printed sorted, and changed dependencies followed in sorted order, so the output is " +
     "the same on every run. An unreadable or corrupt file is reported in one line (exit 1).",
   examples: [
@@ -57,10 +39,9 @@ export const diff: Command = {
     const { source, target } = ctx.args;
     const { out, options } = ctx;
     if (source === undefined) throw new CliError("'diff' needs two signature files");
-    const files = [source, target!];
     const a = await readSignature(source);
     const b = await readSignature(target!);
-    const caches = await dependencyCaches(files, options.cacheDir);
+    const caches = await dependencyCaches(options.cacheDir);
     const limiter = new Limiter(DEFAULT_JOBS);
     const indexes = await Promise.all(
       caches.map(async (cache) =>

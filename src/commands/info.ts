@@ -31,15 +31,21 @@ function tallyBy(artifacts: readonly Artifact[], key: (a: Artifact) => string) {
 
 /** The JSON form of `info --json`. */
 export function infoJson(displayUrl: string, artifacts: readonly Artifact[]) {
-  const times = artifacts.map((a) => a.mtime);
+  // A loop, not Math.min(...times): spreading 100k+ arguments overflows the stack.
+  let oldest = Infinity;
+  let newest = -Infinity;
+  for (const a of artifacts) {
+    oldest = Math.min(oldest, a.mtime);
+    newest = Math.max(newest, a.mtime);
+  }
   const iso = (t: number) => new Date(t).toISOString();
   return {
     target: displayUrl,
     exists: true,
     files: artifacts.length,
     bytes: artifacts.reduce((s, a) => s + a.size, 0),
-    oldest: times.length ? iso(Math.min(...times)) : null,
-    newest: times.length ? iso(Math.max(...times)) : null,
+    oldest: artifacts.length ? iso(oldest) : null,
+    newest: artifacts.length ? iso(newest) : null,
     archs: tallyBy(artifacts, (a) => a.arch),
     tasks: tallyBy(artifacts, (a) => a.task),
     suffixes: tallyBy(artifacts, (a) => a.suffix),

@@ -261,7 +261,8 @@ export const lint: Command = {
     const excluded = options.pedantic ? [] : excludedTaskPatterns(options.excludedTasks);
     const target = openBackend(location);
     if (!(await target.exists())) {
-      out.warn(`target ${target.displayUrl} does not exist. Nothing to analyze.`);
+      if (options.json) out.line(JSON.stringify({ target: target.displayUrl, exists: false }));
+      else out.warn(`target ${target.displayUrl} does not exist. Nothing to analyze.`);
       return 0;
     }
     const sigs = await listSignatures(target, options.lintStamps, filter);

@@ -2,11 +2,11 @@
  * The upload engine shared by `upload` and `watch`: compare local artifacts with one remote
  * listing, then copy what is missing, siginfo and signatures before archives, in parallel.
  */
-import type { Backend } from "../backends/backend.ts";
+import { type Backend, BackendError } from "../backends/backend.ts";
 import { type Artifact, artifactKind } from "../cache/artifact.ts";
 import { describeError } from "../cli/errors.ts";
 import { runPool } from "./pool.ts";
-import { DEFAULT_RETRY, type RetryPolicy, withRetry } from "./retry.ts";
+import { withRetry } from "./retry.ts";
 
 /** What an upload will do. */
 export interface UploadPlan {
@@ -42,7 +42,6 @@ export interface UploadSettings {
   sourceRoot: string;
   target: Backend;
   jobs: number;
-  retry?: RetryPolicy;
   observer?: UploadObserver;
 }
 
@@ -65,16 +64,14 @@ export async function executeUpload(
   const result: UploadResult = { uploaded: 0, uploadedBytes: 0, failures: [] };
   const { target, observer } = settings;
   const upload = async (a: Artifact) => {
-    observer?.started?.(a);
     try {
-      await withRetry(
-        () => target.put(a.path, `${settings.sourceRoot}/${a.path}`),
-        settings.retry ?? DEFAULT_RETRY,
-      );
+      observer?.started?.(a);
+      await withRetry(() => target.put(a.path, `${settings.sourceRoot}/${a.path}`));
       result.uploaded++;
       result.uploadedBytes += a.size;
       observer?.finished?.(a);
     } catch (err) {
+      if (err instanceof BackendError && err.code === "ECANCELED") return; // interrupted
       const message = describeError(err);
       result.failures.push({ path: a.path, message });
       observer?.failed?.(a, message);
