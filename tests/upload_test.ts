@@ -118,12 +118,12 @@ Deno.test("upload: a reader polling the target never sees a partial archive", as
   const final = join(target, "ab/12", NAME);
   let done = false;
   let partial = 0;
-  let seen = 0;
+  let polls = 0;
   const poller = (async () => {
     while (!done) {
+      polls++;
       try {
         const st = await Deno.stat(final);
-        seen++;
         if (st.size !== size) partial++;
       } catch { /* not there yet */ }
       await new Promise((r) => setTimeout(r, 1));
@@ -133,6 +133,7 @@ Deno.test("upload: a reader polling the target never sees a partial archive", as
   done = true;
   await poller;
   assert.equal(r.code, 0, r.stdout);
+  assert.ok(polls > 10, `the reader polled during the upload (${polls} times)`);
   assert.equal(partial, 0);
   assert.equal((await Deno.stat(final)).size, size);
   assert.deepEqual(await listFiles(target), [`ab/12/${NAME}`], "no temporary file left behind");
