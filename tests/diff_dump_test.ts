@@ -47,10 +47,9 @@ async function siginfoOf(cache: string, hash: string): Promise<string> {
   return join(cache, files.find((f) => f.includes(`:${hash}`) && f.endsWith(".siginfo"))!);
 }
 
-// hello:do_dpkg_build of build A0 and A (both in the remote cache) and B (the local cache): only
+// hello:do_dpkg_build of builds A0 and A (both in the remote cache): only
 // DEBIAN_DEPENDS changed, two dependency levels below.
 const REMOTE = fixtureCache("head", "remote");
-const LOCAL = fixtureCache("head", "local");
 const A0_TO_A = [
   "Hash for task dependency hello:do_local_isarapt changed from " +
   "2e4461738cdda5ddaa01749426114a66bd39b5e7bffece80133bf91bf02781a7 to " +
