@@ -27,20 +27,45 @@ Deno.test("file backend: displays the location as given, resolves it to an absol
   assert.equal(new FileBackend("/abs/cache").displayUrl, "file:///abs/cache");
 });
 
-Deno.test("file backend: lists symlinked files as links and does not walk linked directories", async () => {
+Deno.test("file backend: follows linked files and directories outside the cache, once", async () => {
   const dir = await Deno.makeTempDir();
   try {
-    await Deno.mkdir(join(dir, "real"));
-    await Deno.writeTextFile(join(dir, "real/file"), "12345");
-    await Deno.symlink(join(dir, "real/file"), join(dir, "link"));
-    await Deno.symlink(join(dir, "real"), join(dir, "linkdir"));
+    const cache = join(dir, "cache");
+    await Deno.mkdir(join(cache, "real"), { recursive: true });
+    await Deno.mkdir(join(dir, "other-disk/cd"), { recursive: true });
+    await Deno.writeTextFile(join(cache, "real/file"), "12345");
+    await Deno.writeTextFile(join(dir, "other-disk/cd/far"), "123");
+    await Deno.symlink(join(cache, "real/file"), join(cache, "link"));
+    await Deno.symlink(join(dir, "other-disk"), join(cache, "ab")); // a cache spread over disks
+    await Deno.symlink(join(dir, "other-disk"), join(cache, "ab-again")); // walked once only
+    await Deno.symlink(join(cache, "real"), join(cache, "alias")); // inside the cache: skipped
+    await Deno.symlink(dir, join(cache, "up")); // above the cache: a loop, skipped
     const entries = [];
-    for await (const e of new FileBackend(dir).list()) entries.push(e);
+    for await (const e of new FileBackend(cache).list()) entries.push(e);
     entries.sort((a, b) => (a.path < b.path ? -1 : 1));
+    const far = entries[0].path; // through whichever of the two links came first
+    assert.ok(far === "ab/cd/far" || far === "ab-again/cd/far", far);
     assert.deepEqual(entries.map((e) => [e.path, e.size, e.isLink]), [
+      [far, 3, false],
       ["link", 5, true],
       ["real/file", 5, false],
     ]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("file backend: pruning after a delete never unlinks a symlinked directory", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const cache = join(dir, "cache");
+    await Deno.mkdir(cache);
+    await Deno.mkdir(join(dir, "other-disk/cd"), { recursive: true });
+    await Deno.writeTextFile(join(dir, "other-disk/cd/only"), "x");
+    await Deno.symlink(join(dir, "other-disk"), join(cache, "ab"));
+    await new FileBackend(cache).delete("ab/cd/only");
+    assert.ok((await Deno.lstat(join(cache, "ab"))).isSymlink, "the link stays");
+    assert.ok((await Deno.stat(join(dir, "other-disk"))).isDirectory);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

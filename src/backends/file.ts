@@ -37,6 +37,7 @@ export class FileBackend implements Backend {
   /** Absolute path of the cache root. */
   readonly root: string;
   readonly defaultJobs = 64;
+  #realRootPath?: string;
   #copier = new Copier(Math.max(2, Math.min(8, navigator.hardwareConcurrency)));
   #interrupt = () => this.#copier.interrupt();
 
@@ -98,9 +99,13 @@ export class FileBackend implements Backend {
     }
   }
 
-  /** Every non-directory below the root (links to directories included, like os.walk). */
+  /**
+   * Every file below the root. Links to directories are followed (a cache spread over disks by
+   * symlinked directories lists completely), each real directory once, so link loops end.
+   */
   *#walk(): Generator<{ path: string; isSymlink: boolean }> {
     const pending = [""];
+    const linkedDirs = new Set<string>();
     while (pending.length > 0) {
       const rel = pending.pop()!;
       const dir = rel === "" ? this.root : this.#under(rel);
@@ -114,9 +119,36 @@ export class FileBackend implements Backend {
       for (const e of entries) {
         const path = rel === "" ? e.name : `${rel}/${e.name}`;
         if (e.isDirectory) pending.push(path);
-        else yield { path, isSymlink: e.isSymlink };
+        else if (!e.isSymlink) yield { path, isSymlink: false };
+        else {
+          const kind = this.#linkKind(path, linkedDirs);
+          if (kind === "directory") pending.push(path);
+          else if (kind === "file") yield { path, isSymlink: true };
+        }
       }
     }
+  }
+
+  /**
+   * What a symlink is for the walk: a file, a directory outside the cache to walk (once), or
+   * something to skip (a directory inside the cache or above it, walked anyway or a loop).
+   */
+  #linkKind(path: string, seen: Set<string>): "file" | "directory" | "skip" {
+    try {
+      const full = this.#under(path);
+      if (!Deno.statSync(full).isDirectory) return "file";
+      const real = `${Deno.realPathSync(full)}/`;
+      const root = `${this.#realRoot()}/`;
+      if (seen.has(real) || real.startsWith(root) || root.startsWith(real)) return "skip";
+      seen.add(real);
+      return "directory";
+    } catch {
+      return "file"; // dangling: its stat fails and the listing leaves it out
+    }
+  }
+
+  #realRoot(): string {
+    return this.#realRootPath ??= Deno.realPathSync(this.root);
   }
 
   async #entry(path: string, isLink: boolean): Promise<Entry | null> {
@@ -177,8 +209,11 @@ export class FileBackend implements Backend {
     }
     const parts = path.split("/").slice(0, -1);
     for (let n = parts.length; n > 0; n--) {
+      const dir = this.#under(parts.slice(0, n).join("/"));
       try {
-        await Deno.remove(this.#under(parts.slice(0, n).join("/")));
+        // A symlinked directory is part of the cache's layout: never unlink it.
+        if (!(await Deno.lstat(dir)).isDirectory) break;
+        await Deno.remove(dir);
       } catch (err) {
         if (!(err instanceof Deno.errors.NotFound)) break; // not empty: stop pruning
       }
