@@ -101,6 +101,13 @@ const CASES: Case[] = [
     message: /^ERROR: WebDAV targets are not supported yet: https:\/\/me:\*\*\*@dav\/x$/m,
   },
   {
+    name: "unreadable source (a path through a file)",
+    args: (d) => ["upload", join(d, "a-file", "sstate"), join(d, "t")],
+    code: 1,
+    stream: "stdout",
+    message: /^ERROR: cannot access source .*a-file\/sstate: Not a directory/m,
+  },
+  {
     name: "malformed URL, credentials redacted",
     args: () => ["info", "https:/me:hunter2@host/x"],
     code: 1,
