@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
 import { zstdCompressSync } from "node:zlib";
-import { calcBasehash, calcTaskhash } from "../src/siginfo/hash.ts";
+import { computedHashes } from "../src/siginfo/dump.ts";
 import { parseSiginfo, readSiginfoFile, SiginfoError } from "../src/siginfo/read.ts";
 import type { SigInfo } from "../src/siginfo/types.ts";
 import { fixturePairs, SIGINFO_DATA } from "./data/siginfo/golden.ts";
@@ -32,15 +32,8 @@ function jsonSig(overrides: Record<string, unknown> = {}): Record<string, unknow
 
 function assertHashesMatch(sig: SigInfo, file: string): void {
   assert.ok(sig.task, `${file}: no task`);
-  const basehash = calcBasehash({ task: sig.task, taskdeps: sig.taskdeps, varvals: sig.varvals });
+  const { basehash, taskhash } = computedHashes(sig);
   assert.equal(basehash, sig.basehash, `${file}: basehash`);
-  const taskhash = calcTaskhash({
-    basehash: sig.basehash,
-    runtaskdeps: sig.runtaskdeps ?? [],
-    runtaskhashes: sig.runtaskhashes ?? {},
-    file_checksum_values: sig.file_checksum_values ?? [],
-    taint: sig.taint,
-  });
   assert.equal(taskhash, sig.taskhash, `${file}: taskhash`);
 }
 

@@ -60,19 +60,31 @@ export function dumpSigfile(sig: SigInfo): string[] {
   if (sig.taint !== undefined) {
     out.push(`Tainted (by forced/invalidated task): ${showTaint(sig.taint)}`);
   }
-  if (sig.task !== undefined) {
-    const computed = calcBasehash({ task: sig.task, taskdeps: sig.taskdeps, varvals: sig.varvals });
-    out.push(`Computed base hash is ${computed} and from file ${sig.basehash}`);
+  const computed = computedHashes(sig);
+  if (computed.basehash !== undefined) {
+    out.push(`Computed base hash is ${computed.basehash} and from file ${sig.basehash}`);
   } else {
     out.push("Unable to compute base hash");
   }
-  const taskhash = calcTaskhash({
-    basehash: sig.basehash,
-    runtaskdeps: sig.runtaskdeps ?? [],
-    runtaskhashes: sig.runtaskhashes ?? {},
-    file_checksum_values: sig.file_checksum_values ?? [],
-    taint: sig.taint,
-  });
-  out.push(`Computed task hash is ${taskhash}`);
+  out.push(`Computed task hash is ${computed.taskhash}`);
   return out;
+}
+
+/**
+ * The base hash (undefined without a task name) and task hash recomputed from a signature's
+ * contents, as bitbake-dumpsig does; the task hash builds on the stored base hash.
+ */
+export function computedHashes(sig: SigInfo): { basehash?: string; taskhash: string } {
+  return {
+    basehash: sig.task === undefined
+      ? undefined
+      : calcBasehash({ task: sig.task, taskdeps: sig.taskdeps, varvals: sig.varvals }),
+    taskhash: calcTaskhash({
+      basehash: sig.basehash,
+      runtaskdeps: sig.runtaskdeps ?? [],
+      runtaskhashes: sig.runtaskhashes ?? {},
+      file_checksum_values: sig.file_checksum_values ?? [],
+      taint: sig.taint,
+    }),
+  };
 }
