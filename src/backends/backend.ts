@@ -1,65 +1,169 @@
 /**
- * The one interface every cache backend implements. Paths are relative to the cache root and
- * `/`-separated; a backend refuses any path that could leave the root.
+ * The one contract every cache backend implements. Paths are relative to the cache root and
+ * `/`-separated; a backend refuses any path that could leave the root. Every call takes an
+ * `AbortSignal`: an aborted call stops what it is doing, leaves nothing half-written behind and
+ * rejects with the signal's reason (an `AbortError`).
  */
 
 /** A file in a cache. */
 export interface Entry {
   /** Path relative to the cache root. */
   path: string;
+  /** Size in bytes (0 when listed without metadata). */
   size: number;
-  /** Modification (on remotes: upload) time in ms since the epoch. */
+  /** Modification (on remotes: upload) time in ms since the epoch (0 without metadata). */
   mtime: number;
-  isLink: boolean;
+  /** A symbolic link (only backends with symbolic links set it). */
+  isLink?: boolean;
+}
+
+/** Options every call takes. */
+export interface CallOptions {
+  /** Aborts the call. */
+  signal?: AbortSignal;
 }
 
 /** Options of `Backend.list`. */
-export interface ListOptions {
+export interface ListOptions extends CallOptions {
   /**
    * Whether sizes and times are needed (default true). With false a backend may report 0 for
    * them where learning them costs extra requests, as a stat per file does for `file://`.
    */
   metadata?: boolean;
+  /**
+   * Told once about each part of the tree that was skipped (an unreadable directory, an entry
+   * that points outside the root). Without it such parts are skipped silently. A root that
+   * cannot be listed is an error, never a warning.
+   */
+  onWarning?: (message: string) => void;
+}
+
+/** The local file a `put` stores, with the size it must have on the target. */
+export interface PutSource {
+  /** Absolute path of a local file. */
+  file: string;
+  /** Its size in bytes; a stored size that differs fails the put. */
+  size: number;
+}
+
+/** Options of `Backend.put`. */
+export interface PutOptions extends CallOptions {
+  /**
+   * Never replace an existing file: when `path` exists (or another writer stores it first) the
+   * put resolves "exists" and the target is unchanged. Upload always sets it.
+   */
+  ifAbsent?: boolean;
+}
+
+/** What a put did: stored the file, or found it there already (only with `ifAbsent`). */
+export type PutResult = "stored" | "exists";
+
+/** The most paths one `deleteMany` call takes. */
+export const MAX_BULK_DELETE = 1000;
+
+/** The outcome of deleting one path in a `deleteMany` call. */
+export interface DeleteOutcome {
+  path: string;
+  /** Why it could not be deleted; absent on success (a missing path counts as deleted). */
+  error?: BackendError;
+}
+
+/** What a backend can do, so callers need not guess from its URL. */
+export interface Features {
+  /**
+   * Paths live in real directories (file://, WebDAV): parents are created on put, and clean
+   * removes those left empty with `pruneEmptyDirs`. False for flat key spaces (S3).
+   */
+  directories: boolean;
+  /** `deleteMany` removes up to MAX_BULK_DELETE paths in one request (S3). */
+  bulkDelete: boolean;
+  /** The backend retries transient failures itself (the AWS SDK does): callers must not. */
+  retriesInternally: boolean;
 }
 
 /** A cache location: a local directory, a WebDAV collection or an S3 prefix. */
 export interface Backend {
   /** The location for printing, with credentials redacted. */
   readonly displayUrl: string;
-  /** Transfers in flight that suit this backend when `--jobs` is not given. */
-  readonly defaultJobs?: number;
-  /** Whether the cache root exists (and is reachable). */
-  exists(): Promise<boolean>;
+  readonly features: Features;
+  /** Operations in flight that suit this backend when `--jobs` is not given. */
+  readonly defaultJobs: number;
+  /**
+   * Whether the cache root exists. False only when it is not found: an unreachable server,
+   * missing permission or bad credentials throw.
+   */
+  exists(options?: CallOptions): Promise<boolean>;
   /** Creates the cache root if it is missing. */
-  create(): Promise<void>;
+  create(options?: CallOptions): Promise<void>;
   /** Every file below the root, streamed, in no particular order. */
   list(options?: ListOptions): AsyncIterable<Entry>;
   /** One file's entry, or null if it does not exist. */
-  stat(path: string): Promise<Entry | null>;
-  /** Stores a local file at `path` so that readers see either nothing or the whole file. */
-  put(path: string, localFile: string): Promise<void>;
+  stat(path: string, options?: CallOptions): Promise<Entry | null>;
+  /**
+   * Stores a local file at `path` so that readers see either nothing (or the previous file) or
+   * the whole new file, never a part; creates parent directories as needed.
+   */
+  put(path: string, source: PutSource, options?: PutOptions): Promise<PutResult>;
   /** A file's content, or null if it does not exist. */
-  read(path: string): Promise<Uint8Array | null>;
-  /** Deletes a file (a missing file is fine) and prunes directories left empty above it. */
-  delete(path: string): Promise<void>;
-  /** Releases connections and temporary state. */
+  read(path: string, options?: CallOptions): Promise<Uint8Array | null>;
+  /** Deletes a file; a missing file is fine. Never removes directories. */
+  delete(path: string, options?: CallOptions): Promise<void>;
+  /**
+   * Deletes up to MAX_BULK_DELETE files in as few requests as the backend allows, reporting
+   * each path's outcome. Present when `features.bulkDelete`.
+   */
+  deleteMany?(paths: readonly string[], options?: CallOptions): Promise<DeleteOutcome[]>;
+  /**
+   * Removes `dirs` (relative directory paths, e.g. the parents of deleted files) and their
+   * ancestors below the root where they are empty; never the root, never a symlinked directory.
+   * Returns how many directories were removed. Present when `features.directories`.
+   */
+  pruneEmptyDirs?(dirs: Iterable<string>, options?: CallOptions): Promise<number>;
+  /** Releases connections, workers and temporary state. */
   close(): Promise<void>;
 }
 
-/** A backend failure; `transient` ones (timeouts, busy servers) are worth retrying. */
+/**
+ * How far a failure reaches: `transient` (a timeout, a busy server: worth retrying), `file`
+ * (this path only) or `target` (the whole target is unusable: no space, read-only, bad
+ * credentials; a run stops at the first one).
+ */
+export type FailureScope = "transient" | "file" | "target";
+
+/** A backend failure. */
 export class BackendError extends Error {
-  /** `code`: the errno-style code of the cause, e.g. `ECANCELED` for an interrupted transfer. */
-  constructor(
-    message: string,
-    readonly transient = false,
-    options?: ErrorOptions & { code?: string },
-  ) {
+  readonly scope: FailureScope;
+  /** The errno-style code or HTTP status of the cause, where there is one. */
+  readonly code?: string;
+
+  constructor(message: string, scope: FailureScope = "file", options?: ErrorOptions & {
+    code?: string;
+  }) {
     super(message, options);
     this.name = "BackendError";
+    this.scope = scope;
     this.code = options?.code;
   }
 
-  readonly code?: string;
+  /** Worth another attempt. */
+  get transient(): boolean {
+    return this.scope === "transient";
+  }
+}
+
+/** Whether `err` is the rejection of an aborted call. */
+export function isAbortError(err: unknown): boolean {
+  return err instanceof DOMException && (err.name === "AbortError" || err.name === "TimeoutError");
+}
+
+/** Best one-line description of any thrown value (with its errno code where it adds one). */
+export function describeError(err: unknown): string {
+  if (err instanceof Error) {
+    const code = (err as { code?: string }).code;
+    const msg = err.message.split("\n")[0];
+    return code && !msg.includes(code) ? `${msg} (${code})` : msg;
+  }
+  return String(err);
 }
 
 /** Validates a cache-relative path and returns it; throws for anything that escapes the root. */
@@ -72,4 +176,10 @@ export function checkPath(path: string): string {
     throw new BackendError(`refusing path outside the cache root: '${path}'`);
   }
   return path;
+}
+
+/** The parent directory of a cache-relative path ("" for a top-level file). */
+export function parentOf(path: string): string {
+  const slash = path.lastIndexOf("/");
+  return slash < 0 ? "" : path.slice(0, slash);
 }

@@ -1,23 +1,24 @@
 /**
- * Copies local files into place (copy to a temporary name, rename) on a few worker threads, in
- * batches: per file that costs a fraction of two async calls, and it uses every core. Where
- * workers cannot start, the same work runs in-process with async calls.
+ * Places local files into a directory tree (copy to a temporary name, move into place) on a few
+ * worker threads, in batches: per file that costs a fraction of two async calls, and it uses
+ * every core. Where workers cannot start, the same step runs in-process.
  */
+import { type PlaceJob, type PlaceOutcome, placeFile } from "./place_file.ts";
 
 /**
- * A batch sent to a worker: [source, temporary name, final name] per job, and the shared stop
- * flag (non-zero: start no further job).
+ * A batch sent to a worker: its jobs, and one flag per job that the main thread sets to
+ * abandon it (checked before the copy and before the move into place).
  */
 export interface CopyBatch {
   id: number;
-  jobs: [string, string, string][];
-  stop: Int32Array;
+  jobs: PlaceJob[];
+  cancel: Int32Array;
 }
 
-/** A worker's answer: per job, null or what went wrong. */
+/** A worker's answer: per job, its outcome or what went wrong. */
 export interface CopyReply {
   id: number;
-  errors: ({ message: string; code?: string } | null)[];
+  results: (PlaceOutcome | { message: string; code?: string })[];
 }
 
 /** Why a copy failed, with the errno code where there is one. */
@@ -28,42 +29,24 @@ export class CopyError extends Error {
   }
 }
 
-interface Job {
-  source: string;
-  temp: string;
-  target: string;
-  resolve: () => void;
-  reject: (err: CopyError) => void;
+interface Pending {
+  job: PlaceJob;
+  signal?: AbortSignal;
+  resolve: (outcome: "stored" | "exists") => void;
+  reject: (err: unknown) => void;
+  /** Where the job's cancel flag lives once it was sent to a worker. */
+  sent?: { cancel: Int32Array; index: number };
+  settled: boolean;
 }
 
-/** Jobs per message to a worker. */
-const BATCH = 16;
+/** The most jobs in one message to a worker. */
+const MAX_BATCH = 64;
 
-function parentOf(path: string): string {
-  return path.slice(0, path.lastIndexOf("/"));
-}
-
-/** The in-process path: the same steps with async calls. */
-async function copyInProcess(job: Job): Promise<void> {
-  const attempt = async () => {
-    await Deno.copyFile(job.source, job.temp);
-    await Deno.rename(job.temp, job.target);
-  };
+function removeQuietly(path: string): void {
   try {
-    await Deno.mkdir(parentOf(job.target), { recursive: true });
-    try {
-      await attempt();
-    } catch (err) {
-      if (!(err instanceof Deno.errors.NotFound)) throw err;
-      // The directory may have been pruned by a concurrent clean: recreate it once.
-      await Deno.mkdir(parentOf(job.target), { recursive: true });
-      await attempt();
-    }
-    job.resolve();
-  } catch (err) {
-    await Deno.remove(job.temp).catch(() => {});
-    const e = err as Error & { code?: string };
-    job.reject(new CopyError(e.message, e.code));
+    Deno.removeSync(path);
+  } catch {
+    // never created, or already moved into place
   }
 }
 
@@ -71,11 +54,9 @@ async function copyInProcess(job: Job): Promise<void> {
 export class Copier {
   #workers: Worker[] = [];
   #idle: Worker[] = [];
-  #queue: Job[] = [];
-  #inFlight = new Map<number, { worker: Worker; jobs: Job[]; done: () => void }>();
-  #settled = new Map<number, Promise<void>>();
-  #inProcess = new Set<Promise<void>>();
-  #stop = new Int32Array(new SharedArrayBuffer(4));
+  #queue: Pending[] = [];
+  #inFlight = new Map<number, { worker: Worker; jobs: Pending[] }>();
+  #madeDirs = new Set<string>();
   #nextId = 0;
   #started = false;
   #broken = false;
@@ -86,13 +67,23 @@ export class Copier {
     readonly script: URL = new URL("./copy_worker.ts", import.meta.url),
   ) {}
 
-  /** Copies `source` to `temp`, then renames it to `target` (creating directories). */
-  copy(source: string, temp: string, target: string): Promise<void> {
-    if (Atomics.load(this.#stop, 0) !== 0) {
-      return Promise.reject(new CopyError("interrupted", "ECANCELED"));
-    }
+  /**
+   * Copies `job.source` to `job.temp`, then moves it to `job.target` (creating directories).
+   * An abort rejects at once with the signal's reason and removes the temporary file; the
+   * worker abandons the job if it has not moved it into place yet.
+   */
+  copy(job: PlaceJob, signal?: AbortSignal): Promise<"stored" | "exists"> {
+    if (signal?.aborted) return Promise.reject(signal.reason);
     return new Promise((resolve, reject) => {
-      this.#queue.push({ source, temp, target, resolve, reject });
+      const pending: Pending = { job, signal, resolve, reject, settled: false };
+      if (signal) {
+        const onAbort = () => this.#abandon(pending);
+        signal.addEventListener("abort", onAbort, { once: true });
+        const done = () => signal.removeEventListener("abort", onAbort);
+        pending.resolve = (o) => (done(), resolve(o));
+        pending.reject = (e) => (done(), reject(e));
+      }
+      this.#queue.push(pending);
       this.#pump();
     });
   }
@@ -102,22 +93,32 @@ export class Copier {
     return !this.#broken;
   }
 
-  /**
-   * Starts no further copy (queued ones fail as interrupted) and resolves once the copies in
-   * progress have finished, so that no temporary file is still being written.
-   */
-  async interrupt(): Promise<void> {
-    Atomics.store(this.#stop, 0, 1);
-    for (const job of this.#queue.splice(0)) job.reject(new CopyError("interrupted", "ECANCELED"));
-    await Promise.all([...this.#settled.values(), ...this.#inProcess]);
-  }
-
   /** Stops the workers. */
   close(): void {
     for (const w of this.#workers) w.terminate();
     this.#workers = [];
     this.#idle = [];
     this.#started = false;
+  }
+
+  #abandon(p: Pending): void {
+    if (p.settled) return;
+    if (p.sent) Atomics.store(p.sent.cancel, p.sent.index, 1);
+    else this.#queue.splice(this.#queue.indexOf(p), 1);
+    removeQuietly(p.job.temp);
+    this.#settle(p, p.signal!.reason);
+  }
+
+  #settle(p: Pending, result: PlaceOutcome | { message: string; code?: string } | unknown): void {
+    if (p.settled) return;
+    p.settled = true;
+    if (result === "stored" || result === "exists") p.resolve(result);
+    else if (result === "cancelled") p.reject(p.signal?.reason ?? new CopyError("cancelled"));
+    else if (result instanceof Error || result instanceof DOMException) p.reject(result);
+    else {
+      const { message, code } = result as { message: string; code?: string };
+      p.reject(new CopyError(message, code));
+    }
   }
 
   #start(): void {
@@ -142,26 +143,29 @@ export class Copier {
   #pump(): void {
     if (!this.#started && !this.#broken) this.#start();
     if (this.#broken) {
-      for (const job of this.#queue.splice(0)) {
-        const copy = copyInProcess(job);
-        this.#inProcess.add(copy);
-        copy.finally(() => this.#inProcess.delete(copy));
-      }
+      for (const p of this.#queue.splice(0)) this.#placeInProcess(p);
       return;
     }
     while (this.#idle.length > 0 && this.#queue.length > 0) {
+      // Share what is queued among the threads, so none idles while another has a long batch.
+      const size = Math.min(MAX_BATCH, Math.ceil(this.#queue.length / this.threads));
+      const jobs = this.#queue.splice(0, size);
       const worker = this.#idle.pop()!;
-      const jobs = this.#queue.splice(0, BATCH);
       const id = this.#nextId++;
-      let done!: () => void;
-      this.#settled.set(id, new Promise((resolve) => done = resolve));
-      this.#inFlight.set(id, { worker, jobs, done });
-      const batch: CopyBatch = {
-        id,
-        jobs: jobs.map((j) => [j.source, j.temp, j.target]),
-        stop: this.#stop,
-      };
-      worker.postMessage(batch);
+      const cancel = new Int32Array(new SharedArrayBuffer(4 * jobs.length));
+      jobs.forEach((p, index) => p.sent = { cancel, index });
+      this.#inFlight.set(id, { worker, jobs });
+      worker.postMessage({ id, jobs: jobs.map((p) => p.job), cancel } satisfies CopyBatch);
+    }
+  }
+
+  #placeInProcess(p: Pending): void {
+    if (p.settled) return;
+    try {
+      this.#settle(p, placeFile(p.job, this.#madeDirs, () => p.signal?.aborted ?? false));
+    } catch (err) {
+      const e = err as Error & { code?: string };
+      this.#settle(p, { message: e.message, code: e.code });
     }
   }
 
@@ -169,13 +173,7 @@ export class Copier {
     const batch = this.#inFlight.get(reply.id);
     if (!batch) return;
     this.#inFlight.delete(reply.id);
-    this.#settled.delete(reply.id);
-    batch.done();
-    batch.jobs.forEach((job, i) => {
-      const error = reply.errors[i];
-      if (error) job.reject(new CopyError(error.message, error.code));
-      else job.resolve();
-    });
+    batch.jobs.forEach((p, i) => this.#settle(p, reply.results[i]));
     this.#idle.push(worker);
     this.#pump();
   }
@@ -184,12 +182,11 @@ export class Copier {
   #fail(): void {
     this.#broken = true;
     this.close();
-    const batches = [...this.#inFlight.values()];
-    for (const b of batches) b.done();
-    const pending = batches.flatMap((b) => b.jobs);
+    const pending = [...this.#inFlight.values()].flatMap((b) => b.jobs);
     this.#inFlight.clear();
-    this.#settled.clear();
-    this.#queue.unshift(...pending);
-    this.#pump();
+    for (const p of pending) p.sent = undefined;
+    this.#queue.unshift(...pending.filter((p) => !p.settled));
+    // Asynchronously, so that a failure while starting does not recurse into #pump.
+    queueMicrotask(() => this.#pump());
   }
 }

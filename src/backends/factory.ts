@@ -1,16 +1,23 @@
 /** Opens the backend a cache location names. */
-import type { Backend } from "./backend.ts";
+import { type Backend, BackendError } from "./backend.ts";
 import { FileBackend } from "./file.ts";
 import { redactUrl, schemeOf } from "./url.ts";
-import { CliError } from "../cli/errors.ts";
 
 /** The URL forms accepted, for error messages and help. */
 export const LOCATION_FORMS = "a path, file://PATH, http(s)://HOST/PATH or s3://BUCKET/PREFIX";
 
-/** Returns the backend for `location`; throws a CliError for unknown or unsupported schemes. */
-export function openBackend(location: string): Backend {
+/** Settings of remote backends that come from the command line rather than the URL. */
+export interface LocationOptions {
+  /** S3: the endpoint URL of an S3-compatible store (default: the environment's, or AWS). */
+  s3Endpoint?: string;
+  /** S3: path-style addressing (default: on when an endpoint is set). */
+  s3PathStyle?: boolean;
+}
+
+/** Returns the backend for `location`; throws a BackendError for unknown or unsupported schemes. */
+export function openBackend(location: string, _options: LocationOptions = {}): Backend {
   if (/^[a-z][a-z0-9+.-]*:\/(?!\/)/i.test(location)) {
-    throw new CliError(`malformed location ${redactUrl(location)}: expected scheme://…`);
+    throw new BackendError(`malformed location ${redactUrl(location)}: expected scheme://…`);
   }
   const scheme = schemeOf(location);
   switch (scheme) {
@@ -18,11 +25,11 @@ export function openBackend(location: string): Backend {
       return new FileBackend(location);
     case "http":
     case "https":
-      throw new CliError(`WebDAV targets are not supported yet: ${redactUrl(location)}`);
+      throw new BackendError(`WebDAV targets are not supported yet: ${redactUrl(location)}`);
     case "s3":
-      throw new CliError(`S3 targets are not supported yet: ${redactUrl(location)}`);
+      throw new BackendError(`S3 targets are not supported yet: ${redactUrl(location)}`);
     default:
-      throw new CliError(
+      throw new BackendError(
         `unknown URL scheme '${scheme}://' in ${redactUrl(location)} (expected ${LOCATION_FORMS})`,
       );
   }

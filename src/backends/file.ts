@@ -1,45 +1,53 @@
 /** `file://` (or bare path) backend: a cache in a local or mounted directory. */
 import { resolve } from "node:path";
-import { type Backend, BackendError, checkPath, type Entry, type ListOptions } from "./backend.ts";
-import { Copier } from "./copier.ts";
 import {
-  addInterruptHook,
-  registerTempFile,
-  removeInterruptHook,
-  unregisterTempFile,
-} from "../sync/interrupt.ts";
-
-/** File stats in flight while listing. */
-const STAT_WINDOW = 64;
+  type Backend,
+  BackendError,
+  type CallOptions,
+  checkPath,
+  type Entry,
+  type FailureScope,
+  type Features,
+  type ListOptions,
+  parentOf,
+  type PutOptions,
+  type PutResult,
+  type PutSource,
+} from "./backend.ts";
+import { Copier } from "./copier.ts";
+import { tempNameFor } from "./temp_name.ts";
 
 const TRANSIENT_CODES = new Set(["EAGAIN", "EBUSY", "EINTR", "ETIMEDOUT", "EMFILE", "ENFILE"]);
+/** Errors that make every further write fail too. */
+const TARGET_CODES = new Set(["ENOSPC", "EROFS", "EDQUOT"]);
 
-function wrap(err: unknown, what: string): BackendError {
+function scopeOf(code: string): FailureScope {
+  if (TRANSIENT_CODES.has(code)) return "transient";
+  return TARGET_CODES.has(code) ? "target" : "file";
+}
+
+function wrap(err: unknown, what: string, scope?: FailureScope): BackendError {
   if (err instanceof BackendError) return err;
   const code = (err as { code?: string }).code ?? "";
   const msg = err instanceof Error ? err.message.split("\n")[0] : String(err);
-  return new BackendError(`${what}: ${msg}`, TRANSIENT_CODES.has(code), { cause: err, code });
+  return new BackendError(`${what}: ${msg}`, scope ?? scopeOf(code), { cause: err, code });
 }
 
-/** Unique per process: pid plus a counter, so concurrent uploaders never share a temp name. */
+/** Counter behind unique temporary names within this process. */
 let tempCounter = 0;
-
-/** Name of the temporary file a put writes first, hidden and clearly not an artifact. */
-function tempNameFor(finalPath: string): string {
-  const slash = finalPath.lastIndexOf("/");
-  const [dir, name] = [finalPath.slice(0, slash + 1), finalPath.slice(slash + 1)];
-  return `${dir}.${name}.isar-sstate-${Deno.pid}-${++tempCounter}.tmp`;
-}
+const HOST = Deno.hostname();
 
 /** A cache in a directory. */
 export class FileBackend implements Backend {
   readonly displayUrl: string;
   /** Absolute path of the cache root. */
   readonly root: string;
+  readonly features: Features = { directories: true, bulkDelete: false, retriesInternally: false };
   readonly defaultJobs = 64;
   #realRootPath?: string;
-  #copier = new Copier(Math.max(2, Math.min(8, navigator.hardwareConcurrency)));
-  #interrupt = () => this.#copier.interrupt();
+  #copier?: Copier;
+  /** Temporary files of puts in progress, removed on close whatever happened. */
+  #temps = new Set<string>();
 
   /** `location` is a bare path or a `file://` URL. */
   constructor(location: string) {
@@ -47,7 +55,6 @@ export class FileBackend implements Backend {
     if (path === "") throw new BackendError("empty file:// path");
     this.displayUrl = `file://${path}`;
     this.root = resolve(path);
-    addInterruptHook(this.#interrupt);
   }
 
   /** Absolute path of a relative one (string concatenation: node:path's join is slow). */
@@ -59,73 +66,77 @@ export class FileBackend implements Backend {
     return this.#under(checkPath(path));
   }
 
-  async exists(): Promise<boolean> {
+  async exists(options: CallOptions = {}): Promise<boolean> {
+    options.signal?.throwIfAborted();
     try {
       return (await Deno.stat(this.root)).isDirectory;
-    } catch {
-      return false;
+    } catch (err) {
+      if (err instanceof Deno.errors.NotFound) return false;
+      throw wrap(err, `cannot access ${this.displayUrl}`, "target");
     }
   }
 
-  async create(): Promise<void> {
+  async create(options: CallOptions = {}): Promise<void> {
+    options.signal?.throwIfAborted();
     try {
       await Deno.mkdir(this.root, { recursive: true });
     } catch (err) {
-      throw wrap(err, `cannot create ${this.displayUrl}`);
+      throw wrap(err, `cannot create ${this.displayUrl}`, "target");
     }
   }
 
   /**
-   * Streams the tree: directories are read synchronously (one cheap syscall each), while the
-   * per-file stats, which dominate on network filesystems, run STAT_WINDOW at a time.
+   * Streams the tree. Directories are read synchronously (one cheap syscall each), and so are
+   * the per-file stats when metadata is wanted: on local disks a sync stat costs a third of an
+   * async one.
    */
   async *list(options: ListOptions = {}): AsyncIterable<Entry> {
     const metadata = options.metadata ?? true;
-    const inFlight: Promise<Entry | null>[] = [];
-    for (const { path, isSymlink } of this.#walk()) {
-      if (!metadata && !isSymlink) {
-        yield { path, size: 0, mtime: 0, isLink: false };
-        continue;
-      }
-      inFlight.push(this.#entry(path, isSymlink));
-      if (inFlight.length >= STAT_WINDOW) {
-        const entry = await inFlight.shift()!;
+    for (const batch of this.#walk(options)) {
+      for (const { path, isSymlink } of batch) {
+        if (!metadata && !isSymlink) {
+          yield { path, size: 0, mtime: 0 };
+          continue;
+        }
+        const entry = this.#entry(path, isSymlink);
         if (entry) yield entry;
       }
-    }
-    for (const pending of inFlight) {
-      const entry = await pending;
-      if (entry) yield entry;
+      // Let other work (the copy workers' replies, a second listing) in between directories.
+      await Promise.resolve();
     }
   }
 
   /**
-   * Every file below the root. Links to directories are followed (a cache spread over disks by
-   * symlinked directories lists completely), each real directory once, so link loops end.
+   * Every file below the root, one directory at a time. Links to directories are followed (a
+   * cache spread over disks by symlinked directories lists completely), each real directory
+   * once, so link loops end. An unreadable directory below the root is reported and skipped.
    */
-  *#walk(): Generator<{ path: string; isSymlink: boolean }> {
+  *#walk(options: ListOptions): Generator<{ path: string; isSymlink: boolean }[]> {
     const pending = [""];
     const linkedDirs = new Set<string>();
     while (pending.length > 0) {
+      options.signal?.throwIfAborted();
       const rel = pending.pop()!;
       const dir = rel === "" ? this.root : this.#under(rel);
-      let entries: Deno.DirEntry[];
+      const files: { path: string; isSymlink: boolean }[] = [];
       try {
-        entries = [...Deno.readDirSync(dir)];
-      } catch (err) {
-        if (rel !== "" && err instanceof Deno.errors.NotFound) continue; // removed meanwhile
-        throw wrap(err, `cannot list ${dir}`);
-      }
-      for (const e of entries) {
-        const path = rel === "" ? e.name : `${rel}/${e.name}`;
-        if (e.isDirectory) pending.push(path);
-        else if (!e.isSymlink) yield { path, isSymlink: false };
-        else {
-          const kind = this.#linkKind(path, linkedDirs);
-          if (kind === "directory") pending.push(path);
-          else if (kind === "file") yield { path, isSymlink: true };
+        for (const e of Deno.readDirSync(dir)) {
+          const path = rel === "" ? e.name : `${rel}/${e.name}`;
+          if (e.isDirectory) pending.push(path);
+          else if (!e.isSymlink) files.push({ path, isSymlink: false });
+          else {
+            const kind = this.#linkKind(path, linkedDirs);
+            if (kind === "directory") pending.push(path);
+            else if (kind === "file") files.push({ path, isSymlink: true });
+          }
         }
+      } catch (err) {
+        if (rel === "") throw wrap(err, `cannot list ${this.displayUrl}`, "target");
+        if (err instanceof Deno.errors.NotFound) continue; // removed meanwhile
+        options.onWarning?.(`skipping unreadable directory ${rel}: ${wrap(err, "").message}`);
+        continue;
       }
+      yield files;
     }
   }
 
@@ -151,78 +162,110 @@ export class FileBackend implements Backend {
     return this.#realRootPath ??= Deno.realPathSync(this.root);
   }
 
-  async #entry(path: string, isLink: boolean): Promise<Entry | null> {
+  #entry(path: string, isLink: boolean): Entry | null {
     try {
-      const info = await Deno.stat(this.#under(path));
-      if (!info.isFile) return null; // links to directories are not walked, like os.walk
-      return { path, size: info.size, mtime: info.mtime?.getTime() ?? 0, isLink };
+      const info = Deno.statSync(this.#under(path));
+      if (!info.isFile) return null;
+      const entry: Entry = { path, size: info.size, mtime: info.mtime?.getTime() ?? 0 };
+      if (isLink) entry.isLink = true;
+      return entry;
     } catch {
       return null; // vanished, or a dangling link
     }
   }
 
-  async stat(path: string): Promise<Entry | null> {
+  async stat(path: string, options: CallOptions = {}): Promise<Entry | null> {
     const abs = this.#abs(path);
+    options.signal?.throwIfAborted();
     try {
       const linkInfo = await Deno.lstat(abs);
       const info = linkInfo.isSymlink ? await Deno.stat(abs) : linkInfo;
       if (!info.isFile) return null;
-      return {
-        path,
-        size: info.size,
-        mtime: info.mtime?.getTime() ?? 0,
-        isLink: linkInfo.isSymlink,
-      };
+      const entry: Entry = { path, size: info.size, mtime: info.mtime?.getTime() ?? 0 };
+      if (linkInfo.isSymlink) entry.isLink = true;
+      return entry;
     } catch (err) {
       if (err instanceof Deno.errors.NotFound) return null;
       throw wrap(err, `cannot stat ${path}`);
     }
   }
 
-  async put(path: string, localFile: string): Promise<void> {
-    const abs = this.#abs(path);
-    const temp = tempNameFor(abs);
-    registerTempFile(temp);
+  async put(path: string, source: PutSource, options: PutOptions = {}): Promise<PutResult> {
+    const target = this.#abs(path);
+    const temp = tempNameFor(target, HOST, Deno.pid, ++tempCounter);
+    this.#copier ??= new Copier(Math.max(2, Math.min(8, navigator.hardwareConcurrency)));
+    this.#temps.add(temp);
     try {
-      await this.#copier.copy(localFile, temp, abs);
+      return await this.#copier.copy(
+        { source: source.file, temp, target, size: source.size, exclusive: !!options.ifAbsent },
+        options.signal,
+      );
     } catch (err) {
-      throw wrap(err, "write failed");
+      if (options.signal?.aborted) throw options.signal.reason;
+      const code = (err as { code?: string }).code ?? "";
+      // A missing or unreadable source is this file's problem, whatever its errno says.
+      const readable = await Deno.stat(source.file).then(() => true, () => false);
+      if (!readable) throw wrap(err, `cannot read ${source.file}`, "file");
+      throw wrap(err, `cannot write ${path}`, scopeOf(code));
     } finally {
-      unregisterTempFile(temp);
+      this.#temps.delete(temp);
     }
   }
 
-  async read(path: string): Promise<Uint8Array | null> {
+  async read(path: string, options: CallOptions = {}): Promise<Uint8Array | null> {
+    const abs = this.#abs(path);
     try {
-      return await Deno.readFile(this.#abs(path));
+      return await Deno.readFile(abs, { signal: options.signal });
     } catch (err) {
+      if (options.signal?.aborted) throw options.signal.reason;
       if (err instanceof Deno.errors.NotFound) return null;
       throw wrap(err, `cannot read ${path}`);
     }
   }
 
-  async delete(path: string): Promise<void> {
+  async delete(path: string, options: CallOptions = {}): Promise<void> {
+    const abs = this.#abs(path);
+    options.signal?.throwIfAborted();
     try {
-      await Deno.remove(this.#abs(path));
+      await Deno.remove(abs);
     } catch (err) {
       if (!(err instanceof Deno.errors.NotFound)) throw wrap(err, `cannot delete ${path}`);
     }
-    const parts = path.split("/").slice(0, -1);
-    for (let n = parts.length; n > 0; n--) {
-      const dir = this.#under(parts.slice(0, n).join("/"));
+  }
+
+  pruneEmptyDirs(dirs: Iterable<string>, options: CallOptions = {}): Promise<number> {
+    const all = new Set<string>();
+    for (const dir of dirs) {
+      for (let d = dir; d !== "" && !all.has(d); d = parentOf(d)) all.add(checkPath(d));
+    }
+    // Deepest first, so that a parent is tried after all its children.
+    const depth = (d: string) => d.split("/").length;
+    let removed = 0;
+    for (const dir of [...all].sort((a, b) => depth(b) - depth(a))) {
+      options.signal?.throwIfAborted();
+      const abs = this.#under(dir);
       try {
         // A symlinked directory is part of the cache's layout: never unlink it.
-        if (!(await Deno.lstat(dir)).isDirectory) break;
-        await Deno.remove(dir);
-      } catch (err) {
-        if (!(err instanceof Deno.errors.NotFound)) break; // not empty: stop pruning
+        if (!Deno.lstatSync(abs).isDirectory) continue;
+        Deno.removeSync(abs); // fails unless empty
+        removed++;
+      } catch {
+        // not empty, or gone already
       }
     }
+    return Promise.resolve(removed);
   }
 
   close(): Promise<void> {
-    removeInterruptHook(this.#interrupt);
-    this.#copier.close();
+    this.#copier?.close();
+    this.#copier = undefined;
+    for (const temp of this.#temps) {
+      try {
+        Deno.removeSync(temp);
+      } catch {
+        // moved into place or never created
+      }
+    }
     return Promise.resolve();
   }
 }

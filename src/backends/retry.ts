@@ -1,0 +1,137 @@
+/** Retrying transient failures with exponential backoff, for any backend. */
+import {
+  type Backend,
+  BackendError,
+  type CallOptions,
+  type DeleteOutcome,
+  type Entry,
+  type Features,
+  type ListOptions,
+  type PutOptions,
+  type PutResult,
+  type PutSource,
+} from "./backend.ts";
+
+/** How often and how patiently to retry. */
+export interface RetryPolicy {
+  attempts: number;
+  baseDelayMs: number;
+}
+
+/** The default: 5 attempts, about 0.2, 0.4, 0.8 and 1.6 s apart. */
+export const DEFAULT_RETRY: RetryPolicy = { attempts: 5, baseDelayMs: 200 };
+
+/** Whether an error is worth another attempt. */
+export function isTransient(err: unknown): boolean {
+  return err instanceof BackendError && err.transient;
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    signal?.throwIfAborted();
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal!.reason);
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener("abort", onAbort, { once: true });
+  });
+}
+
+/**
+ * Calls `fn` until it succeeds, fails with an error that is not transient, or attempts run out;
+ * an abort during the wait between attempts rejects with the signal's reason.
+ */
+export async function withRetry<T>(
+  fn: () => Promise<T>,
+  signal?: AbortSignal,
+  policy: RetryPolicy = DEFAULT_RETRY,
+): Promise<T> {
+  for (let attempt = 1;; attempt++) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (attempt >= policy.attempts || !isTransient(err) || signal?.aborted) throw err;
+      const delay = policy.baseDelayMs * 2 ** (attempt - 1) * (0.75 + Math.random() / 2);
+      await sleep(delay, signal);
+    }
+  }
+}
+
+/**
+ * `backend` with transient failures of its single-file calls retried, unless it retries on its
+ * own (`features.retriesInternally`): then it is returned as it is.
+ */
+export function retrying(backend: Backend, policy: RetryPolicy = DEFAULT_RETRY): Backend {
+  if (backend.features.retriesInternally) return backend;
+  return new RetryingBackend(backend, policy);
+}
+
+class RetryingBackend implements Backend {
+  readonly displayUrl: string;
+  readonly features: Features;
+  readonly defaultJobs: number;
+  readonly deleteMany?: Backend["deleteMany"];
+  readonly pruneEmptyDirs?: Backend["pruneEmptyDirs"];
+
+  constructor(readonly inner: Backend, readonly policy: RetryPolicy) {
+    this.displayUrl = inner.displayUrl;
+    this.features = inner.features;
+    this.defaultJobs = inner.defaultJobs;
+    if (inner.deleteMany) this.deleteMany = (paths, o) => this.#deleteMany(paths, o);
+    if (inner.pruneEmptyDirs) this.pruneEmptyDirs = (dirs, o) => inner.pruneEmptyDirs!(dirs, o);
+  }
+
+  #retry<T>(fn: () => Promise<T>, options?: CallOptions): Promise<T> {
+    return withRetry(fn, options?.signal, this.policy);
+  }
+
+  exists(options?: CallOptions): Promise<boolean> {
+    return this.#retry(() => this.inner.exists(options), options);
+  }
+
+  create(options?: CallOptions): Promise<void> {
+    return this.#retry(() => this.inner.create(options), options);
+  }
+
+  list(options?: ListOptions): AsyncIterable<Entry> {
+    return this.inner.list(options);
+  }
+
+  stat(path: string, options?: CallOptions): Promise<Entry | null> {
+    return this.#retry(() => this.inner.stat(path, options), options);
+  }
+
+  put(path: string, source: PutSource, options?: PutOptions): Promise<PutResult> {
+    return this.#retry(() => this.inner.put(path, source, options), options);
+  }
+
+  read(path: string, options?: CallOptions): Promise<Uint8Array | null> {
+    return this.#retry(() => this.inner.read(path, options), options);
+  }
+
+  delete(path: string, options?: CallOptions): Promise<void> {
+    return this.#retry(() => this.inner.delete(path, options), options);
+  }
+
+  /** Deletes in bulk, then retries the paths that failed transiently, one attempt at a time. */
+  async #deleteMany(paths: readonly string[], options?: CallOptions): Promise<DeleteOutcome[]> {
+    const outcomes = new Map<string, DeleteOutcome>();
+    let todo = paths;
+    for (let attempt = 1; todo.length > 0; attempt++) {
+      const results = await this.#retry(() => this.inner.deleteMany!(todo, options), options);
+      for (const r of results) outcomes.set(r.path, r);
+      todo = results.filter((r) => isTransient(r.error)).map((r) => r.path);
+      if (attempt >= this.policy.attempts) break;
+      if (todo.length > 0) await sleep(this.policy.baseDelayMs * 2 ** (attempt - 1), options?.signal);
+    }
+    return paths.map((path) => outcomes.get(path) ?? { path });
+  }
+
+  close(): Promise<void> {
+    return this.inner.close();
+  }
+}
