@@ -14,8 +14,16 @@ export interface LocationOptions {
   s3PathStyle?: boolean;
 }
 
-/** Returns the backend for `location`; throws a BackendError for unknown or unsupported schemes. */
-export function openBackend(location: string, _options: LocationOptions = {}): Backend {
+/**
+ * Returns the backend for `location`; throws a BackendError for unknown or unsupported schemes.
+ * Remote backends are loaded on first use (literal dynamic imports, which `deno compile` embeds),
+ * so commands on local caches do not pay for their libraries at start-up.
+ */
+// deno-lint-ignore require-await
+export async function openBackend(
+  location: string,
+  _options: LocationOptions = {},
+): Promise<Backend> {
   if (/^[a-z][a-z0-9+.-]*:\/(?!\/)/i.test(location)) {
     throw new BackendError(`malformed location ${redactUrl(location)}: expected scheme://…`);
   }
