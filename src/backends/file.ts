@@ -26,11 +26,21 @@ function scopeOf(code: string): FailureScope {
   return TARGET_CODES.has(code) ? "target" : "file";
 }
 
+/** The system's reason, without the call and paths Deno appends (`…: remove '/x'`). */
+function reasonOf(err: unknown): string {
+  const msg = err instanceof Error ? err.message.split("\n")[0] : String(err);
+  return msg.replace(/: [a-z_]+ '.*$/, "");
+}
+
+/** A BackendError for `err`: `what` says what failed where the caller does not (or ""). */
 function wrap(err: unknown, what: string, scope?: FailureScope): BackendError {
   if (err instanceof BackendError) return err;
   const code = (err as { code?: string }).code ?? "";
-  const msg = err instanceof Error ? err.message.split("\n")[0] : String(err);
-  return new BackendError(`${what}: ${msg}`, scope ?? scopeOf(code), { cause: err, code });
+  const reason = reasonOf(err);
+  return new BackendError(what ? `${what}: ${reason}` : reason, scope ?? scopeOf(code), {
+    cause: err,
+    code,
+  });
 }
 
 /** Counter behind unique temporary names within this process. */
@@ -133,8 +143,7 @@ export class FileBackend implements Backend {
       } catch (err) {
         if (rel === "") throw wrap(err, `cannot list ${this.displayUrl}`, "target");
         if (err instanceof Deno.errors.NotFound) continue; // removed meanwhile
-        const why = err instanceof Error ? err.message.split(":")[0] : String(err);
-        options.onWarning?.(`skipping unreadable directory ${rel} (${why})`);
+        options.onWarning?.(`skipping unreadable directory ${rel} (${reasonOf(err)})`);
         continue;
       }
       yield { dir: rel, files };
@@ -196,7 +205,7 @@ export class FileBackend implements Backend {
       return entry;
     } catch (err) {
       if (err instanceof Deno.errors.NotFound) return null;
-      throw wrap(err, `cannot stat ${path}`);
+      throw wrap(err, "");
     }
   }
 
@@ -214,11 +223,25 @@ export class FileBackend implements Backend {
       if (options.signal?.aborted) throw options.signal.reason;
       const code = (err as { code?: string }).code ?? "";
       // A missing or unreadable source is this file's problem, whatever its errno says.
-      const readable = await Deno.stat(source.file).then(() => true, () => false);
-      if (!readable) throw wrap(err, `cannot read ${source.file}`, "file");
-      throw wrap(err, `cannot write ${path}`, scopeOf(code));
+      const readable = await Deno.open(source.file).then((f) => (f.close(), true), () => false);
+      if (!readable) throw wrap(err, `cannot read source file ${source.file}`, "file");
+      if ((code === "EACCES" || code === "EPERM") && !this.#rootWritable()) {
+        throw wrap(err, `cannot write to ${this.displayUrl}`, "target");
+      }
+      throw wrap(err, "");
     } finally {
       this.#temps.delete(temp);
+    }
+  }
+
+  /** Whether new files can be created in the root (asked only after a write was refused). */
+  #rootWritable(): boolean {
+    try {
+      const probe = Deno.makeTempFileSync({ dir: this.root, prefix: ".isar-sstate-probe-" });
+      Deno.removeSync(probe);
+      return true;
+    } catch {
+      return false;
     }
   }
 
@@ -229,7 +252,7 @@ export class FileBackend implements Backend {
     } catch (err) {
       if (options.signal?.aborted) throw options.signal.reason;
       if (err instanceof Deno.errors.NotFound) return null;
-      throw wrap(err, `cannot read ${path}`);
+      throw wrap(err, "");
     }
   }
 
@@ -239,7 +262,7 @@ export class FileBackend implements Backend {
     try {
       await Deno.remove(abs);
     } catch (err) {
-      if (!(err instanceof Deno.errors.NotFound)) throw wrap(err, `cannot delete ${path}`);
+      if (!(err instanceof Deno.errors.NotFound)) throw wrap(err, "");
     }
   }
 

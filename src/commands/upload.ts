@@ -172,6 +172,9 @@ export const upload: Command = {
           `${plan.present + totals.existed} present, ${plan.otherFiles} skipped, ` +
           `${totals.failed} failed in ${seconds.toFixed(1)}s`,
       );
+      if (summary.warnings > 0) {
+        out.warn(`skipped ${summary.warnings} unreadable parts of the caches (see above)`);
+      }
       if (totals.notStarted > 0) {
         out.warn(`${totals.notStarted} files were not uploaded: the upload was stopped`);
       }
