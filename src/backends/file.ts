@@ -113,10 +113,13 @@ export class FileBackend implements Backend {
    * disks a sync stat costs a third of an async one. Links to directories are followed (a
    * cache spread over disks by symlinked directories lists completely), each real directory
    * once, so link loops end. An unreadable directory below the root is reported and skipped.
+   * `from` starts the walk at that directory (relative) instead of the root.
    */
-  *directories(options: ListOptions = {}): Generator<{ dir: string; files: Entry[] }> {
+  *directories(
+    options: ListOptions & { from?: string } = {},
+  ): Generator<{ dir: string; files: Entry[] }> {
     const metadata = options.metadata ?? true;
-    const pending = [""];
+    const pending = [options.from ? checkPath(options.from) : ""];
     const linkedDirs = new Set<string>();
     while (pending.length > 0) {
       options.signal?.throwIfAborted();
@@ -142,7 +145,9 @@ export class FileBackend implements Backend {
         }
       } catch (err) {
         if (rel === "") throw wrap(err, `cannot list ${this.displayUrl}`, "target");
-        if (err instanceof Deno.errors.NotFound) continue; // removed meanwhile
+        if (err instanceof Deno.errors.NotFound || err instanceof Deno.errors.NotADirectory) {
+          continue; // removed meanwhile
+        }
         options.onWarning?.(`skipping unreadable directory ${rel} (${reasonOf(err)})`);
         continue;
       }

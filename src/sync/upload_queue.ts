@@ -65,6 +65,8 @@ export class UploadQueue {
     notStarted: 0,
   };
   #groups = new Map<string, Group>();
+  /** Paths enqueued and not failed: never put twice. */
+  #taken = new Set<string>();
   #failedGroups = new Set<string>();
   #running = new Set<Promise<void>>();
   #stop = new AbortController();
@@ -90,8 +92,18 @@ export class UploadQueue {
     return this.#running.size + waiting;
   }
 
-  /** Queues an artifact; an archive waits for its siginfo and signature enqueued before it. */
+  /** Whether `path` was enqueued already (and did not fail). */
+  has(path: string): boolean {
+    return this.#taken.has(path);
+  }
+
+  /**
+   * Queues an artifact, unless it is queued or stored already; an archive waits for its siginfo
+   * and signature enqueued before it.
+   */
   enqueue(artifact: Artifact): void {
+    if (this.#taken.has(artifact.path)) return;
+    this.#taken.add(artifact.path);
     const key = archivePathOf(artifact);
     if (artifactKind(artifact.suffix) === "archive") {
       const group = this.#groups.get(key);
@@ -125,6 +137,7 @@ export class UploadQueue {
   }
 
   #refuse(archive: Artifact): void {
+    this.#taken.delete(archive.path);
     if (this.#stop.signal.aborted) {
       this.totals.notStarted++;
       return;
@@ -144,6 +157,7 @@ export class UploadQueue {
   async #put(a: Artifact): Promise<boolean> {
     const { target, index, observer, sourceRoot, abort } = this.settings;
     if (this.#stop.signal.aborted) {
+      this.#taken.delete(a.path);
       this.totals.notStarted++;
       return false;
     }
@@ -164,6 +178,7 @@ export class UploadQueue {
       }
       return true;
     } catch (err) {
+      this.#taken.delete(a.path);
       if (isAbortError(err) || abort?.aborted) {
         this.totals.notStarted++;
         return false;
