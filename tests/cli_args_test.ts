@@ -63,3 +63,30 @@ Deno.test("args: syntax errors are UsageErrors with argparse's wording", () => {
     );
   }
 });
+
+Deno.test("args: for watch, everything after '--' is the command to run", () => {
+  const p = parseArgs(["watch", "-j4", "src", "dst", "--settle", "500", "--", "bitbake", "-k"]);
+  assert.equal(p.command, "watch");
+  assert.deepEqual([p.source, p.target], ["src", "dst"]);
+  assert.equal(p.options.settle, 500);
+  assert.equal(p.options.jobs, 4);
+  assert.deepEqual(p.options.wrapped, ["bitbake", "-k"]);
+  const own = parseArgs(["watch", "s", "d", "--", "sh", "-c", "x", "--help", "-v", "--"]);
+  assert.deepEqual(own.options.wrapped, ["sh", "-c", "x", "--help", "-v", "--"]);
+  assert.equal(own.options.help, false, "the command's options are its own");
+  assert.equal(own.options.verbose, false);
+  const options = parseArgs(["watch", "s", "d", "--rescan-interval=5", "--index-file", ""]).options;
+  assert.deepEqual([options.rescanInterval, options.indexFile, options.wrapped], [
+    5,
+    "",
+    undefined,
+  ]);
+  assert.throws(
+    () => parseArgs(["watch", "s", "d", "--"]),
+    (err: Error) =>
+      err.name === "UsageError" && /expected a command to run after '--'/.test(err.message),
+  );
+  // Other commands keep '--' as the end of options.
+  assert.deepEqual(parseArgs(["upload", "--", "-a", "-b"]).options.wrapped, undefined);
+  assert.equal(parseArgs(["upload", "--", "-a", "-b"]).target, "-b");
+});

@@ -27,10 +27,7 @@ export async function runTool(
   env: Record<string, string> = {},
   { restricted = false } = {},
 ): Promise<RunResult> {
-  const deno = [Deno.execPath(), "run", "-A", "--quiet", MAIN, ...args];
-  const argv = restricted && IS_ROOT
-    ? ["setpriv", "--bounding-set=-dac_override,-dac_read_search,-fowner", ...deno]
-    : deno;
+  const argv = toolArgv(args, restricted);
   const cmd = new Deno.Command(argv[0], {
     args: argv.slice(1),
     env,
@@ -40,6 +37,14 @@ export async function runTool(
   const { code, stdout, stderr } = await cmd.output();
   const dec = new TextDecoder();
   return { code, stdout: dec.decode(stdout), stderr: dec.decode(stderr) };
+}
+
+/** The argv that runs `isar-sstate ARGS`, without root's file access rights if `restricted`. */
+export function toolArgv(args: string[], restricted = false): string[] {
+  const deno = [Deno.execPath(), "run", "-A", "--quiet", MAIN, ...args];
+  return restricted && IS_ROOT
+    ? ["setpriv", "--bounding-set=-dac_override,-dac_read_search,-fowner", ...deno]
+    : deno;
 }
 
 /** A fresh temporary directory, removed by the returned disposer. */

@@ -2,6 +2,7 @@
  * Command-line parsing compatible with the reference tool's argparse setup:
  * `isar-sstate COMMAND [SOURCE] TARGET [options]`, options before, between or after the
  * positionals, `--opt value` and `--opt=value`, unique long-option prefixes, bundled short flags.
+ * `--` ends the options; for `watch` it starts the command to run while watching.
  */
 import {
   COMMAND_NAMES,
@@ -62,6 +63,9 @@ export const OPTION_SPECS: readonly OptionSpec[] = [
   { long: "cache-dir", key: "cacheDir", kind: "string", metavar: "DIR" },
   { long: "s3-endpoint", key: "s3Endpoint", kind: "string", metavar: "URL" },
   { long: "s3-path-style", key: "s3PathStyle", kind: "flag" },
+  { long: "settle", key: "settle", kind: "int", metavar: "MS" },
+  { long: "rescan-interval", key: "rescanInterval", kind: "int", metavar: "S" },
+  { long: "index-file", key: "indexFile", kind: "string", metavar: "PATH" },
 ];
 
 function findLong(name: string): OptionSpec {
@@ -110,6 +114,13 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
     };
     if (onlyPositionals || arg === "-" || !arg.startsWith("-") || /^-\d/.test(arg)) {
       positionals.push(arg);
+    } else if (arg === "--" && positionals[0] === "watch") {
+      // watch: the rest is the command to run while watching.
+      options.wrapped = argv.slice(i + 1);
+      if (options.wrapped.length === 0) {
+        throw new UsageError("expected a command to run after '--'", "watch");
+      }
+      break;
     } else if (arg === "--") {
       onlyPositionals = true;
     } else if (arg.startsWith("--")) {

@@ -27,6 +27,10 @@ const OPTION_HELP: Record<string, string> = {
   "s3-endpoint": "S3: endpoint URL of an S3-compatible store (default: AWS_ENDPOINT_URL_S3, " +
     "AWS_ENDPOINT_URL or AWS)",
   "s3-path-style": "S3: path-style addressing (default: on when an endpoint is set)",
+  settle: "upload a new file once unchanged for this many ms (default 200)",
+  "rescan-interval": "rescan the whole source every S seconds as a safety net (default 60)",
+  "index-file": "keep the target's index in this file between runs (default: in " +
+    "$XDG_CACHE_HOME/isar-sstate/; '' for none)",
 };
 
 /** Options every command takes. */

@@ -1,6 +1,6 @@
 /** A one-line progress display for long work (items, bytes, rate, ETA), on a terminal only. */
 import { formatBytes } from "../cache/units.ts";
-import type { ProgressDisplay } from "../commands/command.ts";
+import type { ProgressDisplay, StatusDisplay } from "../commands/command.ts";
 
 const encoder = new TextEncoder();
 
@@ -87,6 +87,48 @@ export class Progress implements ProgressDisplay {
 
   clear(): void {
     this.hide();
+    this.#cleared = true;
+  }
+}
+
+/** A one-line status on a terminal (e.g. a daemon's counts), redrawn at most 10 times a second. */
+export class StatusLine implements StatusDisplay {
+  #text = "";
+  #lastDraw = 0;
+  #timer?: ReturnType<typeof setTimeout>;
+  #visible = false;
+  #cleared = false;
+
+  constructor(readonly live: boolean) {}
+
+  show(text: string): void {
+    if (!this.live || this.#cleared) return;
+    this.#text = text;
+    const wait = this.#lastDraw + 100 - Date.now();
+    if (wait <= 0) this.#draw();
+    else this.#timer ??= setTimeout(() => this.#draw(), wait);
+  }
+
+  #draw(): void {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    if (this.#cleared) return;
+    this.#lastDraw = Date.now();
+    const width = Deno.consoleSize?.().columns ?? 80;
+    Deno.stderr.writeSync(encoder.encode(`\r\x1b[2K${this.#text.slice(0, width - 1)}`));
+    this.#visible = true;
+  }
+
+  /** Hides the line until the next redraw (before other output). */
+  hide(): void {
+    if (!this.#visible) return;
+    Deno.stderr.writeSync(encoder.encode("\r\x1b[2K"));
+    this.#visible = false;
+  }
+
+  clear(): void {
+    this.hide();
+    clearTimeout(this.#timer);
     this.#cleared = true;
   }
 }

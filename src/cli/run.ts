@@ -4,8 +4,8 @@ import { parseArgs, type ParsedArgs } from "./args.ts";
 import { reportOf, UsageError } from "./errors.ts";
 import { ALWAYS_ALLOWED, commandHelp, globalHelp } from "./help.ts";
 import { type LineSink, Output, useColor } from "./output.ts";
-import { Progress } from "./progress.ts";
-import { listenForInterrupts } from "./signals.ts";
+import { Progress, StatusLine } from "./progress.ts";
+import { inForegroundGroup, listenForInterrupts } from "./signals.ts";
 import { ALL_COMMANDS, findCommand } from "../commands/registry.ts";
 import type { Command } from "../commands/command.ts";
 
@@ -50,7 +50,7 @@ export async function runCli(argv: readonly string[], sink?: LineSink): Promise<
   const { options } = args;
   const command = args.command ? findCommand(args.command) : undefined;
   const interactive = Deno.stderr.isTerminal() && !options.quiet;
-  const progressLines = new Set<Progress>();
+  const progressLines = new Set<{ hide(): void; clear(): void }>();
   const out = new Output({
     verbose: options.verbose,
     quiet: options.quiet,
@@ -94,6 +94,15 @@ export async function runCli(argv: readonly string[], sink?: LineSink): Promise<
       },
       stop: interruption.stop,
       abort: interruption.abort,
+      status: () => {
+        const line = new StatusLine(interactive && !options.json);
+        progressLines.add(line);
+        return line;
+      },
+      onInterrupt: (listener) =>
+        interruption.onSignal((signal, count) =>
+          listener(signal, signal === "SIGINT" && inForegroundGroup(), count)
+        ),
     });
     return interruption.exitCode ?? code;
   } catch (err) {

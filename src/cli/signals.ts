@@ -12,7 +12,12 @@ export interface Interruption extends Disposable {
   abort: AbortSignal;
   /** 130 after SIGINT, 143 after SIGTERM, undefined if no signal came. */
   readonly exitCode: number | undefined;
+  /** Calls `listener` at every signal, after `stop` or `abort` were aborted for it. */
+  onSignal(listener: (signal: InterruptSignal, count: number) => void): void;
 }
+
+/** The signals that interrupt a command. */
+export type InterruptSignal = "SIGINT" | "SIGTERM";
 
 const CODES = { SIGINT: 130, SIGTERM: 143 } as const;
 
@@ -25,6 +30,7 @@ export function listenForInterrupts(notify: (message: string) => void): Interrup
   const abort = new AbortController();
   let count = 0;
   let exitCode: number | undefined;
+  const listeners: ((signal: InterruptSignal, count: number) => void)[] = [];
   const handlers = (Object.keys(CODES) as (keyof typeof CODES)[]).map((name) => {
     const handler = () => {
       exitCode ??= CODES[name];
@@ -38,6 +44,7 @@ export function listenForInterrupts(notify: (message: string) => void): Interrup
       } else {
         Deno.exit(exitCode);
       }
+      for (const listener of listeners) listener(name, count);
     };
     Deno.addSignalListener(name, handler);
     return [name, handler] as const;
@@ -50,8 +57,27 @@ export function listenForInterrupts(notify: (message: string) => void): Interrup
     get exitCode() {
       return exitCode;
     },
+    onSignal(listener) {
+      listeners.push(listener);
+    },
     [Symbol.dispose]() {
       for (const [name, handler] of handlers) Deno.removeSignalListener(name, handler);
     },
   };
+}
+
+/**
+ * Whether this process is in the terminal's foreground process group: a Ctrl-C there reaches
+ * every process of the group, children included. Read from /proc (false where it is missing).
+ */
+export function inForegroundGroup(): boolean {
+  try {
+    const stat = Deno.readTextFileSync("/proc/self/stat");
+    // After the command name in parentheses: state, ppid, pgrp, session, tty_nr, tpgid.
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    const [pgrp, tpgid] = [Number(fields[2]), Number(fields[5])];
+    return tpgid > 0 && tpgid === pgrp;
+  } catch {
+    return false;
+  }
 }

@@ -35,6 +35,16 @@ export interface ProgressDisplay {
   clear(): void;
 }
 
+/** A one-line status for a long-running command (a no-op where nobody watches a terminal). */
+export interface StatusDisplay {
+  /** Whether the line is drawn at all. */
+  readonly live: boolean;
+  /** Replaces the line's text. */
+  show(text: string): void;
+  /** Removes the line for good. */
+  clear(): void;
+}
+
 /** Everything a command needs from the command line and the terminal. */
 export interface CommandContext {
   command: CommandName;
@@ -48,6 +58,16 @@ export interface CommandContext {
   stop: AbortSignal;
   /** Aborted at the second: stop the work in progress too. */
   abort: AbortSignal;
+  /** A status line (for commands that run until stopped). */
+  status(): StatusDisplay;
+  /**
+   * Calls `listener` at every SIGINT or SIGTERM (after `stop` or `abort`), with whether it came
+   * from the terminal to the whole foreground process group (a Ctrl-C: child processes got it
+   * too) and how many signals came so far.
+   */
+  onInterrupt(
+    listener: (signal: "SIGINT" | "SIGTERM", fromTerminal: boolean, count: number) => void,
+  ): void;
 }
 
 /** A subcommand: its help and its implementation, returning the exit code. */

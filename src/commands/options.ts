@@ -3,6 +3,7 @@
 /** Every subcommand, in the order `--help` lists them. */
 export const COMMAND_NAMES = [
   "upload",
+  "watch",
   "clean",
   "info",
   "analyze",
@@ -36,6 +37,14 @@ export interface Options {
   cacheDir?: string;
   s3Endpoint?: string;
   s3PathStyle: boolean;
+  /** watch: ms a new file must stay unchanged before it is uploaded. */
+  settle?: number;
+  /** watch: seconds between full rescans of the source. */
+  rescanInterval?: number;
+  /** watch: where the target's index is kept between runs ("" for nowhere). */
+  indexFile?: string;
+  /** watch: the command after `--` to run while watching. */
+  wrapped?: string[];
 }
 
 /** Defaults, identical to the reference tool's where it has the option. */

@@ -8,9 +8,19 @@ import { dump } from "./dump.ts";
 import { info } from "./info.ts";
 import { lint } from "./lint.ts";
 import { upload } from "./upload.ts";
+import { watch } from "./watch.ts";
 
 /** Every command, in help order. */
-export const ALL_COMMANDS: readonly Command[] = [upload, clean, info, lint, analyze, diff, dump];
+export const ALL_COMMANDS: readonly Command[] = [
+  upload,
+  watch,
+  clean,
+  info,
+  lint,
+  analyze,
+  diff,
+  dump,
+];
 
 /** The command of that name, if this build has it. */
 export function findCommand(name: CommandName): Command | undefined {

@@ -15,7 +15,7 @@ import {
 } from "./command.ts";
 
 /** Whether a local path is a directory (null: it does not exist). */
-async function isDirectory(path: string): Promise<boolean | null> {
+export async function isDirectory(path: string): Promise<boolean | null> {
   try {
     return (await Deno.stat(path)).isDirectory;
   } catch (err) {
@@ -25,7 +25,7 @@ async function isDirectory(path: string): Promise<boolean | null> {
 }
 
 /** Refuses a target directory inside the source: each run would upload its own copy again. */
-async function refuseTargetInSource(source: FileBackend, location: string): Promise<void> {
+export async function refuseTargetInSource(source: FileBackend, location: string): Promise<void> {
   if (!(location.startsWith("file://") || !/^[a-z][a-z0-9+.-]*:\/\//i.test(location))) return;
   const target = new FileBackend(location);
   const real = async (path: string) => {

@@ -121,6 +121,7 @@ export class UploadQueue {
       if (--group.metadataPending > 0) return;
       this.#groups.delete(key);
       if (group.metadataFailed) this.#failedGroups.add(key);
+      else this.#failedGroups.delete(key); // offered again (watch) and stored this time
       for (const archive of group.waiting) {
         if (group.metadataFailed) this.#refuse(archive);
         else this.#start(archive);

@@ -1,0 +1,49 @@
+/** The build `watch` runs while it watches (`-- COMMAND ARGS...`), e.g. `bitbake my-image`. */
+import { CommandError } from "./command.ts";
+
+/** A command run as a child process, sharing the terminal and the standard streams. */
+export class WrappedCommand {
+  private constructor(readonly argv: readonly string[], readonly child: Deno.ChildProcess) {}
+
+  /** Starts `argv`; a command that cannot start is an error with the shell's exit code. */
+  static start(argv: readonly string[]): WrappedCommand {
+    try {
+      const child = new Deno.Command(argv[0], {
+        args: argv.slice(1),
+        stdin: "inherit",
+        stdout: "inherit",
+        stderr: "inherit",
+      }).spawn();
+      return new WrappedCommand(argv, child);
+    } catch (err) {
+      const notFound = err instanceof Deno.errors.NotFound;
+      const reason = notFound ? "command not found" : (err as Error).message.split("\n")[0];
+      throw new CommandError(`cannot run ${argv[0]}: ${reason}`, notFound ? 127 : 126);
+    }
+  }
+
+  /** The command line, for printing. */
+  get display(): string {
+    return this.argv.map((a) => /^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, "'\\''")}'`)
+      .join(" ");
+  }
+
+  /** Resolves with the exit code (128 + the signal number when a signal ended it). */
+  async exitCode(): Promise<number> {
+    return (await this.child.status).code;
+  }
+
+  /**
+   * Passes a signal on to the command, unless it came from the terminal to the whole process
+   * group: then the command has it already (bitbake handles Ctrl-C itself, finishing its
+   * running tasks at the first and stopping at the second).
+   */
+  forward(signal: "SIGINT" | "SIGTERM", fromTerminal: boolean): void {
+    if (fromTerminal) return;
+    try {
+      this.child.kill(signal);
+    } catch {
+      // it has ended already
+    }
+  }
+}

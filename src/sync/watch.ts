@@ -1,0 +1,369 @@
+/**
+ * The incremental upload daemon behind `watch`, on the upload engine of `upload`: one
+ * UploadSession reconciles the source with the target (one listing, upload what is missing),
+ * then every artifact that appears in the source is settled and offered to the same session.
+ * Outages make puts wait (the gate), failed files are offered again later (the retry book), and a
+ * flush uploads everything pending before the end.
+ */
+import { type Backend, describeError } from "../backends/backend.ts";
+import type { Artifact } from "../cache/artifact.ts";
+import type { ArtifactFilter } from "../cache/filter.ts";
+import type { Limiter } from "./limiter.ts";
+import type { RemoteIndex } from "./remote_index.ts";
+import { type UploadPlan, UploadSession } from "./upload.ts";
+import { gated, OutageGate } from "./watch_outage.ts";
+import { RetryBook } from "./watch_retry.ts";
+import { Settler } from "./watch_settle.ts";
+import { SourceWatcher } from "./watch_source.ts";
+import type { WatchedSource } from "./watch_tree.ts";
+
+/** How long after an upload the index is saved (uploads meanwhile are saved with it), in ms. */
+const INDEX_SAVE_DELAY_MS = 15_000;
+
+/** Everything a watch needs. */
+export interface WatchSettings {
+  source: WatchedSource;
+  /** The target, opened (with the backend's own retries). */
+  target: Backend;
+  filter?: ArtifactFilter;
+  limiter: Limiter;
+  /** How long a new file must stay unchanged before it is uploaded, in ms. */
+  settleMs: number;
+  /** Time between periodic rescans of the source, in ms. */
+  rescanIntervalMs: number;
+  /**
+   * What the target held when an earlier run saved its index: until this run's listing is done,
+   * artifacts in it wait for the listing instead of being uploaded at once.
+   */
+  previousIndex?: RemoteIndex;
+  /** Where to save the index (after the listing, now and then, and at the end). */
+  indexFile?: string;
+  /** Aborted: cut everything at once (the second Ctrl-C). */
+  abort?: AbortSignal;
+}
+
+/** What a watch reports. */
+export interface WatchObserver {
+  /** The first listing and walk are done: what was missing is on its way. */
+  planned?(plan: UploadPlan): void;
+  uploaded?(artifact: Artifact): void;
+  /** The target had it already (another host was first). */
+  existed?(artifact: Artifact): void;
+  /** An upload failed; it is tried again in `retryInMs` (null: no more tries, flushing). */
+  failed?(artifact: Artifact, message: string, retryInMs: number | null): void;
+  /** The target cannot be reached; `pending` artifacts wait for it. */
+  down?(message: string, pending: number): void;
+  /** The target answers again after `downMs`. */
+  up?(downMs: number, pending: number): void;
+  /** Part of the source or target was skipped, or the index could not be saved. */
+  warning?(message: string): void;
+  /** Changes cannot be watched; rescans alone find new artifacts. */
+  unwatched?(reason: string): void;
+  removedOrphans?(count: number): void;
+  /** Something counted changed (for a status display). */
+  changed?(): void;
+}
+
+/** Counts for a status display and the summary. */
+export interface WatchCounts {
+  uploaded: number;
+  uploadedBytes: number;
+  /** Found on the target when put (another uploader was first). */
+  existed: number;
+  /** Artifacts not on the target yet: settling, queued, in flight, waiting for a retry. */
+  pending: number;
+  /** Artifacts whose last attempt failed. */
+  failing: number;
+  /** Since when the target has been unreachable, if it is. */
+  downSince?: number;
+}
+
+/** How a flush ended. */
+export interface FlushSummary extends WatchCounts {
+  /** Artifacts of the source that are not on the target (failed, or the flush gave up). */
+  notUploaded: number;
+  /** The flush (or the whole watch) was cut short. */
+  gaveUp: boolean;
+}
+
+/** A running watch. */
+export class Watcher {
+  readonly gate: OutageGate;
+  readonly session: UploadSession;
+  #sourceWatcher: SourceWatcher;
+  #settler: Settler;
+  #retries: RetryBook;
+  /** Artifacts the previous index says the target has, waiting for this run's listing. */
+  #deferred = new Map<string, Artifact>();
+  #previous?: RemoteIndex;
+  #reconciled?: Promise<UploadPlan>;
+  #halt = new AbortController();
+  #signal: AbortSignal;
+  #flushing = false;
+  /** While flushing: how long the target may stay unreachable before the flush gives up. */
+  #patienceMs = Infinity;
+  #patienceTimer?: ReturnType<typeof setTimeout>;
+  #failedInFlush = new Set<string>();
+  #finalFailures = 0;
+  #listed = false;
+  #savedSize = -1;
+  #saveTimer?: ReturnType<typeof setTimeout>;
+  #saveWarned = false;
+
+  constructor(readonly settings: WatchSettings, readonly observer: WatchObserver = {}) {
+    const { source, filter, limiter } = settings;
+    this.#signal = settings.abort
+      ? AbortSignal.any([settings.abort, this.#halt.signal])
+      : this.#halt.signal;
+    this.#previous = settings.previousIndex;
+    this.gate = new OutageGate({
+      down: (err) => {
+        this.#armPatience();
+        observer.down?.(err.message, this.counts.pending);
+        observer.changed?.();
+      },
+      up: (ms) => {
+        clearTimeout(this.#patienceTimer);
+        observer.up?.(ms, this.counts.pending);
+        observer.changed?.();
+      },
+    });
+    this.session = new UploadSession({
+      source,
+      target: gated(settings.target, this.gate),
+      targetExists: true, // created first if missing (see start)
+      filter,
+      limiter,
+      stop: this.#signal,
+      abort: this.#signal,
+    }, {
+      stored: (a) => {
+        this.#retries.forget(a.path);
+        this.#scheduleSave();
+        observer.uploaded?.(a);
+        observer.changed?.();
+      },
+      existed: (a) => {
+        this.#retries.forget(a.path);
+        observer.existed?.(a);
+        observer.changed?.();
+      },
+      failed: (a, message) => this.#failed(a, message),
+      targetFailed: (err) => observer.warning?.(err.message), // not expected: outages are gated
+      warning: (message) => observer.warning?.(message),
+      removedOrphans: (n) => observer.removedOrphans?.(n),
+    });
+    this.#settler = new Settler({
+      root: source.root,
+      settleMs: settings.settleMs,
+      isKnown: (path) => this.#isKnown(path),
+      ready: (artifacts) => this.#offer(artifacts),
+    });
+    this.#retries = new RetryBook((artifacts) => this.#retry(artifacts));
+    this.#sourceWatcher = new SourceWatcher(
+      { source, filter, rescanIntervalMs: settings.rescanIntervalMs },
+      {
+        found: (artifacts) => this.#settler.add(artifacts),
+        warning: (message) => observer.warning?.(message),
+        unwatched: (reason) => observer.unwatched?.(reason),
+      },
+    );
+  }
+
+  /** Whether file system events arrive (false: rescans only). */
+  get watching(): boolean {
+    return this.#sourceWatcher.watching;
+  }
+
+  get counts(): WatchCounts {
+    const { totals } = this.session.queue;
+    const settling = this.#settler.size + this.#deferred.size;
+    return {
+      uploaded: totals.stored,
+      uploadedBytes: totals.storedBytes,
+      existed: totals.existed,
+      pending: settling + this.session.queue.pending + this.#retries.waiting,
+      failing: this.#retries.size,
+      downSince: this.gate.downSince,
+    };
+  }
+
+  /**
+   * Starts watching the source (from its return on, no change is missed), then reconciles in the
+   * background: creates the target if needed, lists it, uploads what is missing. `reconciled`
+   * settles when that is done.
+   */
+  start(): void {
+    this.#sourceWatcher.start();
+    this.#reconciled = this.#reconcile();
+    this.#reconciled.catch(() => {}); // awaited by whoever asks; must not go unhandled
+  }
+
+  /** The first listing and walk: resolves with the plan, rejects if they failed. */
+  get reconciled(): Promise<UploadPlan> {
+    if (!this.#reconciled) throw new Error("the watch was not started");
+    return this.#reconciled;
+  }
+
+  async #reconcile(): Promise<UploadPlan> {
+    const target = this.session.settings.target;
+    const options = { signal: this.#signal };
+    if (!await target.exists(options)) await target.create(options);
+    const plan = await this.session.reconcile();
+    this.#listed = true;
+    this.#previous = undefined;
+    const deferred = [...this.#deferred.values()];
+    this.#deferred.clear();
+    this.#offer(deferred);
+    this.observer.planned?.(plan);
+    this.observer.changed?.();
+    await this.session.queue.drain(); // what was missing is stored: the index is worth saving
+    await this.#saveIndex();
+    return plan;
+  }
+
+  #isKnown(path: string): boolean {
+    const { index, queue } = this.session;
+    return index.has(path) || queue.has(path) || this.#deferred.has(path);
+  }
+
+  /** Settled artifacts go to the queue, except those to check against the listing first. */
+  #offer(artifacts: Artifact[]): void {
+    const previous = this.#previous;
+    const now = previous ? artifacts.filter((a) => !previous.has(a.path)) : artifacts;
+    if (previous) {
+      for (const a of artifacts) if (previous.has(a.path)) this.#deferred.set(a.path, a);
+    }
+    this.session.offer(now);
+    this.observer.changed?.();
+  }
+
+  #failed(artifact: Artifact, message: string): void {
+    const { path } = artifact;
+    if (this.#flushing) {
+      if (this.#failedInFlush.has(path) || this.#signal.aborted) {
+        this.#retries.forget(path);
+        this.#finalFailures++;
+        this.observer.failed?.(artifact, message, null);
+        this.observer.changed?.();
+        return;
+      }
+      this.#failedInFlush.add(path);
+    }
+    const delay = this.#flushing ? 0 : this.#retries.failed(artifact);
+    this.observer.failed?.(artifact, message, delay);
+    this.observer.changed?.();
+    if (this.#flushing) this.#settler.add([artifact]);
+  }
+
+  /** Artifacts whose retry is due: settled again (they may still be changing), then offered. */
+  #retry(artifacts: Artifact[]): void {
+    const fresh = artifacts.filter((a) => {
+      const gone = this.session.index.has(a.path) || this.settings.source.sizeOf(a.path) === null;
+      if (gone) this.#retries.forget(a.path);
+      return !gone;
+    });
+    this.#settler.add(fresh);
+  }
+
+  /** While flushing, gives up once the target has been unreachable for the patience. */
+  #armPatience(): void {
+    const since = this.gate.downSince;
+    if (!this.#flushing || since === undefined || this.#patienceMs === Infinity) return;
+    clearTimeout(this.#patienceTimer);
+    this.#patienceTimer = setTimeout(
+      () => this.#halt.abort(new DOMException("the target stayed unreachable", "AbortError")),
+      Math.max(0, since + this.#patienceMs - Date.now()),
+    );
+  }
+
+  /**
+   * Uploads everything pending: rescans the source once more (catching anything no event told
+   * of), waits for the listing, retries failed artifacts once, waits for settling files and for
+   * the queue. It gives up when `giveUp` aborts or the target stays unreachable for
+   * `outagePatienceMs`: uploads in flight are cut then (nothing is left half-written).
+   */
+  async flush(
+    options: { giveUp?: AbortSignal; outagePatienceMs?: number } = {},
+  ): Promise<FlushSummary> {
+    const { giveUp } = options;
+    this.#flushing = true;
+    this.#patienceMs = options.outagePatienceMs ?? Infinity;
+    this.#armPatience();
+    const onGiveUp = () => this.#halt.abort(giveUp!.reason);
+    if (giveUp?.aborted) onGiveUp();
+    else giveUp?.addEventListener("abort", onGiveUp, { once: true });
+    try {
+      this.#sourceWatcher.close();
+      await this.#sourceWatcher.rescanNow();
+      await this.#untilAborted(this.reconciled.then(() => {}, () => {}));
+      this.#retries.releaseAll();
+      const { queue } = this.session;
+      while (!this.#signal.aborted) {
+        await this.#untilAborted(this.#settler.idle());
+        await queue.drain();
+        if (this.#settler.size === 0 && queue.pending === 0) break;
+      }
+      await queue.drain();
+    } finally {
+      giveUp?.removeEventListener("abort", onGiveUp);
+      clearTimeout(this.#patienceTimer);
+    }
+    const counts = this.counts;
+    const notUploaded = this.session.queue.totals.notStarted + this.#finalFailures +
+      this.#settler.size + this.#deferred.size + this.#retries.waiting;
+    return { ...counts, notUploaded, gaveUp: this.#signal.aborted };
+  }
+
+  /** Waits for `promise`, or until the watch is aborted. */
+  #untilAborted(promise: Promise<void>): Promise<void> {
+    const signal = this.#signal;
+    if (signal.aborted) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        signal.removeEventListener("abort", done);
+        resolve();
+      };
+      signal.addEventListener("abort", done, { once: true });
+      promise.then(done, done);
+    });
+  }
+
+  /** Saves the index a while after uploads (once the listing is done), not at every one. */
+  #scheduleSave(): void {
+    if (this.#saveTimer !== undefined || !this.settings.indexFile) return;
+    this.#saveTimer = setTimeout(() => {
+      this.#saveTimer = undefined;
+      this.#saveIndex();
+    }, INDEX_SAVE_DELAY_MS);
+  }
+
+  /** Saves the index if the listing is done and it grew since; warns once if it cannot. */
+  async #saveIndex(): Promise<void> {
+    const file = this.settings.indexFile;
+    const { index } = this.session;
+    if (!file || !this.#listed || index.size === this.#savedSize) return;
+    try {
+      await Deno.mkdir(file.slice(0, file.lastIndexOf("/")) || "/", { recursive: true });
+      await index.save(file);
+      this.#savedSize = index.size;
+    } catch (err) {
+      if (this.#saveWarned) return;
+      this.#saveWarned = true;
+      this.observer.warning?.(`cannot save the index to ${file}: ${describeError(err)}`);
+    }
+  }
+
+  /** Stops everything, saves the index (if the listing was done) and closes the backends. */
+  async close(): Promise<void> {
+    this.#sourceWatcher.close();
+    this.#settler.close();
+    this.#retries.close();
+    clearTimeout(this.#saveTimer);
+    this.#halt.abort(new DOMException("watch closed", "AbortError"));
+    await this.session.queue.drain();
+    await this.#saveIndex();
+    await this.session.settings.target.close();
+    await this.settings.source.close();
+  }
+}

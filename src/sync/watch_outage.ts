@@ -1,0 +1,246 @@
+/**
+ * Remote outages for `watch`. While the target cannot be reached (a transient failure that
+ * outlasted the backend's retries, or a target-wide one: no space, read-only, refused
+ * credentials), calls wait instead of failing, and one of them probes the target again after a
+ * backoff (1 s, doubling up to 60 s). The upload queue behind it never drops an artifact for an
+ * outage: its puts only take longer.
+ */
+import {
+  type Backend,
+  BackendError,
+  type CallOptions,
+  type DeleteOutcome,
+  type Entry,
+  type Features,
+  type ListOptions,
+  type PutOptions,
+  type PutResult,
+  type PutSource,
+} from "../backends/backend.ts";
+
+/** Whether `err` says the target as a whole is unreachable or unusable (not one file's fault). */
+export function isOutage(err: unknown): err is BackendError {
+  return err instanceof BackendError && err.scope !== "file";
+}
+
+/** How long to wait before probing a target that is down, in ms. */
+export interface Backoff {
+  firstDelayMs: number;
+  maxDelayMs: number;
+}
+
+/** 1 s, doubling up to a minute. */
+export const OUTAGE_BACKOFF: Backoff = { firstDelayMs: 1000, maxDelayMs: 60_000 };
+
+/** What a gate tells about outages: once when one starts, once when it ends. */
+export interface OutageObserver {
+  down?(error: BackendError): void;
+  up?(downMs: number): void;
+}
+
+interface Outage {
+  since: number;
+  delayMs: number;
+  probeAt: number;
+  probing: boolean;
+  error: BackendError;
+}
+
+/** Lets calls to one target through while it answers, and holds them while it is down. */
+export class OutageGate {
+  #outage?: Outage;
+  #waiting = new Set<() => void>();
+  #timer?: ReturnType<typeof setTimeout>;
+
+  constructor(readonly observer: OutageObserver = {}, readonly backoff: Backoff = OUTAGE_BACKOFF) {}
+
+  /** Since when the target has been down (ms since the epoch), or undefined while it answers. */
+  get downSince(): number | undefined {
+    return this.#outage?.since;
+  }
+
+  /** Runs `call` once the target is reachable, again after every outage it runs into. */
+  async run<T>(call: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+    for (;;) {
+      const probe = await this.#admit(signal);
+      try {
+        const result = await call();
+        this.#reachable();
+        return result;
+      } catch (err) {
+        if (signal?.aborted) {
+          this.#abandon(probe);
+          throw err;
+        }
+        if (!isOutage(err)) {
+          this.#reachable(); // the target answered, if only for this file
+          throw err;
+        }
+        this.#unreachable(err, probe);
+      }
+    }
+  }
+
+  /** Waits until a call may go; true when it is the probe of an outage. */
+  async #admit(signal?: AbortSignal): Promise<boolean> {
+    for (;;) {
+      signal?.throwIfAborted();
+      const outage = this.#outage;
+      if (!outage) return false;
+      if (!outage.probing && Date.now() >= outage.probeAt) {
+        outage.probing = true;
+        return true;
+      }
+      await this.#change(signal);
+    }
+  }
+
+  /** Resolves at the next probe time or the end of the outage; rejects when `signal` aborts. */
+  #change(signal?: AbortSignal): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const wake = () => {
+        signal?.removeEventListener("abort", onAbort);
+        this.#waiting.delete(wake);
+        resolve();
+      };
+      const onAbort = () => {
+        this.#waiting.delete(wake);
+        reject(signal!.reason);
+      };
+      this.#waiting.add(wake);
+      signal?.addEventListener("abort", onAbort, { once: true });
+    });
+  }
+
+  #wakeAll(): void {
+    for (const wake of [...this.#waiting]) wake();
+  }
+
+  #schedule(outage: Outage): void {
+    clearTimeout(this.#timer);
+    this.#timer = setTimeout(() => this.#wakeAll(), Math.max(0, outage.probeAt - Date.now()));
+  }
+
+  #reachable(): void {
+    const outage = this.#outage;
+    if (!outage) return;
+    this.#outage = undefined;
+    clearTimeout(this.#timer);
+    this.#wakeAll();
+    this.observer.up?.(Date.now() - outage.since);
+  }
+
+  #unreachable(error: BackendError, probe: boolean): void {
+    const now = Date.now();
+    const outage = this.#outage;
+    if (!outage) {
+      const { firstDelayMs } = this.backoff;
+      const started = { since: now, delayMs: firstDelayMs, probeAt: now + firstDelayMs };
+      this.#outage = { ...started, probing: false, error };
+      this.#schedule(this.#outage);
+      this.observer.down?.(error);
+      return;
+    }
+    // Calls that were under way when the outage began fail too; only a failed probe backs off.
+    if (!probe) return;
+    outage.delayMs = Math.min(outage.delayMs * 2, this.backoff.maxDelayMs);
+    outage.probeAt = now + outage.delayMs;
+    outage.probing = false;
+    outage.error = error;
+    this.#schedule(outage);
+  }
+
+  /** A probe was cut short: let another call probe at once. */
+  #abandon(probe: boolean): void {
+    const outage = this.#outage;
+    if (!probe || !outage) return;
+    outage.probing = false;
+    outage.probeAt = Date.now();
+    this.#wakeAll();
+  }
+
+  /** Stops the probe timer (the gate is no longer used). */
+  close(): void {
+    clearTimeout(this.#timer);
+  }
+}
+
+/** `inner` with every call passed through `gate`: calls wait out outages instead of failing. */
+export function gated(inner: Backend, gate: OutageGate): Backend {
+  return new GatedBackend(inner, gate);
+}
+
+class GatedBackend implements Backend {
+  readonly displayUrl: string;
+  readonly features: Features;
+  readonly defaultJobs: number;
+  readonly deleteMany?: Backend["deleteMany"];
+  readonly pruneEmptyDirs?: Backend["pruneEmptyDirs"];
+
+  constructor(readonly inner: Backend, readonly gate: OutageGate) {
+    this.displayUrl = inner.displayUrl;
+    this.features = inner.features;
+    this.defaultJobs = inner.defaultJobs;
+    if (inner.deleteMany) {
+      this.deleteMany = (paths: readonly string[], o?: CallOptions): Promise<DeleteOutcome[]> =>
+        gate.run(() => inner.deleteMany!(paths, o), o?.signal);
+    }
+    if (inner.pruneEmptyDirs) {
+      this.pruneEmptyDirs = (dirs, o) => gate.run(() => inner.pruneEmptyDirs!(dirs, o), o?.signal);
+    }
+  }
+
+  exists(options?: CallOptions): Promise<boolean> {
+    return this.gate.run(() => this.inner.exists(options), options?.signal);
+  }
+
+  create(options?: CallOptions): Promise<void> {
+    return this.gate.run(() => this.inner.create(options), options?.signal);
+  }
+
+  /**
+   * Lists the target; a listing cut by an outage starts again once the target is back (entries
+   * seen before it may then come twice).
+   */
+  async *list(options?: ListOptions): AsyncIterable<Entry> {
+    const buffer: Entry[] = [];
+    let done = false;
+    let iterator: AsyncIterator<Entry> | undefined;
+    const next = async () => {
+      iterator ??= this.inner.list(options)[Symbol.asyncIterator]();
+      try {
+        const step = await iterator.next();
+        if (step.done) done = true;
+        else buffer.push(step.value);
+      } catch (err) {
+        iterator = undefined; // start over
+        throw err;
+      }
+    };
+    while (!done) {
+      await this.gate.run(next, options?.signal);
+      yield* buffer.splice(0);
+    }
+  }
+
+  stat(path: string, options?: CallOptions): Promise<Entry | null> {
+    return this.gate.run(() => this.inner.stat(path, options), options?.signal);
+  }
+
+  put(path: string, source: PutSource, options?: PutOptions): Promise<PutResult> {
+    return this.gate.run(() => this.inner.put(path, source, options), options?.signal);
+  }
+
+  read(path: string, options?: CallOptions): Promise<Uint8Array | null> {
+    return this.gate.run(() => this.inner.read(path, options), options?.signal);
+  }
+
+  delete(path: string, options?: CallOptions): Promise<void> {
+    return this.gate.run(() => this.inner.delete(path, options), options?.signal);
+  }
+
+  close(): Promise<void> {
+    this.gate.close();
+    return this.inner.close();
+  }
+}
