@@ -119,11 +119,12 @@ export class StatusLine implements StatusDisplay {
     this.#visible = true;
   }
 
-  /** Hides the line until the next redraw (before other output). */
+  /** Hides the line for other output; it comes back below that output. */
   hide(): void {
     if (!this.#visible) return;
     Deno.stderr.writeSync(encoder.encode("\r\x1b[2K"));
     this.#visible = false;
+    this.#timer ??= setTimeout(() => this.#draw(), 100);
   }
 
   clear(): void {

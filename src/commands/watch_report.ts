@@ -37,6 +37,7 @@ export class WatchReport {
   phase = "watching";
   /** Paths whose failure was printed (later failures of the same path are details). */
   #reportedFailures = new Set<string>();
+  #refreshing = false;
 
   constructor(
     readonly out: Printer,
@@ -66,8 +67,17 @@ export class WatchReport {
     this.out.line(`${new Date().toISOString()} ${verb} ${a.path}${detail}`);
   }
 
-  /** Redraws the status line. */
+  /** Redraws the status line, once the events of this turn are all counted. */
   refresh(): void {
+    if (!this.statusShown || !this.status.live || this.#refreshing) return;
+    this.#refreshing = true;
+    setTimeout(() => {
+      this.#refreshing = false;
+      this.#draw();
+    }, 0);
+  }
+
+  #draw(): void {
     if (!this.statusShown) return;
     const c = this.counts();
     const down = c.downSince ? `, ${this.targetName} unreachable since ${clock(c.downSince)}` : "";
