@@ -186,13 +186,23 @@ Deno.test("rescans read only the directories that changed", async () => {
   const source = new WatchedSource(dir.path);
   const first = [...source.directories({ metadata: false })];
   assert.equal(source.directoryCount, first.length);
-  assert.deepEqual([...source.rescan()].map((d) => d.dir), [], "nothing changed");
-  const [archive] = writeLikeBitbake(dir.path, 0, "e");
+  assert.deepEqual([...source.rescan()].map((d) => d.dir), [], "nothing changed: stats only");
+
+  // A new file in a directory: that directory is read, no other.
+  const leaf = archivePath(3, "d").split("/").slice(0, 2).join("/");
+  const added = `${leaf}/sstate:extra:arm64-isar:1.0:r0:arm64:10:${"e".repeat(64)}_deploy.tar.zst`;
+  await Deno.writeTextFile(join(dir.path, added), "x");
   const changed = [...source.rescan()];
-  const dirOf = archive.slice(0, archive.lastIndexOf("/"));
-  assert.ok(changed.length >= 1 && changed.length <= 3, `few read: ${changed.map((d) => d.dir)}`);
-  const files = changed.flatMap((d) => d.files.map((f) => f.path));
-  assert.ok(files.includes(archive), `the new file is found in ${dirOf}`);
+  assert.deepEqual(changed.map((d) => d.dir), [leaf]);
+  assert.ok(changed[0].files.some((f) => f.path === added), "the new file is found");
+
+  // A new directory: its parent is read (one level), the new one, and the leaf above again
+  // (changed too recently to trust its mtime); nothing else.
+  const top = leaf.split("/")[0];
+  await Deno.mkdir(join(dir.path, top, "zz"));
+  const again = [...source.rescan()].map((d) => d.dir).sort();
+  assert.deepEqual(again, [leaf, top, `${top}/zz`].sort());
+  assert.equal(source.directoryCount, first.length + 1);
 });
 
 Deno.test("retry book: backoff doubles per failure; a final flush releases everything", async () => {

@@ -43,8 +43,8 @@ export class WatchedSource extends FileBackend {
   }
 
   /**
-   * Reads again every directory that changed since it was read, with everything below it, and
-   * those never read; the others cost a stat each.
+   * Reads again every directory whose entries changed since it was read, and those never read;
+   * the others cost a stat each. Directories reached through symbolic links are walked whole.
    */
   *rescan(onWarning?: (message: string) => void): Generator<DirFiles> {
     if (!this.#dirs.has("")) {
@@ -56,16 +56,59 @@ export class WatchedSource extends FileBackend {
       const dir = pending.pop()!;
       const state = this.#dirs.get(dir);
       const mtime = this.#mtimeOf(dir);
-      if (mtime === null) {
-        if (dir === "") yield* this.directories({ metadata: false, onWarning }); // throws
-        this.#forget(dir);
-        continue;
-      }
-      if (state && !state.racy && state.mtime === mtime) {
+      if (mtime !== null && state && !state.racy && state.mtime === mtime) {
         if (state.children) pending.push(...state.children);
         continue;
       }
-      yield* this.directories({ from: dir || undefined, metadata: false, onWarning });
+      const read = mtime === null ? null : this.#readOne(dir, onWarning);
+      if (!read) {
+        // The root must be readable: walking it reports why it is not.
+        if (dir === "") yield* this.directories({ metadata: false, onWarning });
+        else if (mtime === null) this.#forget(dir);
+        continue;
+      }
+      this.#record(dir, read.subdirs.concat(read.linked));
+      yield { dir, files: read.files };
+      pending.push(...read.subdirs);
+      for (const from of read.linked) yield* this.directories({ from, metadata: false, onWarning });
+    }
+  }
+
+  /** One directory's files, subdirectories and symbolic links to directories; null if unreadable. */
+  #readOne(
+    dir: string,
+    onWarning?: (message: string) => void,
+  ): { files: Entry[]; subdirs: string[]; linked: string[] } | null {
+    const files: Entry[] = [];
+    const subdirs: string[] = [];
+    const linked: string[] = [];
+    const abs = dir === "" ? this.root : `${this.root}/${dir}`;
+    try {
+      for (const e of Deno.readDirSync(abs)) {
+        const path = dir === "" ? e.name : `${dir}/${e.name}`;
+        if (e.isDirectory) subdirs.push(path);
+        else if (e.isFile) files.push({ path, size: 0, mtime: 0 });
+        else if (e.isSymlink) {
+          const target = this.#statQuietly(`${abs}/${e.name}`);
+          if (target?.isDirectory) linked.push(path);
+          else if (target?.isFile) files.push({ path, size: 0, mtime: 0, isLink: true });
+        }
+      }
+    } catch (err) {
+      if (dir !== "" && !(err instanceof Deno.errors.NotFound)) {
+        const reason = (err as Error).message.split("\n")[0].replace(/: [a-z_]+ '.*$/, "");
+        onWarning?.(`skipping unreadable directory ${dir} (${reason})`);
+      }
+      return null;
+    }
+    return { files, subdirs, linked };
+  }
+
+  #statQuietly(path: string): Deno.FileInfo | null {
+    try {
+      return Deno.statSync(path);
+    } catch {
+      return null;
     }
   }
 
@@ -78,14 +121,22 @@ export class WatchedSource extends FileBackend {
     }
   }
 
-  /** Notes a directory just read (its mtime, taken after the read, is then never too old). */
-  #record(dir: string): void {
+  /**
+   * Notes a directory just read (its mtime, taken after the read, is then never too old) and,
+   * when known, its subdirectories (the others are forgotten).
+   */
+  #record(dir: string, children?: string[]): void {
     const mtime = this.#mtimeOf(dir);
     if (mtime === null) return;
-    const state = this.#dirs.get(dir);
     const racy = Date.now() - mtime < RACY_MS;
+    let state = this.#dirs.get(dir);
     if (state) Object.assign(state, { mtime, racy });
-    else this.#dirs.set(dir, { mtime, racy });
+    else this.#dirs.set(dir, state = { mtime, racy });
+    if (children) {
+      const now = new Set(children);
+      state.children?.forEach((child) => now.has(child) || this.#forget(child));
+      state.children = now.size > 0 ? now : undefined;
+    }
     if (dir === "") return;
     const parent = this.#dirs.get(parentOf(dir));
     if (parent) (parent.children ??= new Set()).add(dir);
