@@ -326,7 +326,8 @@ Deno.test({
     run.child.kill("SIGTERM");
     const { stdout } = await run.finish();
     assert.ok(arrived, stdout);
-    assert.match(stdout, /inotify watch limit is reached .*'sysctl fs\.inotify\.max_user_watches=/);
+    assert.match(stdout, /inotify watch limit \(fs\.inotify\.max_user_watches\) is reached/);
+    assert.match(stdout, /raise it with 'sudo sysctl fs\.inotify\.max_user_watches=\d+'/);
     assert.equal(stdout.match(/cannot watch/g)?.length, 1, "said once");
     await assertTargetHolds(dst, [...existing, ...added]);
   },

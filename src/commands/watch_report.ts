@@ -15,14 +15,14 @@ const INSTANCE_LIMIT_SYSCTL = "fs.inotify.max_user_instances";
 /** Why watching failed, in words a user can act on. */
 export function unwatchedAdvice(reason: string): string {
   if (/watch limit|os error 28|ENOSPC|no space left/i.test(reason)) {
-    return `the inotify watch limit is reached (${reason.replace(/\.$/, "")}); raise it with ` +
-      `'sysctl ${WATCH_LIMIT_SYSCTL}=524288' (a cache needs one watch per directory)`;
+    return `the inotify watch limit (${WATCH_LIMIT_SYSCTL}) is reached: a cache needs one watch ` +
+      `per directory; raise it with 'sudo sysctl ${WATCH_LIMIT_SYSCTL}=524288'`;
   }
   if (/too many open files|os error 24|EMFILE/i.test(reason)) {
-    return `the inotify instance limit is reached (${reason.replace(/\.$/, "")}); raise it ` +
-      `with 'sysctl ${INSTANCE_LIMIT_SYSCTL}=1024'`;
+    return `the inotify instance limit (${INSTANCE_LIMIT_SYSCTL}) is reached; raise it with ` +
+      `'sudo sysctl ${INSTANCE_LIMIT_SYSCTL}=1024'`;
   }
-  return reason;
+  return reason.replace(/\.? about \[.*\]$/, "");
 }
 
 const seconds = (ms: number) => `${Math.round(ms / 1000)}s`;
