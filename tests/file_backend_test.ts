@@ -12,6 +12,14 @@ backendConformance("file://", async () => {
   };
 });
 
+backendConformance("file:// (portable placing)", async () => {
+  const parent = await Deno.makeTempDir({ prefix: "isar-sstate-file-" });
+  return {
+    backend: new FileBackend(join(parent, "cache"), { native: false }),
+    [Symbol.asyncDispose]: () => Deno.remove(parent, { recursive: true }),
+  };
+});
+
 backendConformance("bare path", async () => {
   const parent = await Deno.makeTempDir({ prefix: "isar-sstate-path-" });
   return {

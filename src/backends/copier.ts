@@ -13,6 +13,8 @@ export interface CopyBatch {
   id: number;
   jobs: PlaceJob[];
   cancel: Int32Array;
+  /** Whether the native way may be used. */
+  native: boolean;
 }
 
 /** A worker's answer: per job, its outcome or what went wrong. */
@@ -60,11 +62,16 @@ export class Copier {
   #nextId = 0;
   #started = false;
   #broken = false;
+  #pumpScheduled = false;
 
-  /** `threads` workers running `script` (the copy worker; other values are for tests). */
+  /**
+   * `threads` workers running `script` (the copy worker; other values are for tests); `native`
+   * false keeps to the portable way of placing files (for tests of it).
+   */
   constructor(
     readonly threads: number,
     readonly script: URL = new URL("./copy_worker.ts", import.meta.url),
+    readonly native = true,
   ) {}
 
   /**
@@ -84,6 +91,16 @@ export class Copier {
         pending.reject = (e) => (done(), reject(e));
       }
       this.#queue.push(pending);
+      this.#schedulePump();
+    });
+  }
+
+  /** Pumps once the current task is done, so that copies asked for together go as one batch. */
+  #schedulePump(): void {
+    if (this.#pumpScheduled) return;
+    this.#pumpScheduled = true;
+    queueMicrotask(() => {
+      this.#pumpScheduled = false;
       this.#pump();
     });
   }
@@ -155,14 +172,16 @@ export class Copier {
       const cancel = new Int32Array(new SharedArrayBuffer(4 * jobs.length));
       jobs.forEach((p, index) => p.sent = { cancel, index });
       this.#inFlight.set(id, { worker, jobs });
-      worker.postMessage({ id, jobs: jobs.map((p) => p.job), cancel } satisfies CopyBatch);
+      const batch: CopyBatch = { id, jobs: jobs.map((p) => p.job), cancel, native: this.native };
+      worker.postMessage(batch);
     }
   }
 
   #placeInProcess(p: Pending): void {
     if (p.settled) return;
     try {
-      this.#settle(p, placeFile(p.job, this.#madeDirs, () => p.signal?.aborted ?? false));
+      const cancelled = () => p.signal?.aborted ?? false;
+      this.#settle(p, placeFile(p.job, this.#madeDirs, cancelled, this.native));
     } catch (err) {
       const e = err as Error & { code?: string };
       this.#settle(p, { message: e.message, code: e.code });
@@ -186,7 +205,6 @@ export class Copier {
     this.#inFlight.clear();
     for (const p of pending) p.sent = undefined;
     this.#queue.unshift(...pending.filter((p) => !p.settled));
-    // Asynchronously, so that a failure while starting does not recurse into #pump.
-    queueMicrotask(() => this.#pump());
+    this.#schedulePump();
   }
 }

@@ -59,8 +59,11 @@ export class FileBackend implements Backend {
   /** Temporary files of puts in progress, removed on close whatever happened. */
   #temps = new Set<string>();
 
-  /** `location` is a bare path or a `file://` URL. */
-  constructor(location: string) {
+  /**
+   * `location` is a bare path or a `file://` URL. `native: false` keeps puts to the portable
+   * way of placing files (named temporary file, rename or link), for tests of it.
+   */
+  constructor(location: string, readonly options: { native?: boolean } = {}) {
     const path = location.startsWith("file://") ? location.slice("file://".length) : location;
     if (path === "") throw new BackendError("empty file:// path");
     this.displayUrl = `file://${path}`;
@@ -217,7 +220,11 @@ export class FileBackend implements Backend {
   async put(path: string, source: PutSource, options: PutOptions = {}): Promise<PutResult> {
     const target = this.#abs(path);
     const temp = tempNameFor(target, HOST, Deno.pid, ++tempCounter);
-    this.#copier ??= new Copier(Math.max(2, Math.min(8, navigator.hardwareConcurrency)));
+    this.#copier ??= new Copier(
+      Math.max(2, Math.min(8, navigator.hardwareConcurrency)),
+      undefined,
+      this.options.native ?? true,
+    );
     this.#temps.add(temp);
     try {
       return await this.#copier.copy(
