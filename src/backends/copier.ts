@@ -43,6 +43,11 @@ interface Pending {
 
 /** The most jobs in one message to a worker. */
 const MAX_BATCH = 64;
+/**
+ * Batches a worker may hold at once: with two, it starts the next as soon as it is done with
+ * one, without waiting for the main thread to read its reply.
+ */
+const BATCHES_PER_WORKER = 2;
 
 function removeQuietly(path: string): void {
   try {
@@ -55,6 +60,7 @@ function removeQuietly(path: string): void {
 /** A pool of copy workers, started on first use. */
 export class Copier {
   #workers: Worker[] = [];
+  /** One entry per batch a worker can take now. */
   #idle: Worker[] = [];
   #queue: Pending[] = [];
   #inFlight = new Map<number, { worker: Worker; jobs: Pending[] }>();
@@ -150,7 +156,7 @@ export class Copier {
           this.#fail();
         };
         this.#workers.push(worker);
-        this.#idle.push(worker);
+        for (let b = 0; b < BATCHES_PER_WORKER; b++) this.#idle.push(worker);
       }
     } catch {
       this.#fail();
@@ -164,10 +170,11 @@ export class Copier {
       return;
     }
     while (this.#idle.length > 0 && this.#queue.length > 0) {
-      // Share what is queued among the threads, so none idles while another has a long batch.
-      const size = Math.min(MAX_BATCH, Math.ceil(this.#queue.length / this.threads));
+      // Share what is queued among the free slots, so no thread idles while another has a
+      // long batch.
+      const size = Math.min(MAX_BATCH, Math.ceil(this.#queue.length / this.#idle.length));
       const jobs = this.#queue.splice(0, size);
-      const worker = this.#idle.pop()!;
+      const worker = this.#idle.shift()!;
       const id = this.#nextId++;
       const cancel = new Int32Array(new SharedArrayBuffer(4 * jobs.length));
       jobs.forEach((p, index) => p.sent = { cancel, index });

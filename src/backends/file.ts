@@ -53,7 +53,8 @@ export class FileBackend implements Backend {
   /** Absolute path of the cache root. */
   readonly root: string;
   readonly features: Features = { directories: true, bulkDelete: false, retriesInternally: false };
-  readonly defaultJobs = 64;
+  /** Copies queued for the copy threads: enough for full batches, cheap to hold. */
+  readonly defaultJobs = 256;
   #realRootPath?: string;
   #copier?: Copier;
   /** Temporary files of puts in progress, removed on close whatever happened. */
