@@ -16,7 +16,9 @@
 #   LAB_TTL=1800            a watchdog stops the servers after this many seconds (0: never)
 #
 # Prints KEY=value lines (shell- and dotenv-compatible): S3_ENDPOINT S3_REGION S3_BUCKET
-# S3_ACCESS_KEY_ID S3_SECRET_ACCESS_KEY S3_PID S3_OSD_PID S3_MON_PID S3_STATE S3_STOP.
+# S3_ACCESS_KEY_ID S3_SECRET_ACCESS_KEY (the user owning the bucket), S3_OTHER_ACCESS_KEY_ID
+# S3_OTHER_SECRET_ACCESS_KEY (a user owning nothing), S3_PID S3_OSD_PID S3_MON_PID S3_STATE
+# S3_STOP.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 source "$here/lib.sh"
@@ -146,10 +148,17 @@ done
 log "osd up; starting radosgw (its first start creates its pools)"
 radosgw "${C[@]}" -n client.rgw.test >"$c/log/start-rgw.out" 2>&1
 lab_wait_port 127.0.0.1 "$port" 90 || fail "radosgw does not listen"
-if ! timeout 30 radosgw-admin "${C[@]}" user info --uid=test >/dev/null 2>&1; then
-  timeout 60 radosgw-admin "${C[@]}" user create --uid=test --display-name="test user" \
-    --access-key="$ak" --secret-key="$sk" >"$c/log/user-create.out" 2>&1 || fail "user create failed"
-fi
+# The user of the tests, and another one that owns nothing (for access-denied checks).
+other_ak=OTHERACCESSKEY000001
+other_sk=othersecretkey00000000000000000000000001
+add_user() { # UID ACCESS SECRET
+  timeout 30 radosgw-admin "${C[@]}" user info --uid="$1" >/dev/null 2>&1 && return 0
+  timeout 60 radosgw-admin "${C[@]}" user create --uid="$1" --display-name="$1" \
+    --access-key="$2" --secret-key="$3" >"$c/log/user-create-$1.out" 2>&1 ||
+    fail "creating user $1 failed"
+}
+add_user test "$ak" "$sk"
+add_user other "$other_ak" "$other_sk"
 
 endpoint="http://127.0.0.1:$port"
 if [[ -n "$bucket" ]]; then
@@ -167,6 +176,8 @@ S3_REGION=$region
 S3_BUCKET=$bucket
 S3_ACCESS_KEY_ID=$ak
 S3_SECRET_ACCESS_KEY=$sk
+S3_OTHER_ACCESS_KEY_ID=$other_ak
+S3_OTHER_SECRET_ACCESS_KEY=$other_sk
 S3_PID=$(cat "$c/run/client.rgw.test.pid")
 S3_OSD_PID=$(cat "$c/run/osd.0.pid")
 S3_MON_PID=$(cat "$c/run/mon.a.pid")

@@ -7,7 +7,6 @@ import {
   DeleteObjectCommand,
   DeleteObjectsCommand,
   GetObjectCommand,
-  HeadBucketCommand,
   HeadObjectCommand,
   ListObjectsV2Command,
   PutObjectCommand,
@@ -127,19 +126,28 @@ export class S3Backend implements Backend {
     throw s3Error(err, what, this.#target);
   }
 
-  /** True when the bucket is there; false only when it does not exist. */
+  /**
+   * True when the bucket is there and the prefix can be listed; false only when the bucket does
+   * not exist. A one-key listing rather than HeadBucket: its errors carry a code (a HEAD
+   * response cannot tell a wrong secret from a denied access), and it works with permissions
+   * granted on the prefix only.
+   */
   async exists(options: CallOptions = {}): Promise<boolean> {
     const { signal } = options;
     signal?.throwIfAborted();
     try {
       await this.client.send(
-        new HeadBucketCommand({ Bucket: this.location.bucket }),
+        new ListObjectsV2Command({
+          Bucket: this.location.bucket,
+          Prefix: this.location.prefix,
+          MaxKeys: 1,
+        }),
         { abortSignal: signal },
       );
       return true;
     } catch (err) {
       if (signal?.aborted) throw signal.reason;
-      if (isNoSuchBucket(err) || (isNotFound(err) && errorCode(err) === "NotFound")) return false;
+      if (isNoSuchBucket(err)) return false;
       throw new BackendError(
         s3Error(err, `cannot access ${this.displayUrl}`, this.#target).message,
         "target",

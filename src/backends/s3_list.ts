@@ -141,7 +141,11 @@ export async function* listPrefix(
     await emit(page);
     const last = page.objects.at(-1)?.key;
     if (page.next && last !== undefined && !HASH_DIR.test(prefix.slice(root.length))) {
-      // Whatever sorts after the first page: direct keys here, sub-directories in parallel.
+      // Whatever sorts after the first page: the rest of the directory the page ended in, then
+      // the direct keys here and the other sub-directories, each in parallel.
+      const slash = last.indexOf("/", prefix.length);
+      const current = slash < 0 ? undefined : last.slice(0, slash + 1);
+      if (current) spawn(() => scan(current, last));
       let token: string | undefined;
       do {
         const dirs = await send({
@@ -152,7 +156,7 @@ export async function* listPrefix(
         });
         await emit({ objects: dirs.objects, prefixes: [] });
         for (const dir of dirs.prefixes) {
-          spawn(() => scan(dir, last.startsWith(dir) ? last : undefined));
+          if (dir !== current) spawn(() => scan(dir, undefined));
         }
         token = dirs.next;
       } while (token);

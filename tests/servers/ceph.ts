@@ -16,6 +16,8 @@ export interface S3Server {
   bucket: string;
   accessKeyId: string;
   secretAccessKey: string;
+  /** Credentials of a second user, who owns nothing. */
+  other: { accessKeyId: string; secretAccessKey: string };
 }
 
 const START = fileURLToPath(new URL("../../scripts/servers/start-s3.sh", import.meta.url));
@@ -33,6 +35,10 @@ function fromEnv(): S3Server | undefined {
     bucket: get("S3_BUCKET") ?? "sstate",
     accessKeyId: get("S3_ACCESS_KEY_ID") ?? "",
     secretAccessKey: get("S3_SECRET_ACCESS_KEY") ?? "",
+    other: {
+      accessKeyId: get("S3_OTHER_ACCESS_KEY_ID") ?? "",
+      secretAccessKey: get("S3_OTHER_SECRET_ACCESS_KEY") ?? "",
+    },
   };
 }
 
@@ -90,6 +96,10 @@ async function start(): Promise<S3Server> {
     bucket: vars.S3_BUCKET,
     accessKeyId: vars.S3_ACCESS_KEY_ID,
     secretAccessKey: vars.S3_SECRET_ACCESS_KEY,
+    other: {
+      accessKeyId: vars.S3_OTHER_ACCESS_KEY_ID,
+      secretAccessKey: vars.S3_OTHER_SECRET_ACCESS_KEY,
+    },
   };
 }
 
@@ -158,4 +168,39 @@ export async function dropBucket(s: S3Server, bucket: string): Promise<void> {
   } finally {
     await backend.close();
   }
+}
+
+/** Requests an SDK client sent (every attempt counts), by command name. */
+export interface RequestLog {
+  /** Requests per command, e.g. "PutObjectCommand". */
+  counts: Map<string, number>;
+  /** The most requests of one command that were in flight at once. */
+  maxInFlight: Map<string, number>;
+  /** Requests of all commands. */
+  total(): number;
+}
+
+let counterId = 0;
+
+/** Starts counting the HTTP requests that `client` sends. */
+export function countRequests(client: S3Client): RequestLog {
+  const counts = new Map<string, number>();
+  const maxInFlight = new Map<string, number>();
+  const inFlight = new Map<string, number>();
+  client.middlewareStack.add(
+    // deno-lint-ignore no-explicit-any
+    (next: any, context: any) => async (args: any) => {
+      const name: string = context.commandName;
+      counts.set(name, (counts.get(name) ?? 0) + 1);
+      inFlight.set(name, (inFlight.get(name) ?? 0) + 1);
+      maxInFlight.set(name, Math.max(maxInFlight.get(name) ?? 0, inFlight.get(name)!));
+      try {
+        return await next(args);
+      } finally {
+        inFlight.set(name, inFlight.get(name)! - 1);
+      }
+    },
+    { step: "deserialize", priority: "low", name: `testRequestCounter${++counterId}` },
+  );
+  return { counts, maxInFlight, total: () => [...counts.values()].reduce((a, b) => a + b, 0) };
 }
