@@ -26,11 +26,21 @@ function scopeOf(code: string): FailureScope {
   return TARGET_CODES.has(code) ? "target" : "file";
 }
 
+/** The system's reason, without the call and paths Deno appends (`…: remove '/x'`). */
+function reasonOf(err: unknown): string {
+  const msg = err instanceof Error ? err.message.split("\n")[0] : String(err);
+  return msg.replace(/: [a-z_]+ '.*$/, "");
+}
+
+/** A BackendError for `err`: `what` says what failed where the caller does not (or ""). */
 function wrap(err: unknown, what: string, scope?: FailureScope): BackendError {
   if (err instanceof BackendError) return err;
   const code = (err as { code?: string }).code ?? "";
-  const msg = err instanceof Error ? err.message.split("\n")[0] : String(err);
-  return new BackendError(`${what}: ${msg}`, scope ?? scopeOf(code), { cause: err, code });
+  const reason = reasonOf(err);
+  return new BackendError(what ? `${what}: ${reason}` : reason, scope ?? scopeOf(code), {
+    cause: err,
+    code,
+  });
 }
 
 /** Counter behind unique temporary names within this process. */
@@ -71,7 +81,10 @@ export class FileBackend implements Backend {
     try {
       return (await Deno.stat(this.root)).isDirectory;
     } catch (err) {
-      if (err instanceof Deno.errors.NotFound) return false;
+      // ENOTDIR: a parent is a file, so the root cannot exist either.
+      if (err instanceof Deno.errors.NotFound || err instanceof Deno.errors.NotADirectory) {
+        return false;
+      }
       throw wrap(err, `cannot access ${this.displayUrl}`, "target");
     }
   }
@@ -85,58 +98,69 @@ export class FileBackend implements Backend {
     }
   }
 
-  /**
-   * Streams the tree. Directories are read synchronously (one cheap syscall each), and so are
-   * the per-file stats when metadata is wanted: on local disks a sync stat costs a third of an
-   * async one.
-   */
+  /** Streams the tree (see `directories`). */
   async *list(options: ListOptions = {}): AsyncIterable<Entry> {
-    const metadata = options.metadata ?? true;
-    for (const batch of this.#walk(options)) {
-      for (const { path, isSymlink } of batch) {
-        if (!metadata && !isSymlink) {
-          yield { path, size: 0, mtime: 0 };
-          continue;
-        }
-        const entry = this.#entry(path, isSymlink);
-        if (entry) yield entry;
-      }
+    for (const { files } of this.directories(options)) {
+      yield* files;
       // Let other work (the copy workers' replies, a second listing) in between directories.
       await Promise.resolve();
     }
   }
 
   /**
-   * Every file below the root, one directory at a time. Links to directories are followed (a
+   * The tree one directory at a time, each with its files. Directories are read synchronously
+   * (one cheap syscall each), and so are the per-file stats when metadata is wanted: on local
+   * disks a sync stat costs a third of an async one. Links to directories are followed (a
    * cache spread over disks by symlinked directories lists completely), each real directory
    * once, so link loops end. An unreadable directory below the root is reported and skipped.
+   * `from` starts the walk at that directory (relative) instead of the root.
    */
-  *#walk(options: ListOptions): Generator<{ path: string; isSymlink: boolean }[]> {
-    const pending = [""];
+  *directories(
+    options: ListOptions & { from?: string } = {},
+  ): Generator<{ dir: string; files: Entry[] }> {
+    const metadata = options.metadata ?? true;
+    const pending = [options.from ? checkPath(options.from) : ""];
     const linkedDirs = new Set<string>();
     while (pending.length > 0) {
       options.signal?.throwIfAborted();
       const rel = pending.pop()!;
-      const dir = rel === "" ? this.root : this.#under(rel);
-      const files: { path: string; isSymlink: boolean }[] = [];
+      const files: Entry[] = [];
+      const add = (path: string, isLink: boolean) => {
+        if (!metadata && !isLink) files.push({ path, size: 0, mtime: 0 });
+        else {
+          const entry = this.#entry(path, isLink);
+          if (entry) files.push(entry);
+        }
+      };
       try {
-        for (const e of Deno.readDirSync(dir)) {
+        for (const e of Deno.readDirSync(rel === "" ? this.root : this.#under(rel))) {
           const path = rel === "" ? e.name : `${rel}/${e.name}`;
           if (e.isDirectory) pending.push(path);
-          else if (!e.isSymlink) files.push({ path, isSymlink: false });
+          else if (!e.isSymlink) add(path, false);
           else {
             const kind = this.#linkKind(path, linkedDirs);
             if (kind === "directory") pending.push(path);
-            else if (kind === "file") files.push({ path, isSymlink: true });
+            else if (kind === "file") add(path, true);
           }
         }
       } catch (err) {
         if (rel === "") throw wrap(err, `cannot list ${this.displayUrl}`, "target");
-        if (err instanceof Deno.errors.NotFound) continue; // removed meanwhile
-        options.onWarning?.(`skipping unreadable directory ${rel}: ${wrap(err, "").message}`);
+        if (err instanceof Deno.errors.NotFound || err instanceof Deno.errors.NotADirectory) {
+          continue; // removed meanwhile
+        }
+        options.onWarning?.(`skipping unreadable directory ${rel} (${reasonOf(err)})`);
         continue;
       }
-      yield files;
+      yield { dir: rel, files };
+    }
+  }
+
+  /** The size of a file, or null if it is gone (synchronous: for the upload's hot path). */
+  sizeOf(path: string): number | null {
+    try {
+      return Deno.statSync(this.#under(path)).size;
+    } catch {
+      return null;
     }
   }
 
@@ -186,7 +210,7 @@ export class FileBackend implements Backend {
       return entry;
     } catch (err) {
       if (err instanceof Deno.errors.NotFound) return null;
-      throw wrap(err, `cannot stat ${path}`);
+      throw wrap(err, "");
     }
   }
 
@@ -204,11 +228,25 @@ export class FileBackend implements Backend {
       if (options.signal?.aborted) throw options.signal.reason;
       const code = (err as { code?: string }).code ?? "";
       // A missing or unreadable source is this file's problem, whatever its errno says.
-      const readable = await Deno.stat(source.file).then(() => true, () => false);
-      if (!readable) throw wrap(err, `cannot read ${source.file}`, "file");
-      throw wrap(err, `cannot write ${path}`, scopeOf(code));
+      const readable = await Deno.open(source.file).then((f) => (f.close(), true), () => false);
+      if (!readable) throw wrap(err, `cannot read source file ${source.file}`, "file");
+      if ((code === "EACCES" || code === "EPERM") && !this.#rootWritable()) {
+        throw wrap(err, `cannot write to ${this.displayUrl}`, "target");
+      }
+      throw wrap(err, "");
     } finally {
       this.#temps.delete(temp);
+    }
+  }
+
+  /** Whether new files can be created in the root (asked only after a write was refused). */
+  #rootWritable(): boolean {
+    try {
+      const probe = Deno.makeTempFileSync({ dir: this.root, prefix: ".isar-sstate-probe-" });
+      Deno.removeSync(probe);
+      return true;
+    } catch {
+      return false;
     }
   }
 
@@ -219,7 +257,7 @@ export class FileBackend implements Backend {
     } catch (err) {
       if (options.signal?.aborted) throw options.signal.reason;
       if (err instanceof Deno.errors.NotFound) return null;
-      throw wrap(err, `cannot read ${path}`);
+      throw wrap(err, "");
     }
   }
 
@@ -229,7 +267,7 @@ export class FileBackend implements Backend {
     try {
       await Deno.remove(abs);
     } catch (err) {
-      if (!(err instanceof Deno.errors.NotFound)) throw wrap(err, `cannot delete ${path}`);
+      if (!(err instanceof Deno.errors.NotFound)) throw wrap(err, "");
     }
   }
 
