@@ -18,6 +18,8 @@ export interface S3Server {
   secretAccessKey: string;
   /** Credentials of a second user, who owns nothing. */
   other: { accessKeyId: string; secretAccessKey: string };
+  /** radosgw's log, with one access-log line per request. */
+  log: string;
 }
 
 const START = fileURLToPath(new URL("../../scripts/servers/start-s3.sh", import.meta.url));
@@ -29,6 +31,7 @@ function fromEnv(): S3Server | undefined {
   const get = (name: string) => Deno.env.get(name);
   const endpoint = get("S3_ENDPOINT");
   if (!endpoint) return undefined;
+  const state = get("S3_STATE") ?? "";
   return {
     endpoint,
     region: get("S3_REGION") ?? "us-east-1",
@@ -39,6 +42,7 @@ function fromEnv(): S3Server | undefined {
       accessKeyId: get("S3_OTHER_ACCESS_KEY_ID") ?? "",
       secretAccessKey: get("S3_OTHER_SECRET_ACCESS_KEY") ?? "",
     },
+    log: `${state}/ceph/log/client.rgw.test.log`,
   };
 }
 
@@ -100,6 +104,7 @@ async function start(): Promise<S3Server> {
       accessKeyId: vars.S3_OTHER_ACCESS_KEY_ID,
       secretAccessKey: vars.S3_OTHER_SECRET_ACCESS_KEY,
     },
+    log: `${vars.S3_STATE}/ceph/log/client.rgw.test.log`,
   };
 }
 
@@ -203,4 +208,11 @@ export function countRequests(client: S3Client): RequestLog {
     { step: "deserialize", priority: "low", name: `testRequestCounter${++counterId}` },
   );
   return { counts, maxInFlight, total: () => [...counts.values()].reduce((a, b) => a + b, 0) };
+}
+
+/** The requests radosgw logged for `bucket` so far, as `METHOD /bucket/...?query` lines. */
+export async function serverRequests(s: S3Server, bucket: string): Promise<string[]> {
+  const text = await Deno.readTextFile(s.log);
+  const re = new RegExp(`"([A-Z]+ /${bucket}[/?][^ "]*) HTTP`, "g");
+  return [...text.matchAll(re)].map((m) => m[1]);
 }
