@@ -89,9 +89,11 @@ export class S3Backend implements Backend {
     const retries = env.AWS_MAX_ATTEMPTS || env.AWS_RETRY_MODE
       ? {}
       : { maxAttempts: MAX_ATTEMPTS, retryMode: "standard" };
+    // Resolved once: the SDK asks for the region on every request.
+    let region: Promise<string> | undefined;
     this.client = new S3Client({
       ...retries,
-      region: this.location.region ?? defaultRegion,
+      region: this.location.region ?? (() => region ??= defaultRegion()),
       // A guessed region may be wrong for an AWS bucket: follow S3's redirects to the right one.
       followRegionRedirects: true,
       endpoint: this.location.endpoint,

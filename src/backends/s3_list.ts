@@ -1,8 +1,9 @@
 /**
  * Listing a key prefix completely and in parallel. A small tree costs one request. A larger one
- * (the first page was truncated) is split at its top-level "directories", the `HH/` hash
- * directories and any others such as native `NATIVELSBSTRING/` trees, found by one delimiter
- * listing; each is then paged through on its own, a bounded number of requests at a time.
+ * (the first page was truncated) is split at its top-level "directories", found by one delimiter
+ * listing: the 256 `HH/` hash directories in 16 groups by their first hex digit, and any others
+ * (such as native `NATIVELSBSTRING/` trees) on their own; each part is then paged through, a
+ * bounded number of requests at a time.
  */
 import { checkPath, type Entry } from "./backend.ts";
 
@@ -135,36 +136,56 @@ export async function* listPrefix(
       wake();
     });
   };
-  /** Lists `prefix`; splits it at its sub-directories when it is large and worth splitting. */
+  /** Pages through `prefix` from `startAfter` on; with `nested`, only keys below a directory. */
+  const page = async (prefix: string, startAfter: string | undefined, nested = false) => {
+    let token: string | undefined;
+    do {
+      const got = await send({ prefix, startAfter, continuationToken: token });
+      const depth = nested ? prefix.length - 1 : 0;
+      await emit(
+        nested ? { ...got, objects: got.objects.filter((o) => o.key.includes("/", depth)) } : got,
+      );
+      token = got.next;
+    } while (token);
+  };
+  /**
+   * Lists the directory `prefix`. When its first page is truncated, the rest is split: the
+   * sub-directories named by one delimiter listing, grouped by their first character when it is
+   * a hex digit (`0`–`f`: the 256 hash directories become 16 streams of pages), are each paged
+   * through in parallel. Hash directories themselves are never split.
+   */
   const scan = async (prefix: string, startAfter: string | undefined) => {
-    let page = await send({ prefix, startAfter });
-    await emit(page);
-    const last = page.objects.at(-1)?.key;
-    if (page.next && last !== undefined && !HASH_DIR.test(prefix.slice(root.length))) {
-      // Whatever sorts after the first page: the rest of the directory the page ended in, then
-      // the direct keys here and the other sub-directories, each in parallel.
-      const slash = last.indexOf("/", prefix.length);
-      const current = slash < 0 ? undefined : last.slice(0, slash + 1);
-      if (current) spawn(() => scan(current, last));
-      let token: string | undefined;
-      do {
-        const dirs = await send({
-          prefix,
-          delimiter: "/",
-          startAfter: last,
-          continuationToken: token,
-        });
-        await emit({ objects: dirs.objects, prefixes: [] });
-        for (const dir of dirs.prefixes) {
-          if (dir !== current) spawn(() => scan(dir, undefined));
-        }
-        token = dirs.next;
-      } while (token);
+    const first = await send({ prefix, startAfter });
+    await emit(first);
+    const last = first.objects.at(-1)?.key;
+    if (!first.next || last === undefined || HASH_DIR.test(prefix.slice(root.length))) {
+      if (first.next) await page(prefix, last);
       return;
     }
-    while (page.next) {
-      page = await send({ prefix, continuationToken: page.next });
-      await emit(page);
+    // The directory the first page ended in is not over yet.
+    const slash = last.indexOf("/", prefix.length);
+    const dirs = new Set(slash < 0 ? [] : [last.slice(0, slash + 1)]);
+    let token: string | undefined;
+    do {
+      const listing = await send({
+        prefix,
+        delimiter: "/",
+        startAfter: last,
+        continuationToken: token,
+      });
+      await emit({ objects: listing.objects, prefixes: [] }); // the files directly in `prefix`
+      for (const dir of listing.prefixes) dirs.add(dir);
+      token = listing.next;
+    } while (token);
+    const groups = new Set<string>();
+    for (const dir of dirs) {
+      const c = dir[prefix.length];
+      if (/[0-9a-f]/.test(c)) groups.add(prefix + c);
+      else spawn(() => scan(dir, last.startsWith(dir) ? last : undefined));
+    }
+    // A group's keys directly in `prefix` (files, not directories) came with the delimiter listing.
+    for (const group of groups) {
+      spawn(() => page(group, last.startsWith(group) ? last : undefined, true));
     }
   };
 
