@@ -4,7 +4,7 @@
  * 10,000 artifacts, and the requests radosgw logged per uploaded file.
  */
 import { join, resolve } from "node:path";
-import { PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import { S3Backend } from "../../src/backends/s3.ts";
 import { makeExampleCache } from "../make-example-cache.ts";
 import { type BenchContext, tally, warm } from "./context.ts";
