@@ -72,11 +72,11 @@ async function pendingUploads(client: S3Client, bucket: string): Promise<number>
   return out.Uploads?.length ?? 0;
 }
 
-Deno.test("s3: lists 2,500+ keys completely: pages, 256 hash prefixes in parallel, native trees", async () => {
+Deno.test("s3: lists 3,600 keys completely: pages, 256 hash prefixes in parallel, native trees", async () => {
   await withBucket("list", async ({ bucket, backend, client }) => {
     const expected: string[] = [];
-    // More than one page inside a single hash directory.
-    for (let i = 0; i < 1100; i++) expected.push(`00/11/sstate:big-${i}`);
+    // More than two pages inside a single hash directory.
+    for (let i = 0; i < 2200; i++) expected.push(`00/11/sstate:big-${i}`);
     // Every other top-level hash directory.
     for (let i = 0; i < 1300; i++) expected.push(`${hex2(1 + (i % 255))}/${hex2(i)}/sstate:p-${i}`);
     // A native tree one level deeper, and files at the top.
