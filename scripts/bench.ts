@@ -13,12 +13,14 @@ import type { BenchContext } from "./bench/context.ts";
 import { type BenchSection, describeEnvironment, renderResults } from "./bench/results.ts";
 import { run } from "./bench/timing.ts";
 import { benchSiginfo } from "./bench/siginfo.ts";
+import { benchS3 } from "./bench/s3.ts";
 import { benchUpload } from "./bench/upload.ts";
 
 /** The benchmark sections, in report order. */
 const SECTIONS: Record<string, (ctx: BenchContext) => Promise<BenchSection>> = {
   upload: benchUpload,
   siginfo: benchSiginfo,
+  s3: benchS3,
 };
 
 const USAGE =

@@ -19,10 +19,9 @@ export interface LocationOptions {
  * Remote backends are loaded on first use (literal dynamic imports, which `deno compile` embeds),
  * so commands on local caches do not pay for their libraries at start-up.
  */
-// deno-lint-ignore require-await
 export async function openBackend(
   location: string,
-  _options: LocationOptions = {},
+  options: LocationOptions = {},
 ): Promise<Backend> {
   if (/^[a-z][a-z0-9+.-]*:\/(?!\/)/i.test(location)) {
     throw new BackendError(`malformed location ${redactUrl(location)}: expected scheme://…`);
@@ -34,8 +33,10 @@ export async function openBackend(
     case "http":
     case "https":
       throw new BackendError(`WebDAV targets are not supported yet: ${redactUrl(location)}`);
-    case "s3":
-      throw new BackendError(`S3 targets are not supported yet: ${redactUrl(location)}`);
+    case "s3": {
+      const { S3Backend } = await import("./s3.ts");
+      return new S3Backend(location, options);
+    }
     default:
       throw new BackendError(
         `unknown URL scheme '${scheme}://' in ${redactUrl(location)} (expected ${LOCATION_FORMS})`,
