@@ -365,27 +365,29 @@ Deno.test("s3: an unreachable endpoint fails exists() for the target, after retr
   }
 });
 
-Deno.test("s3: create() makes a missing bucket; a prefix needs nothing", async () => {
+Deno.test("s3: create() refuses a missing bucket (no typo becomes a bucket); a prefix needs nothing", async () => {
   const server = await s3Server();
-  const bucket = newBucketName("create");
+  const missing = openS3(server, `s3://${newBucketName("typo")}/deep/prefix`);
+  try {
+    assert.equal(await missing.exists(), false);
+    await assert.rejects(
+      () => missing.create(),
+      (err: BackendError) =>
+        err.scope === "target" &&
+        /bucket 't-typo-.*' does not exist .*create it first/.test(err.message),
+    );
+    assert.equal(await missing.exists(), false, "nothing was created");
+  } finally {
+    await missing.close();
+  }
+  const bucket = await newBucket(server, "create");
   const backend = openS3(server, `s3://${bucket}/deep/prefix`);
   try {
-    assert.equal(await backend.exists(), false);
-    await backend.create();
-    assert.equal(await backend.exists(), true);
+    assert.equal(await backend.exists(), true, "an empty prefix of an existing bucket exists");
     await backend.create();
     assert.deepEqual(await collect(backend), []);
   } finally {
     await backend.close();
     await dropBucket(server, bucket);
   }
-  // A bucket that exists already (created by someone else in this account) is fine too.
-  const client = sdkClient(server);
-  const other = newBucketName("create2");
-  await client.send(new CreateBucketCommand({ Bucket: other }));
-  client.destroy();
-  const second = openS3(server, `s3://${other}`);
-  await second.create();
-  await second.close();
-  await dropBucket(server, other);
 });

@@ -3,7 +3,6 @@
  * the AWS SDK, whose own retries are the only retry layer.
  */
 import {
-  CreateBucketCommand,
   DeleteObjectCommand,
   DeleteObjectsCommand,
   GetObjectCommand,
@@ -158,31 +157,17 @@ export class S3Backend implements Backend {
     }
   }
 
-  /** Creates the bucket if it is missing (a prefix needs no creating). */
+  /**
+   * A prefix needs no creating; a missing bucket is an error: buckets carry region, policies and
+   * costs that their owner decides, and creating one for a mistyped name would hide the typo.
+   */
   async create(options: CallOptions = {}): Promise<void> {
     if (await this.exists(options)) return;
-    const region = await this.client.config.region();
-    const onAws = this.location.endpoint === undefined;
-    try {
-      await this.client.send(
-        new CreateBucketCommand({
-          Bucket: this.location.bucket,
-          CreateBucketConfiguration: onAws && region !== FALLBACK_REGION
-            // deno-lint-ignore no-explicit-any
-            ? { LocationConstraint: region as any }
-            : undefined,
-        }),
-        { abortSignal: options.signal },
-      );
-    } catch (err) {
-      if (options.signal?.aborted) throw options.signal.reason;
-      if (errorCode(err) === "BucketAlreadyOwnedByYou") return;
-      throw new BackendError(
-        s3Error(err, `cannot create bucket '${this.location.bucket}'`, this.#target).message,
-        "target",
-        { cause: err },
-      );
-    }
+    throw new BackendError(
+      `bucket '${this.location.bucket}' does not exist (${this.displayUrl}); create it first ` +
+        "(isar-sstate never creates buckets)",
+      "target",
+    );
   }
 
   list(options: ListOptions = {}): AsyncIterable<Entry> {
