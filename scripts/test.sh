@@ -14,6 +14,10 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# The servers the WebDAV and S3 tests run against come from Debian; installs them if missing
+# (as root; otherwise says what to install).
+bash scripts/setup-servers.sh || exit 1
+
 # One S3 server (Ceph radosgw on 127.0.0.1) for all S3 tests of this run, described to them in
 # S3_* variables. Without Ceph the S3 tests fail and say how to install it.
 if [ -z "${S3_ENDPOINT:-}" ] && command -v ceph-mon >/dev/null 2>&1; then
