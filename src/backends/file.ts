@@ -1,5 +1,4 @@
 /** `file://` (or bare path) backend: a cache in a local or mounted directory. */
-import { resolve } from "node:path";
 import {
   type Backend,
   BackendError,
@@ -43,6 +42,19 @@ function wrap(err: unknown, what: string, scope?: FailureScope): BackendError {
   });
 }
 
+/**
+ * The absolute, normalized form of a local path (what `path.resolve` does, without loading the
+ * Node compatibility layer at start-up).
+ */
+export function absolutePath(path: string): string {
+  const parts: string[] = [];
+  for (const part of (path.startsWith("/") ? path : `${Deno.cwd()}/${path}`).split("/")) {
+    if (part === "..") parts.pop();
+    else if (part !== "" && part !== ".") parts.push(part);
+  }
+  return `/${parts.join("/")}`;
+}
+
 /** Counter behind unique temporary names within this process. */
 let tempCounter = 0;
 const HOST = Deno.hostname();
@@ -68,7 +80,7 @@ export class FileBackend implements Backend {
     const path = location.startsWith("file://") ? location.slice("file://".length) : location;
     if (path === "") throw new BackendError("empty file:// path");
     this.displayUrl = `file://${path}`;
-    this.root = resolve(path);
+    this.root = absolutePath(path);
   }
 
   /** Absolute path of a relative one (string concatenation: node:path's join is slow). */
