@@ -31,7 +31,7 @@ export interface BackendFixture extends AsyncDisposable {
 /** Every entry of a listing, sorted by path. */
 export async function collect(backend: Backend, metadata = true): Promise<Entry[]> {
   const entries: Entry[] = [];
-  for await (const e of backend.list({ metadata })) entries.push(e);
+  for await (const batch of backend.list({ metadata })) entries.push(...batch);
   return entries.sort((a, b) => (a.path < b.path ? -1 : 1));
 }
 
@@ -324,8 +324,10 @@ export function backendConformance(name: string, open: () => Promise<BackendFixt
         polls++;
         const st = await b.stat(ARTIFACT);
         if (st && st.size !== size) sawPartial = `stat size ${st.size}`;
-        for await (const e of b.list()) {
-          if (e.path === ARTIFACT && e.size !== size) sawPartial = `listed size ${e.size}`;
+        for await (const batch of b.list()) {
+          for (const e of batch) {
+            if (e.path === ARTIFACT && e.size !== size) sawPartial = `listed size ${e.size}`;
+          }
         }
         await new Promise((r) => setTimeout(r, 0));
       }
@@ -404,9 +406,9 @@ export function backendConformance(name: string, open: () => Promise<BackendFixt
       await Promise.all(names.slice(i, i + 20).map((n) => b.put(n, src)));
     }
     const seen: string[] = [];
-    for await (const e of b.list()) {
-      seen.push(e.path);
-      await new Promise((r) => setTimeout(r, 1));
+    for await (const batch of b.list()) {
+      seen.push(...batch.map((e) => e.path));
+      await new Promise((r) => setTimeout(r, 5));
     }
     assert.deepEqual(seen.sort(), [...names].sort());
   });

@@ -170,7 +170,7 @@ export class S3Backend implements Backend {
     );
   }
 
-  list(options: ListOptions = {}): AsyncIterable<Entry> {
+  list(options: ListOptions = {}): AsyncIterable<Entry[]> {
     const request: ListRequest = async (params, signal) => {
       try {
         const out = await this.client.send(

@@ -17,14 +17,12 @@ export async function listArtifacts(
 ): Promise<Listing> {
   const artifacts: Artifact[] = [];
   const others: Entry[] = [];
-  for await (const entry of backend.list(options)) {
-    const name = parseArtifactName(entry.path);
-    if (!name) {
-      others.push(entry);
-      continue;
+  for await (const batch of backend.list(options)) {
+    for (const entry of batch) {
+      const name = parseArtifactName(entry.path);
+      if (!name) others.push(entry);
+      else if (!filter || filter(name)) artifacts.push({ ...entry, ...name });
     }
-    if (filter && !filter(name)) continue;
-    artifacts.push({ ...entry, ...name });
   }
   return { artifacts, others };
 }
