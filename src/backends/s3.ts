@@ -31,7 +31,6 @@ import type { LocationOptions } from "./factory.ts";
 import { FileBody, useFileBodies } from "./s3_body.ts";
 import { type Env, FALLBACK_REGION, resolveS3Location, type S3Location } from "./s3_config.ts";
 import {
-  errorCode,
   isNoSuchBucket,
   isNotFound,
   isPreconditionFailed,
