@@ -115,13 +115,6 @@ const CASES: Case[] = [
     message: /^ERROR: malformed location https:\/me:\*\*\*@host\/x: expected scheme:\/\//m,
   },
   {
-    name: "S3 not yet supported",
-    args: () => ["info", "s3://bucket/x"],
-    code: 1,
-    stream: "stdout",
-    message: /^ERROR: S3 targets are not supported yet/m,
-  },
-  {
     name: "source is a file",
     args: (d) => ["upload", join(d, "a-file"), join(d, "t")],
     code: 1,

@@ -1,28 +1,19 @@
 /** Opens the backend a cache location names. */
 import { type Backend, BackendError } from "./backend.ts";
 import { FileBackend } from "./file.ts";
-import { redactUrl, schemeOf } from "./url.ts";
+import { type LocationOptions, redactUrl, schemeOf } from "./url.ts";
 
 /** The URL forms accepted, for error messages and help. */
 export const LOCATION_FORMS = "a path, file://PATH, http(s)://HOST/PATH or s3://BUCKET/PREFIX";
-
-/** Settings of remote backends that come from the command line rather than the URL. */
-export interface LocationOptions {
-  /** S3: the endpoint URL of an S3-compatible store (default: the environment's, or AWS). */
-  s3Endpoint?: string;
-  /** S3: path-style addressing (default: on when an endpoint is set). */
-  s3PathStyle?: boolean;
-}
 
 /**
  * Returns the backend for `location`; throws a BackendError for unknown or unsupported schemes.
  * Remote backends are loaded on first use (literal dynamic imports, which `deno compile` embeds),
  * so commands on local caches do not pay for their libraries at start-up.
  */
-// deno-lint-ignore require-await
 export async function openBackend(
   location: string,
-  _options: LocationOptions = {},
+  options: LocationOptions = {},
 ): Promise<Backend> {
   if (/^[a-z][a-z0-9+.-]*:\/(?!\/)/i.test(location)) {
     throw new BackendError(`malformed location ${redactUrl(location)}: expected scheme://…`);
@@ -34,8 +25,10 @@ export async function openBackend(
     case "http":
     case "https":
       throw new BackendError(`WebDAV targets are not supported yet: ${redactUrl(location)}`);
-    case "s3":
-      throw new BackendError(`S3 targets are not supported yet: ${redactUrl(location)}`);
+    case "s3": {
+      const { S3Backend } = await import("./s3.ts");
+      return new S3Backend(location, options);
+    }
     default:
       throw new BackendError(
         `unknown URL scheme '${scheme}://' in ${redactUrl(location)} (expected ${LOCATION_FORMS})`,

@@ -1,5 +1,4 @@
 /** `file://` (or bare path) backend: a cache in a local or mounted directory. */
-import { resolve } from "node:path";
 import {
   type Backend,
   BackendError,
@@ -43,6 +42,19 @@ function wrap(err: unknown, what: string, scope?: FailureScope): BackendError {
   });
 }
 
+/**
+ * The absolute, normalized form of a local path (what `path.resolve` does, without loading the
+ * Node compatibility layer at start-up).
+ */
+export function absolutePath(path: string): string {
+  const parts: string[] = [];
+  for (const part of (path.startsWith("/") ? path : `${Deno.cwd()}/${path}`).split("/")) {
+    if (part === "..") parts.pop();
+    else if (part !== "" && part !== ".") parts.push(part);
+  }
+  return `/${parts.join("/")}`;
+}
+
 /** Counter behind unique temporary names within this process. */
 let tempCounter = 0;
 const HOST = Deno.hostname();
@@ -53,18 +65,22 @@ export class FileBackend implements Backend {
   /** Absolute path of the cache root. */
   readonly root: string;
   readonly features: Features = { directories: true, bulkDelete: false, retriesInternally: false };
-  readonly defaultJobs = 64;
+  /** Copies queued for the copy threads: enough for full batches, cheap to hold. */
+  readonly defaultJobs = 256;
   #realRootPath?: string;
   #copier?: Copier;
   /** Temporary files of puts in progress, removed on close whatever happened. */
   #temps = new Set<string>();
 
-  /** `location` is a bare path or a `file://` URL. */
-  constructor(location: string) {
+  /**
+   * `location` is a bare path or a `file://` URL. `native: false` keeps puts to the portable
+   * way of placing files (named temporary file, rename or link), for tests of it.
+   */
+  constructor(location: string, readonly options: { native?: boolean } = {}) {
     const path = location.startsWith("file://") ? location.slice("file://".length) : location;
     if (path === "") throw new BackendError("empty file:// path");
     this.displayUrl = `file://${path}`;
-    this.root = resolve(path);
+    this.root = absolutePath(path);
   }
 
   /** Absolute path of a relative one (string concatenation: node:path's join is slow). */
@@ -98,12 +114,10 @@ export class FileBackend implements Backend {
     }
   }
 
-  /** Streams the tree (see `directories`). */
-  async *list(options: ListOptions = {}): AsyncIterable<Entry> {
+  /** Streams the tree, a directory at a time (see `directories`). */
+  async *list(options: ListOptions = {}): AsyncIterable<Entry[]> {
     for (const { files } of this.directories(options)) {
-      yield* files;
-      // Let other work (the copy workers' replies, a second listing) in between directories.
-      await Promise.resolve();
+      if (files.length > 0) yield files;
     }
   }
 
@@ -217,7 +231,11 @@ export class FileBackend implements Backend {
   async put(path: string, source: PutSource, options: PutOptions = {}): Promise<PutResult> {
     const target = this.#abs(path);
     const temp = tempNameFor(target, HOST, Deno.pid, ++tempCounter);
-    this.#copier ??= new Copier(Math.max(2, Math.min(8, navigator.hardwareConcurrency)));
+    this.#copier ??= new Copier(
+      Math.max(2, Math.min(8, navigator.hardwareConcurrency)),
+      undefined,
+      this.options.native ?? true,
+    );
     this.#temps.add(temp);
     try {
       return await this.#copier.copy(

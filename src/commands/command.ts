@@ -4,7 +4,8 @@
  * never touch the terminal or the process themselves.
  */
 import type { Backend } from "../backends/backend.ts";
-import { type LocationOptions, openBackend } from "../backends/factory.ts";
+import { openBackend } from "../backends/factory.ts";
+import type { LocationOptions } from "../backends/url.ts";
 import { retrying } from "../backends/retry.ts";
 import type { CommandName, Options } from "./options.ts";
 
@@ -73,8 +74,6 @@ export interface CommandContext {
 /** A subcommand: its help and its implementation, returning the exit code. */
 export interface Command {
   name: CommandName;
-  /** One line for the global help. */
-  summary: string;
   /** `SOURCE TARGET`, `TARGET`, … */
   positionals: string;
   /** The options it takes (long names), listed in its help; any other is a syntax error. */

@@ -99,7 +99,6 @@ function printDetails(out: Printer, artifacts: readonly Artifact[]): void {
 
 export const info: Command = {
   name: "info",
-  summary: "show what a cache holds: file count and size, with -v archs and recipes",
   positionals: "TARGET",
   options: ["verbose", "quiet", "json", "filter", "arch", "s3-endpoint", "s3-path-style"],
   optionHelp: {
@@ -130,13 +129,9 @@ export const info: Command = {
         return 0;
       }
       out.info(`scanning ${target.displayUrl}`);
-      let skipped = 0;
-      const { artifacts, others } = await listArtifacts(target, filter, {
+      const { artifacts, others, skipped } = await listArtifacts(target, filter, {
         signal: ctx.abort,
-        onWarning: (message) => {
-          skipped++;
-          out.warn(message);
-        },
+        onWarning: (message) => out.warn(message),
       });
       const temps = others.filter((e) => parseTempName(e.path) !== null);
       if (options.json) {

@@ -58,7 +58,6 @@ function printPlan(out: Printer, plan: UploadPlan, held: string[]): void {
 
 export const upload: Command = {
   name: "upload",
-  summary: "upload local sstate artifacts that the remote cache does not have yet",
   positionals: "SOURCE TARGET",
   options: [
     "verbose",

@@ -96,7 +96,6 @@ async function runWrapped(
 
 export const watch: Command = {
   name: "watch",
-  summary: "upload new sstate artifacts as they appear, beside a build or around one",
   positionals: "SOURCE TARGET",
   options: [
     "verbose",

@@ -7,6 +7,7 @@ import type { Backend, Entry } from "../backends/backend.ts";
 import type { FileBackend } from "../backends/file.ts";
 import { type Artifact, artifactKind, parseArtifactName } from "../cache/artifact.ts";
 import type { ArtifactFilter } from "../cache/filter.ts";
+import { EventLoopTurn } from "./event_loop.ts";
 import type { Limiter } from "./limiter.ts";
 import { RemoteIndex } from "./remote_index.ts";
 import { isOrphanedTemp } from "./stale_temps.ts";
@@ -64,8 +65,12 @@ export interface UploadSummary {
 
 /** How long the walk may keep the event loop before letting copies report back, in ms. */
 const WALK_SLICE_MS = 2;
-
-const yieldToEventLoop = () => new Promise((resolve) => setTimeout(resolve, 0));
+/**
+ * How far the walk may run ahead of the uploads, in artifacts: past the high mark it waits
+ * until the queue is down to the low mark, so memory does not grow with the size of the tree.
+ */
+const HIGH_WATER = 4096;
+const LOW_WATER = 2048;
 
 /**
  * The artifacts among one directory's files that pass `filter`, siginfo and signatures first
@@ -179,6 +184,7 @@ export class UploadSession {
     const indexed = this.#indexTarget().then(() => indexReady = true);
     indexed.catch(() => {}); // awaited below; a failure must not go unhandled meanwhile
     let held: Artifact[][] = [];
+    using turn = new EventLoopTurn();
     let slice = performance.now();
     for (const { files } of source.directories({ metadata: false, onWarning: this.#warn })) {
       if (stop?.aborted) break;
@@ -189,8 +195,11 @@ export class UploadSession {
         held.forEach((batch) => this.offer(batch));
         held = [];
       }
-      if (performance.now() - slice > WALK_SLICE_MS) {
-        await yieldToEventLoop();
+      if (this.queue.pending > HIGH_WATER) {
+        await this.queue.below(LOW_WATER);
+        slice = performance.now();
+      } else if (performance.now() - slice > WALK_SLICE_MS) {
+        await turn.next();
         slice = performance.now();
       }
     }

@@ -202,24 +202,24 @@ class GatedBackend implements Backend {
    * Lists the target; a listing cut by an outage starts again once the target is back (entries
    * seen before it may then come twice).
    */
-  async *list(options?: ListOptions): AsyncIterable<Entry> {
-    const buffer: Entry[] = [];
+  async *list(options?: ListOptions): AsyncIterable<Entry[]> {
     let done = false;
-    let iterator: AsyncIterator<Entry> | undefined;
-    const next = async () => {
+    let iterator: AsyncIterator<Entry[]> | undefined;
+    const next = async (): Promise<Entry[]> => {
       iterator ??= this.inner.list(options)[Symbol.asyncIterator]();
       try {
         const step = await iterator.next();
-        if (step.done) done = true;
-        else buffer.push(step.value);
+        if (!step.done) return step.value;
+        done = true;
+        return [];
       } catch (err) {
         iterator = undefined; // start over
         throw err;
       }
     };
     while (!done) {
-      await this.gate.run(next, options?.signal);
-      yield* buffer.splice(0);
+      const batch = await this.gate.run(next, options?.signal);
+      if (batch.length > 0) yield batch;
     }
   }
 
