@@ -17,6 +17,8 @@ import {
   writeLikeBitbake,
 } from "./watch_helpers.ts";
 
+/** Deno's cache as it is, whatever XDG_CACHE_HOME the tool runs with. */
+const DENO_DIR = Deno.env.get("DENO_DIR") ?? `${Deno.env.get("HOME")}/.cache/deno`;
 const FAKE_BITBAKE = fileURLToPath(new URL("./fake_bitbake.ts", import.meta.url));
 const fakeBitbake = (root: string, count: number, exit: number) => [
   Deno.execPath(),
@@ -39,8 +41,8 @@ async function setup() {
   const src = join(dir.path, "sstate");
   const dst = join(dir.path, "remote");
   await Deno.mkdir(src);
-  // The index file goes to the temporary directory, not to the user's cache.
-  const env = { XDG_CACHE_HOME: join(dir.path, "cache") };
+  // The index file goes to the temporary directory, not to the user's cache (Deno's stays).
+  const env = { XDG_CACHE_HOME: join(dir.path, "cache"), DENO_DIR };
   return { dir, src, dst, env };
 }
 
@@ -169,6 +171,26 @@ Deno.test("watch: an upload that failed is tried again until it succeeds", async
   assert.equal(code, 143);
   assert.match(stdout, /^INFO: done: 2 uploaded .* 0 not uploaded in /m);
   await assertTargetHolds(dst, written);
+});
+
+Deno.test("watch: an unreadable directory is reported once, uploaded once readable", async () => {
+  const { dir, src, dst, env } = await setup();
+  await using _ = dir;
+  const run = spawnTool(["watch", "--rescan-interval", "1", src, dst], { env, restricted: true });
+  await run.until(/^INFO: 0 files already present on target$/m);
+  const staging = join(dir.path, "staging");
+  const written = writeLikeBitbake(staging, 1, "x").map((p) => `native/${p}`);
+  const leaf = written[0].split("/").slice(0, 3).join("/");
+  await Deno.chmod(join(staging, leaf.slice("native/".length)), 0o000);
+  await Deno.rename(staging, join(src, "native"));
+  await run.until(/^WARNING: skipping unreadable directory native\/\w+\/\w+ /m);
+  await new Promise((r) => setTimeout(r, 2500)); // rescans meanwhile
+  await Deno.chmod(join(src, leaf), 0o755);
+  const arrived = await eventually(() => allPresent(dst, written));
+  run.child.kill("SIGTERM");
+  const { stdout } = await run.finish();
+  assert.ok(arrived, stdout);
+  assert.equal(stdout.match(/unreadable directory/g)?.length, 1, "said once");
 });
 
 Deno.test("watch: a target that goes away holds the uploads, reports once, then catches up", async () => {

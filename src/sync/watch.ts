@@ -108,7 +108,7 @@ export class Watcher {
   #listed = false;
   #savedSize = -1;
   #saveTimer?: ReturnType<typeof setTimeout>;
-  #saveWarned = false;
+  #warned = new Set<string>();
 
   constructor(readonly settings: WatchSettings, readonly observer: WatchObserver = {}) {
     const { source, filter, limiter } = settings;
@@ -149,8 +149,8 @@ export class Watcher {
         observer.changed?.();
       },
       failed: (a, message) => this.#failed(a, message),
-      targetFailed: (err) => observer.warning?.(err.message), // not expected: outages are gated
-      warning: (message) => observer.warning?.(message),
+      targetFailed: (err) => this.#warn(err.message), // not expected: outages are gated
+      warning: (message) => this.#warn(message),
       removedOrphans: (n) => observer.removedOrphans?.(n),
     });
     this.#settler = new Settler({
@@ -164,7 +164,7 @@ export class Watcher {
       { source, filter, rescanIntervalMs: settings.rescanIntervalMs },
       {
         found: (artifacts) => this.#settler.add(artifacts),
-        warning: (message) => observer.warning?.(message),
+        warning: (message) => this.#warn(message),
         unwatched: (reason) => observer.unwatched?.(reason),
       },
     );
@@ -348,10 +348,15 @@ export class Watcher {
       await index.save(file);
       this.#savedSize = index.size;
     } catch (err) {
-      if (this.#saveWarned) return;
-      this.#saveWarned = true;
-      this.observer.warning?.(`cannot save the index to ${file}: ${describeError(err)}`);
+      this.#warn(`cannot save the index to ${file}: ${describeError(err)}`);
     }
+  }
+
+  /** Reports a warning once (rescans meet an unreadable directory again and again). */
+  #warn(message: string): void {
+    if (this.#warned.has(message)) return;
+    this.#warned.add(message);
+    this.observer.warning?.(message);
   }
 
   /** Stops everything, saves the index (if the listing was done) and closes the backends. */

@@ -7,6 +7,7 @@
  */
 import { type Artifact, parseArtifactName } from "../cache/artifact.ts";
 import type { ArtifactFilter } from "../cache/filter.ts";
+import { EventLoopTurn } from "./event_loop.ts";
 import { artifactsOf } from "./upload.ts";
 import type { DirFiles, WatchedSource } from "./watch_tree.ts";
 
@@ -14,7 +15,7 @@ import type { DirFiles, WatchedSource } from "./watch_tree.ts";
 export interface SourceEvents {
   /** Artifacts (passing the filter) that may be new: seen in an event or a rescan. */
   found(artifacts: Artifact[]): void;
-  /** Part of the source could not be read (once per message). */
+  /** Part of the source could not be read (again at every rescan). */
   warning(message: string): void;
   /** Changes cannot be watched (why); rescans alone find new artifacts from now on. */
   unwatched(reason: string): void;
@@ -35,7 +36,8 @@ const FALLBACK_MIN_INTERVAL_MS = 2000;
 /** How long a rescan may keep the event loop before letting uploads and events in, in ms. */
 const SLICE_MS = 5;
 
-const yieldToEventLoop = () => new Promise((resolve) => setTimeout(resolve, 0));
+/** Bitbake's temporary files (written in many steps: not worth a look each time). */
+const BITBAKE_TEMP = /(^|\/)(sigtask\.|sstate:)[^/]*$/;
 
 /** Watches a source for new artifacts. */
 export class SourceWatcher {
@@ -47,7 +49,6 @@ export class SourceWatcher {
   #rescanAgain = false;
   #lastRescanMs = 0;
   #newDirs = new Set<string>();
-  #warned = new Set<string>();
 
   constructor(readonly settings: SourceWatchSettings, readonly events: SourceEvents) {}
 
@@ -119,7 +120,7 @@ export class SourceWatcher {
         if (!this.settings.filter || this.settings.filter(name)) {
           artifacts.push({ path: rel, size: 0, mtime: 0, ...name });
         }
-      } else if (event.kind !== "modify") this.#maybeNewDir(rel);
+      } else if (!BITBAKE_TEMP.test(rel)) this.#maybeNewDir(rel); // also a directory made readable
     }
     if (artifacts.length > 0) this.events.found(artifacts);
   }
@@ -160,8 +161,6 @@ export class SourceWatcher {
   }
 
   #warn(message: string): void {
-    if (this.#warned.has(message)) return;
-    this.#warned.add(message);
     this.events.warning(message);
   }
 
@@ -186,11 +185,12 @@ export class SourceWatcher {
   async #runRescan(): Promise<void> {
     const started = performance.now();
     let slice = started;
+    using turn = new EventLoopTurn();
     try {
       for (const { files } of this.settings.source.rescan((m) => this.#warn(m))) {
         this.#foundIn(files);
         if (performance.now() - slice > SLICE_MS) {
-          await yieldToEventLoop();
+          await turn.next();
           slice = performance.now();
         }
       }

@@ -98,6 +98,7 @@ export class WatchedSource extends FileBackend {
       if (dir !== "" && !(err instanceof Deno.errors.NotFound)) {
         const reason = (err as Error).message.split("\n")[0].replace(/: [a-z_]+ '.*$/, "");
         onWarning?.(`skipping unreadable directory ${dir} (${reason})`);
+        this.#dirs.set(dir, { mtime: -1, racy: true }); // tried again at every rescan
       }
       return null;
     }
