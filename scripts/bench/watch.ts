@@ -37,10 +37,10 @@ function cpuSeconds(pid: number, ticksPerSecond: number): number {
   return (Number(fields[11]) + Number(fields[12])) / ticksPerSecond;
 }
 
-/** Peak resident set size of a process, in MiB. */
-function peakRssMib(pid: number): number {
+/** Peak resident set size of a process, in bytes. */
+function peakRss(pid: number): number {
   const status = Deno.readTextFileSync(`/proc/${pid}/status`);
-  return Number(/^VmHWM:\s+(\d+) kB/m.exec(status)![1]) / 1024;
+  return Number(/^VmHWM:\s+(\d+) kB/m.exec(status)![1]) * 1024;
 }
 
 function percentile(sorted: number[], p: number): number {
@@ -150,7 +150,8 @@ export async function benchWatch(ctx: BenchContext): Promise<BenchSection> {
     const cpuBefore = cpuSeconds(pid, ticks);
     await new Promise((r) => setTimeout(r, idleMs));
     const idleCpu = cpuSeconds(pid, ticks) - cpuBefore;
-    const rss = peakRssMib(pid);
+    const rss = peakRss(pid);
+    const rssText = `${(rss / 1e6).toFixed(0)} MB (${(rss / 1048576).toFixed(0)} MiB)`;
     watch.child.kill("SIGTERM");
     const status = await watch.child.status;
     await watch.reading;
@@ -176,9 +177,9 @@ export async function benchWatch(ctx: BenchContext): Promise<BenchSection> {
       },
       {
         name: "peak RSS ≤ 150 MB",
-        measured: `${rss.toFixed(0)} MiB`,
+        measured: rssText,
         limit: "≤ 150 MB",
-        met: rss <= 143,
+        met: rss <= 150e6,
       },
     ];
     return {
@@ -204,7 +205,7 @@ export async function benchWatch(ctx: BenchContext): Promise<BenchSection> {
           ["latency p95", ms(p95)],
           ["latency max", ms(max)],
           [`CPU time while idle for ${idleMs / 1000} s`, `${idleCpu.toFixed(2)} s`],
-          ["peak RSS", `${rss.toFixed(0)} MiB`],
+          ["peak RSS", rssText],
           ["start until reconciled (incl. start-up)", fmtSeconds(reconciledMs)],
           ["no-op upload of the same cache (incl. start-up)", fmtSeconds(upload.ms)],
         ],
