@@ -7,7 +7,6 @@
  */
 import { type Artifact, parseArtifactName } from "../cache/artifact.ts";
 import type { ArtifactFilter } from "../cache/filter.ts";
-import { EventLoopTurn } from "./event_loop.ts";
 import { artifactsOf } from "./upload.ts";
 import type { DirFiles, WatchedSource } from "./watch_tree.ts";
 
@@ -35,6 +34,12 @@ const FALLBACK_DUTY = 20;
 const FALLBACK_MIN_INTERVAL_MS = 2000;
 /** How long a rescan may keep the event loop before letting uploads and events in, in ms. */
 const SLICE_MS = 5;
+
+/**
+ * A pause for other work in the middle of a rescan. A timer, not a message to oneself: messages
+ * are handled before the file system events, which would then pile up and be dropped.
+ */
+const yieldToEvents = () => new Promise((resolve) => setTimeout(resolve, 0));
 
 /** Bitbake's temporary files (written in many steps: not worth a look each time). */
 const BITBAKE_TEMP = /(^|\/)(sigtask\.|sstate:)[^/]*$/;
@@ -185,12 +190,11 @@ export class SourceWatcher {
   async #runRescan(): Promise<void> {
     const started = performance.now();
     let slice = started;
-    using turn = new EventLoopTurn();
     try {
       for (const { files } of this.settings.source.rescan((m) => this.#warn(m))) {
         this.#foundIn(files);
         if (performance.now() - slice > SLICE_MS) {
-          await turn.next();
+          await yieldToEvents();
           slice = performance.now();
         }
       }
