@@ -145,7 +145,8 @@ Deno.test("settler: a young archive waits for its siginfo; an old one goes at on
   const hourAgo = new Date(Date.now() - 3600_000);
   await Deno.utime(join(root, old), hourAgo, hourAgo);
   settler.add([artifactAt(root, old)]);
-  assert.deepEqual(ready[1], ["tar.zst"], "unchanged for long: no settling, no wait");
+  await settler.idle();
+  assert.deepEqual(ready[1], ["tar.zst"], "unchanged for long: no settling, no siginfo wait");
   settler.close();
 });
 

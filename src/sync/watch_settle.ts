@@ -5,7 +5,7 @@
  * temporary name), but bitbake writes an archive's siginfo just after it: a young archive waits
  * briefly for its siginfo, so that the two go out together, siginfo first.
  */
-import { type Artifact, artifactKind } from "../cache/artifact.ts";
+import { archivePathOf, type Artifact, artifactKind } from "../cache/artifact.ts";
 
 /** How long a young archive waits for its siginfo to appear, in ms. */
 export const SIGINFO_WAIT_MS = 2000;
@@ -28,6 +28,8 @@ interface Candidate {
   mtime: number;
   /** When this size and mtime were first seen. */
   seenAt: number;
+  /** When to look at it next (it is not read before). */
+  due: number;
 }
 
 /** Shortest gap between two checks, so a burst of new files is handled in a few rounds. */
@@ -47,17 +49,25 @@ export class Settler {
     return this.#candidates.size;
   }
 
-  /** Takes new artifacts (those known or waiting already are ignored) and checks them. */
+  /** Takes new artifacts (those known or waiting already are ignored); one stat each. */
   add(artifacts: readonly Artifact[]): void {
-    let added = false;
+    const now = Date.now();
+    let next = Infinity;
     for (const artifact of artifacts) {
       if (this.#candidates.has(artifact.path) || this.settings.isKnown(artifact.path)) continue;
       const info = this.#stat(artifact.path);
       if (!info) continue;
-      this.#candidates.set(artifact.path, { artifact, ...info, seenAt: Date.now() });
-      added = true;
+      const c: Candidate = { artifact, ...info, seenAt: now, due: 0 };
+      c.due = this.#settledAt(c);
+      this.#candidates.set(artifact.path, c);
+      next = Math.min(next, c.due);
+      // An archive waiting for this siginfo or signature is looked at together with it.
+      const archive = artifactKind(artifact.suffix) === "archive"
+        ? undefined
+        : this.#candidates.get(archivePathOf(artifact));
+      if (archive) archive.due = Math.min(archive.due, c.due);
     }
-    if (added) this.#check();
+    this.#arm(next);
   }
 
   /** Resolves once no artifact is waiting. */
@@ -82,13 +92,22 @@ export class Settler {
     }
   }
 
-  /** Hands on what has settled and sets the timer for the rest. */
+  /** Unchanged for settleMs from then on: by its own mtime, or by what was seen here. */
+  #settledAt(c: Candidate): number {
+    return Math.min(c.mtime, c.seenAt) + this.settings.settleMs;
+  }
+
+  /** Hands on what has settled and sets the timer for the rest; reads only what is due. */
   #check(): void {
     const now = Date.now();
-    const { settleMs, isKnown } = this.settings;
+    const { isKnown } = this.settings;
     const settled = new Map<string, Candidate>();
     let next = Infinity;
     for (const [path, c] of this.#candidates) {
+      if (c.due > now) {
+        next = Math.min(next, c.due);
+        continue;
+      }
       const info = isKnown(path) ? null : this.#stat(path);
       if (!info) {
         this.#candidates.delete(path);
@@ -97,15 +116,15 @@ export class Settler {
       if (info.size !== c.size || info.mtime !== c.mtime) {
         Object.assign(c, info, { seenAt: now });
       }
-      // Unchanged for settleMs: by its own mtime, or by what was seen here (clocks can differ).
-      const due = Math.min(c.mtime, c.seenAt) + settleMs;
-      if (due <= now) settled.set(path, c);
-      else next = Math.min(next, due);
+      c.due = this.#settledAt(c);
+      if (c.due <= now) settled.set(path, c);
+      else next = Math.min(next, c.due);
     }
     const batch: Artifact[] = [];
     for (const [path, c] of settled) {
       const waitUntil = this.#waitFor(c, settled, now);
       if (waitUntil > now) {
+        c.due = waitUntil;
         next = Math.min(next, waitUntil);
         continue;
       }
@@ -133,12 +152,15 @@ export class Settler {
     for (const suffix of [".siginfo", ".sig"]) {
       const path = artifact.path + suffix;
       if (settled.has(path) || this.settings.isKnown(path)) continue;
-      if (this.#candidates.has(path)) return Infinity; // settling: re-checked with it
+      const settling = this.#candidates.get(path);
+      if (settling) return Math.max(settling.due, now + 1); // looked at together
       const info = this.#stat(path);
       if (info) {
         const companion = { ...artifact, path, suffix: `${artifact.suffix}${suffix}` };
-        this.#candidates.set(path, { artifact: companion as Artifact, ...info, seenAt: now });
-        return now + 1; // checked at the next round, with its companion
+        const c: Candidate = { artifact: companion as Artifact, ...info, seenAt: now, due: 0 };
+        c.due = this.#settledAt(c);
+        this.#candidates.set(path, c);
+        return Math.max(c.due, now + 1); // looked at together at the next round
       }
       if (suffix === ".siginfo") until = Math.min(c.mtime, c.seenAt) + SIGINFO_WAIT_MS;
     }
