@@ -32,6 +32,8 @@ export interface SourceWatchSettings {
 const FALLBACK_DUTY = 20;
 /** ...and come at most this often, in ms. */
 const FALLBACK_MIN_INTERVAL_MS = 2000;
+/** When a new directory is read again, in ms after it was first read. */
+const NEW_DIR_RECHECK_MS = 1000;
 /** How long a rescan may keep the event loop before letting uploads and events in, in ms. */
 const SLICE_MS = 5;
 
@@ -130,30 +132,40 @@ export class SourceWatcher {
     if (artifacts.length > 0) this.events.found(artifacts);
   }
 
-  /** Reads a directory that appeared (soon, once per burst: a parent read covers its children). */
+  /**
+   * Reads a directory that appeared, soon (once per burst: a parent read covers its children),
+   * and once more a second later: the watch of a new directory is added only after its event is
+   * delivered, so a file created in between has no event and may come after the first read.
+   */
   #maybeNewDir(rel: string): void {
     try {
       if (!Deno.statSync(`${this.settings.source.root}/${rel}`).isDirectory) return;
     } catch {
       return;
     }
-    if (this.#newDirs.size === 0) setTimeout(() => this.#readNewDirs(), 0);
+    if (this.#newDirs.size === 0) {
+      setTimeout(() => {
+        const again = new Set(this.#readDirs(this.#newDirs));
+        if (again.size > 0) setTimeout(() => this.#readDirs(again), NEW_DIR_RECHECK_MS);
+      }, 0);
+    }
     this.#newDirs.add(rel);
   }
 
-  #readNewDirs(): void {
-    const dirs = [...this.#newDirs].sort();
-    this.#newDirs.clear();
-    let covered: string | undefined;
-    for (const dir of dirs) {
-      if (covered !== undefined && dir.startsWith(`${covered}/`)) continue;
-      covered = dir;
+  /** Reads the directories of `set` (and below), empties it; returns those read. */
+  #readDirs(set: Set<string>): string[] {
+    const dirs: string[] = [];
+    for (const dir of [...set].sort()) {
+      if (this.#closed || dirs.length > 0 && dir.startsWith(`${dirs.at(-1)}/`)) continue;
+      dirs.push(dir);
       this.#report(this.settings.source.directories({
         from: dir,
         metadata: false,
         onWarning: (m) => this.#warn(m),
       }));
     }
+    set.clear();
+    return dirs;
   }
 
   #report(dirs: Iterable<DirFiles>): void {
