@@ -136,9 +136,13 @@ export class BackendError extends Error {
   /** The errno-style code or HTTP status of the cause, where there is one. */
   readonly code?: string;
 
-  constructor(message: string, scope: FailureScope = "file", options?: ErrorOptions & {
-    code?: string;
-  }) {
+  constructor(
+    message: string,
+    scope: FailureScope = "file",
+    options?: ErrorOptions & {
+      code?: string;
+    },
+  ) {
     super(message, options);
     this.name = "BackendError";
     this.scope = scope;

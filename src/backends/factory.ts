@@ -19,7 +19,6 @@ export interface LocationOptions {
  * Remote backends are loaded on first use (literal dynamic imports, which `deno compile` embeds),
  * so commands on local caches do not pay for their libraries at start-up.
  */
-// deno-lint-ignore require-await
 export async function openBackend(
   location: string,
   _options: LocationOptions = {},
@@ -33,7 +32,7 @@ export async function openBackend(
       return new FileBackend(location);
     case "http":
     case "https":
-      throw new BackendError(`WebDAV targets are not supported yet: ${redactUrl(location)}`);
+      return (await import("./webdav.ts")).openWebDav(location);
     case "s3":
       throw new BackendError(`S3 targets are not supported yet: ${redactUrl(location)}`);
     default:

@@ -126,7 +126,9 @@ class RetryingBackend implements Backend {
       for (const r of results) outcomes.set(r.path, r);
       todo = results.filter((r) => isTransient(r.error)).map((r) => r.path);
       if (attempt >= this.policy.attempts) break;
-      if (todo.length > 0) await sleep(this.policy.baseDelayMs * 2 ** (attempt - 1), options?.signal);
+      if (todo.length > 0) {
+        await sleep(this.policy.baseDelayMs * 2 ** (attempt - 1), options?.signal);
+      }
     }
     return paths.map((path) => outcomes.get(path) ?? { path });
   }

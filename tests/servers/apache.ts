@@ -1,0 +1,142 @@
+/**
+ * A real Apache 2.4 with mod_dav_fs for tests and benchmarks: started by
+ * scripts/servers/start-webdav.sh on 127.0.0.1 with a free port, its own generated config, pid
+ * file and lock database in a temporary directory, and stopped by PID (stop-server.sh). A TTL
+ * watchdog stops it anyway after `ttlSeconds`, and it is stopped when the test module unloads, so
+ * a crashed run leaves no server behind for long.
+ */
+import { fileURLToPath } from "node:url";
+
+const SCRIPTS = fileURLToPath(new URL("../../scripts/servers/", import.meta.url));
+
+/** How to start the server. */
+export interface ApacheOptions {
+  /** Require HTTP Basic authentication with this login. */
+  auth?: { user: string; password: string };
+  /** Serve https:// with a generated CA (its certificate is `ca`). */
+  tls?: boolean;
+  /** Allow `PROPFIND Depth: infinity` (Apache's default is to refuse it with 403). */
+  depthInfinity?: boolean;
+  /** Seconds after which the watchdog stops the server (default 1200). */
+  ttlSeconds?: number;
+}
+
+/** A running Apache. */
+export interface Apache extends AsyncDisposable {
+  /** `http(s)://127.0.0.1:PORT/sstate/`, without credentials. */
+  url: string;
+  port: number;
+  /** The directory it serves. */
+  dir: string;
+  /** Config, pid file, logs, lock database. */
+  state: string;
+  /** access.log: `%h %u %t "%r" %>s %b %D` per request. */
+  accessLog: string;
+  /** The generated CA certificate (with `tls`). */
+  ca?: string;
+  /** Stops the server and removes its directories (idempotent). */
+  stop(): Promise<void>;
+}
+
+/** Whether Apache is installed (scripts/setup-servers.sh installs it). */
+export function haveApache(): boolean {
+  try {
+    return Deno.statSync("/usr/sbin/apache2").isFile;
+  } catch {
+    return false;
+  }
+}
+
+function freePort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (listener.addr as Deno.NetAddr).port;
+  listener.close();
+  return port;
+}
+
+/** Starts an Apache serving a fresh, empty directory. */
+export async function startApache(options: ApacheOptions = {}): Promise<Apache> {
+  const root = await Deno.makeTempDir({ prefix: "isar-sstate-apache-" });
+  // The server's children (www-data when started by root) must reach the served directory.
+  await Deno.chmod(root, 0o755);
+  const dir = `${root}/data`;
+  const state = `${root}/state`;
+  const env: Record<string, string> = {
+    WEBDAV_STATE: state,
+    LAB_TTL: String(options.ttlSeconds ?? 1200),
+    WEBDAV_TLS: options.tls ? "1" : "0",
+    WEBDAV_DEPTH_INFINITY: options.depthInfinity ? "1" : "0",
+  };
+  if (options.auth) env.WEBDAV_AUTH = `${options.auth.user}:${options.auth.password}`;
+  let out: Deno.CommandOutput | undefined;
+  let port = 0;
+  for (let attempt = 0; attempt < 5; attempt++) {
+    port = freePort();
+    out = await new Deno.Command("bash", {
+      args: [`${SCRIPTS}start-webdav.sh`, dir, String(port)],
+      env,
+      stdin: "null",
+    }).output();
+    if (out.success) break;
+    // Another process took the port meanwhile: stop what may have started, try another.
+    stopSync(state);
+  }
+  const text = new TextDecoder().decode(out!.stdout);
+  if (!out!.success) {
+    await Deno.remove(root, { recursive: true }).catch(() => {});
+    throw new Error(`Apache did not start: ${new TextDecoder().decode(out!.stderr)}`);
+  }
+  const vars = Object.fromEntries(
+    text.trim().split("\n").map((line) => {
+      const eq = line.indexOf("=");
+      return [line.slice(0, eq), line.slice(eq + 1)];
+    }),
+  );
+  let stopped = false;
+  const stopNow = () => {
+    if (stopped) return;
+    stopped = true;
+    globalThis.removeEventListener("unload", stopNow);
+    stopSync(state);
+    try {
+      Deno.removeSync(root, { recursive: true });
+    } catch {
+      // already gone
+    }
+  };
+  globalThis.addEventListener("unload", stopNow);
+  const stop = () => Promise.resolve(stopNow());
+  return {
+    url: vars.WEBDAV_URL,
+    port,
+    dir,
+    state,
+    accessLog: `${state}/access.log`,
+    ca: vars.WEBDAV_CA,
+    stop,
+    [Symbol.asyncDispose]: stop,
+  };
+}
+
+/** Stops the server of a state directory by the PIDs it recorded (never by name). */
+function stopSync(state: string): void {
+  try {
+    new Deno.Command("bash", {
+      args: [`${SCRIPTS}stop-server.sh`, state],
+      stdin: "null",
+      stdout: "null",
+      stderr: "null",
+    }).outputSync();
+  } catch {
+    // nothing was started
+  }
+}
+
+/** The requests Apache logged, as `METHOD path status` lines, from line `from` on. */
+export async function accessLogLines(apache: Apache, from = 0): Promise<string[]> {
+  const text = await Deno.readTextFile(apache.accessLog).catch(() => "");
+  return text.split("\n").filter(Boolean).slice(from).map((line) => {
+    const m = /"(\S+) (\S+) [^"]*" (\d+)/.exec(line);
+    return m ? `${m[1]} ${m[2]} ${m[3]}` : line;
+  });
+}
