@@ -10,8 +10,8 @@ export interface NetrcEntry {
 
 /**
  * Parses netrc text: `machine HOST`, `default`, `login`, `password` and `account` tokens,
- * separated by any whitespace, values optionally in double quotes; `macdef` bodies (up to an empty
- * line) are skipped.
+ * separated by any whitespace, values optionally in double quotes; `#` comments and `macdef`
+ * bodies (up to an empty line) are skipped.
  */
 export function parseNetrc(text: string): NetrcEntry[] {
   const entries: NetrcEntry[] = [];
@@ -51,6 +51,12 @@ function tokenize(text: string): string[] {
   while (i < text.length) {
     while (i < text.length && /\s/.test(text[i])) i++;
     if (i >= text.length) break;
+    if (text[i] === "#") {
+      // A comment, to the end of the line.
+      const eol = text.indexOf("\n", i);
+      i = eol < 0 ? text.length : eol + 1;
+      continue;
+    }
     let value = "";
     if (text[i] === '"') {
       for (i++; i < text.length && text[i] !== '"'; i++) {

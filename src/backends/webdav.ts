@@ -517,11 +517,13 @@ async function openBody(source: PutSource, watch: Watchdog): Promise<PutBody> {
     [Symbol.asyncDispose]: () => Promise.resolve(close()),
   };
   let sent = 0;
+  let cancelled = false;
   out.body = new ReadableStream<Uint8Array<ArrayBuffer>>({
     async pull(ctl) {
       try {
         const chunk = new Uint8Array(CHUNK);
         const n = await file.read(chunk);
+        if (cancelled) return; // the request ended meanwhile
         watch.kick();
         if (n === null) {
           if (sent !== source.size) throw sizeError(`shrank to ${sent} bytes while uploading`);
@@ -533,6 +535,7 @@ async function openBody(source: PutSource, watch: Watchdog): Promise<PutBody> {
         if (sent > source.size) throw sizeError("grew while uploading");
         ctl.enqueue(chunk.subarray(0, n));
       } catch (err) {
+        if (cancelled) return;
         out.error = err instanceof BackendError ? err : new BackendError(
           `cannot read ${source.file}: ${describeError(err)}`,
           "file",
@@ -543,6 +546,7 @@ async function openBody(source: PutSource, watch: Watchdog): Promise<PutBody> {
       }
     },
     cancel() {
+      cancelled = true;
       close();
     },
   }, { highWaterMark: 0 });
