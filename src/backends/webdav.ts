@@ -39,7 +39,7 @@ import {
 } from "./backend.ts";
 import { withRetry } from "./retry.ts";
 import { redactUrl } from "./url.ts";
-import { credentialsFor } from "./webdav_credentials.ts";
+import { credentialsFor, urlCredentials } from "./webdav_credentials.ts";
 import { type Credentials, DavClient, type Watchdog } from "./webdav_http.ts";
 import { type ListContext, listTree } from "./webdav_list.ts";
 import { type DavResource, MultistatusError, parseMultistatus } from "./webdav_xml.ts";
@@ -54,7 +54,7 @@ const PROPS_STAT = '<?xml version="1.0" encoding="utf-8"?><D:propfind xmlns:D="D
 
 /** Settings for tests and tuning. */
 export interface WebDavOptions {
-  /** Credentials (default: looked up by `openWebDav`). */
+  /** Credentials (default: the URL's; `openWebDav` also looks in the environment and netrc). */
   credentials?: Credentials;
   /** A request without progress for this long fails transiently (default 60 s). */
   stallTimeoutMs?: number;
@@ -111,9 +111,10 @@ export class WebDavBackend implements Backend {
   constructor(location: string, options: WebDavOptions = {}) {
     const url = parseLocation(location);
     this.displayUrl = redactUrl(location);
+    const credentials = options.credentials ?? urlCredentials(url);
     url.username = "";
     url.password = "";
-    this.#client = new DavClient(url, this.displayUrl, options.credentials, options.stallTimeoutMs);
+    this.#client = new DavClient(url, this.displayUrl, credentials, options.stallTimeoutMs);
     this.#list = {
       client: this.#client,
       jobs: this.defaultJobs,

@@ -14,6 +14,12 @@ function decode(part: string): string {
   }
 }
 
+/** The user and password in a URL's user information, if it has both. */
+export function urlCredentials(url: URL): Credentials | undefined {
+  if (!url.username || !url.password) return undefined;
+  return { user: decode(url.username), password: decode(url.password) };
+}
+
 /**
  * The credentials for `url`, first found of: the URL's user information (a user without a
  * password takes it from `ISAR_SSTATE_WEBDAV_PASSWORD` or the netrc entry of that user),
@@ -22,9 +28,10 @@ function decode(part: string): string {
  */
 export async function credentialsFor(url: URL): Promise<Credentials | undefined> {
   const env = (name: string) => Deno.env.get(name) || undefined;
+  const inUrl = urlCredentials(url);
+  if (inUrl) return inUrl;
   if (url.username) {
     const user = decode(url.username);
-    if (url.password) return { user, password: decode(url.password) };
     const password = env(PASSWORD_VAR) ?? (await netrcLogin(url.hostname, user))?.password;
     return { user, password: password ?? "" };
   }
