@@ -180,7 +180,10 @@ export function backendConformance(name: string, open: () => Promise<BackendFixt
   test("put replaces an existing file completely", async (b, scratch) => {
     await b.create();
     await b.put("x/file", await localFile(scratch, "big", pattern(5000, 1)));
-    assert.equal(await b.put("x/file", await localFile(scratch, "small", pattern(10, 2))), "stored");
+    assert.equal(
+      await b.put("x/file", await localFile(scratch, "small", pattern(10, 2))),
+      "stored",
+    );
     assert.deepEqual(await b.read("x/file"), pattern(10, 2));
   });
 
@@ -200,7 +203,9 @@ export function backendConformance(name: string, open: () => Promise<BackendFixt
     const sources = await Promise.all(
       Array.from({ length: 8 }, (_, i) => localFile(s, `v${i}`, pattern(200_000 + i, i))),
     );
-    const results = await Promise.all(sources.map((src) => b.put(ARTIFACT, src, { ifAbsent: true })));
+    const results = await Promise.all(
+      sources.map((src) => b.put(ARTIFACT, src, { ifAbsent: true })),
+    );
     assert.equal(results.filter((r) => r === "stored").length, 1, results.join(", "));
     assert.equal(results.filter((r) => r === "exists").length, 7);
     const winner = results.indexOf("stored");

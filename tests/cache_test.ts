@@ -93,7 +93,21 @@ Deno.test("filter: Python-only regex syntax means what it means in Python", () =
   assert.equal(pn("x{,2}y", "xxxy"), false);
   assert.equal(pn("hel(?# a comment)lo", "hello"), true);
   assert.equal(pn("a\\\\Z", "a\\Z"), true, "an escaped backslash stays literal");
-  assert.throws(() => makeFilter("(?x)hello"), /flag \(\?x\) is not supported/);
+  assert.equal(pn("(?x) hel lo  # the recipe", "hello"), true, "(?x) drops blanks and comments");
+  assert.equal(pn("(?x)hel[ ]lo", "hel lo"), true, "but not inside a class");
+  assert.equal(pn("(?u)hello", "hello"), true);
+  assert.equal(pn("(?ai)HELLO", "hello"), true);
+  assert.throws(() => makeFilter("(?L)hello"), /LOCALE/);
+  assert.throws(() => makeFilter("\\p{L}+"), /bad escape \\p/, "Python rejects \\p");
+  assert.throws(() => makeFilter("hel\\qlo"), /bad escape/);
+  assert.equal(pn("a\\tb", "a\tb"), true, "known escapes keep their meaning");
+});
+
+Deno.test("filter: empty --filter and --arch select everything, as in the Python tool", () => {
+  const all = makeFilter("", "");
+  assert.equal(all({ pn: "hello", arch: "arm64" }), true);
+  assert.equal(all({ pn: "", arch: "" }), true);
+  assert.equal(makeFilter("", "arm64")({ pn: "x", arch: "amd64" }), false);
 });
 
 Deno.test("url: credentials and signatures are redacted, schemes recognised", () => {

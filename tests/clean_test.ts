@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { copyTree, fixtureCache, listFiles, runTool, tempDir } from "./helpers.ts";
+import { copyTree, emptyDirs, fixtureCache, listFiles, runTool, tempDir } from "./helpers.ts";
 
 const DAY = 86400 * 1000;
 
@@ -80,13 +80,8 @@ Deno.test("clean: --dry-run deletes nothing, --filter limits to recipes, empty d
   const left = await listFiles(target);
   assert.ok(left.every((f) => !f.includes("sstate:hello:")));
   assert.equal(left.length, before.filter((f) => !f.includes("sstate:hello:")).length);
-  const dirs: string[] = [];
-  for await (const e of Deno.readDir(target)) if (e.isDirectory) dirs.push(e.name);
-  for (const d of dirs) {
-    const inside = [];
-    for await (const e of Deno.readDir(join(target, d))) inside.push(e);
-    assert.ok(inside.length > 0, `empty directory ${d} left behind`);
-  }
+  assert.deepEqual(await emptyDirs(target), [], "emptied directories are pruned");
+  assert.ok((await Deno.stat(target)).isDirectory, "the root stays");
 });
 
 Deno.test("clean: files that are not artifacts are never deleted", async () => {

@@ -1,7 +1,17 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { Copier, CopyError } from "../src/backends/copier.ts";
+import type { PlaceJob } from "../src/backends/place_file.ts";
 import { listFiles, tempDir } from "./helpers.ts";
+
+/** A create-only job for `source` (its current size) to `target`, via `target.tmp`. */
+function job(source: string, target: string, exclusive = true): PlaceJob {
+  let size = 0;
+  try {
+    size = Deno.statSync(source).size;
+  } catch { /* a missing source: the copy reports it */ }
+  return { source, temp: `${target}.tmp`, target, size, exclusive };
+}
 
 async function sources(dir: string, count: number): Promise<string[]> {
   await Deno.mkdir(join(dir, "src"));
@@ -13,7 +23,7 @@ async function sources(dir: string, count: number): Promise<string[]> {
 async function copyAll(copier: Copier, dir: string, names: string[]): Promise<void> {
   await Promise.all(names.map((n, i) => {
     const target = join(dir, "dst", `d${i % 7}`, n);
-    return copier.copy(join(dir, "src", n), `${target}.tmp`, target);
+    return copier.copy(job(join(dir, "src", n), target));
   }));
 }
 
@@ -60,7 +70,7 @@ Deno.test("copier: a missing source fails alone, with its errno code and no temp
     try {
       const target = join(dir.path, `out${threads}`, "x");
       await assert.rejects(
-        () => copier.copy(join(dir.path, "src", "missing"), `${target}.tmp`, target),
+        () => copier.copy(job(join(dir.path, "src", "missing"), target)),
         (err: CopyError) => err instanceof CopyError && err.code === "ENOENT",
       );
       assert.deepEqual(await listFiles(join(dir.path, `out${threads}`)), []);
@@ -77,9 +87,9 @@ Deno.test("copier: recreates a directory a concurrent clean pruned", async () =>
     const copier = new Copier(threads);
     const out = join(dir.path, `out${threads}`, "ab");
     try {
-      await copier.copy(join(dir.path, "src", "f0"), join(out, "f0.tmp"), join(out, "f0"));
+      await copier.copy(job(join(dir.path, "src", "f0"), join(out, "f0")));
       await Deno.remove(join(dir.path, `out${threads}`), { recursive: true });
-      await copier.copy(join(dir.path, "src", "f1"), join(out, "f1.tmp"), join(out, "f1"));
+      await copier.copy(job(join(dir.path, "src", "f1"), join(out, "f1")));
       assert.equal(await Deno.readTextFile(join(out, "f1")), "content 1");
     } finally {
       copier.close();

@@ -15,7 +15,7 @@ backendConformance("file://", async () => {
 backendConformance("bare path", async () => {
   const parent = await Deno.makeTempDir({ prefix: "isar-sstate-path-" });
   return {
-    backend: openBackend(join(parent, "cache")),
+    backend: await openBackend(join(parent, "cache")),
     [Symbol.asyncDispose]: () => Deno.remove(parent, { recursive: true }),
   };
 });

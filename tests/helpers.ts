@@ -71,3 +71,15 @@ export async function listFiles(dir: string, rel = ""): Promise<string[]> {
 export function fixtureCache(version: "head" | "2022", name: string): string {
   return join(DATA, "caches", version, name);
 }
+
+/** Every empty directory below `dir`, relative, sorted. */
+export async function emptyDirs(dir: string, rel = ""): Promise<string[]> {
+  const out: string[] = [];
+  let entries = 0;
+  for await (const e of Deno.readDir(join(dir, rel))) {
+    entries++;
+    if (e.isDirectory) out.push(...await emptyDirs(dir, rel ? `${rel}/${e.name}` : e.name));
+  }
+  if (entries === 0 && rel !== "") out.push(rel);
+  return out.sort();
+}

@@ -1,4 +1,7 @@
-/** Ctrl-C during an upload: the process stops, and the target holds only complete files. */
+/**
+ * Ctrl-C and SIGTERM: the first signal stops new work and lets the work in progress finish, the
+ * second cuts it; either way the summary is printed and only complete files stay behind.
+ */
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { listFiles, MAIN, tempDir } from "./helpers.ts";
@@ -19,38 +22,106 @@ async function largeCache(dir: string, count: number, size: number): Promise<str
   return names;
 }
 
-Deno.test("upload: Ctrl-C stops the upload and leaves no temporary or partial file", async () => {
+/** The tool as a child process whose stdout is read as it comes. */
+function spawnTool(args: string[]) {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "--quiet", MAIN, ...args],
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  let stdout = "";
+  const reading = child.stdout.pipeThrough(new TextDecoderStream()).pipeTo(
+    new WritableStream({ write: (chunk) => void (stdout += chunk) }),
+  );
+  const stderr = new Response(child.stderr).text();
+  return {
+    child,
+    get stdout() {
+      return stdout;
+    },
+    /** Waits until stdout matches `re` (or 20 s pass). */
+    async until(re: RegExp): Promise<void> {
+      for (let i = 0; i < 4000 && !re.test(stdout); i++) {
+        await new Promise((r) => setTimeout(r, 5));
+      }
+      assert.match(stdout, re);
+    },
+    async finish() {
+      const status = await child.status;
+      await reading;
+      return { code: status.code, stdout, stderr: await stderr };
+    },
+  };
+}
+
+/** Every file left on the target is a complete archive; no temporary file. */
+async function assertOnlyComplete(target: string, size: number): Promise<string[]> {
+  const left = await listFiles(target);
+  for (const f of left) {
+    assert.ok(f.endsWith(".tar.zst"), `unexpected file ${f}`);
+    assert.equal((await Deno.stat(join(target, f))).size, size, `${f} is complete`);
+  }
+  return left;
+}
+
+Deno.test("upload: Ctrl-C finishes the files in progress, then prints the summary", async () => {
   await using dir = await tempDir();
   const src = join(dir.path, "sstate");
   const size = 24 * 1024 * 1024;
   await largeCache(src, 40, size);
   const target = join(dir.path, "remote");
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--quiet", MAIN, "upload", "-j", "4", src, target],
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  // Interrupt once the first archives have landed, while others are being copied.
-  for (let i = 0; i < 2000; i++) {
-    const landed = await listFiles(target).catch(() => []);
-    if (landed.some((f) => f.endsWith(".tar.zst"))) break;
-    await new Promise((r) => setTimeout(r, 5));
-  }
-  child.kill("SIGINT");
-  const { code, stdout, stderr } = await child.output();
+  const run = spawnTool(["upload", "-v", "-j", "4", src, target]);
+  await run.until(/^\[UPLOAD\] /m);
+  run.child.kill("SIGINT");
+  const { code, stdout, stderr } = await run.finish();
   assert.equal(code, 130);
-  assert.match(
-    new TextDecoder().decode(stdout),
-    /^INFO: uploading 40 files /m,
-    "the plan was shown",
-  );
-  assert.match(new TextDecoder().decode(stderr), /^interrupted: finishing the files in progress/m);
-  const printed = new TextDecoder().decode(stdout);
-  assert.doesNotMatch(printed, /^ERROR: /m, "files not started are not failures");
-  const left = await listFiles(target);
+  assert.match(stdout, /^INFO: uploading 40 files /m, "the plan was shown");
+  assert.match(stderr, /^interrupted: finishing the work in progress/m);
+  assert.doesNotMatch(stdout, /^ERROR: /m, "files not started are not failures");
+  const done = /^INFO: done: (\d+) uploaded .* 0 failed in /m.exec(stdout);
+  assert.ok(done, `a summary line: ${stdout}`);
+  const left = await assertOnlyComplete(target, size);
+  assert.equal(left.length, Number(done[1]), "the summary counts what landed");
   assert.ok(left.length < 40, "interrupted before the end");
-  for (const f of left) {
-    assert.ok(f.endsWith(".tar.zst"), `unexpected file ${f}`);
-    assert.equal((await Deno.stat(join(target, f))).size, size, `${f} is complete`);
-  }
+  const started = stdout.match(/^\[UPLOAD\] /gm)!.length;
+  assert.equal(left.length, started, "every file that was started was finished");
+  assert.match(stdout, new RegExp(`^WARNING: ${40 - left.length} files were not uploaded`, "m"));
+});
+
+Deno.test("upload: a second Ctrl-C stops at once and leaves no temporary file", async () => {
+  await using dir = await tempDir();
+  const src = join(dir.path, "sstate");
+  const size = 64 * 1024 * 1024;
+  await largeCache(src, 12, size);
+  const target = join(dir.path, "remote");
+  const run = spawnTool(["upload", "-v", "-j", "4", src, target]);
+  await run.until(/^\[UPLOAD\] /m);
+  run.child.kill("SIGTERM");
+  await new Promise((r) => setTimeout(r, 20));
+  run.child.kill("SIGTERM");
+  const { code, stderr } = await run.finish();
+  assert.equal(code, 143);
+  assert.match(stderr, /interrupted again: stopping now/);
+  // Copies already handed to a worker thread may still be finishing when the process ends; what
+  // is left must be complete files only.
+  await assertOnlyComplete(target, size);
+});
+
+Deno.test("clean: Ctrl-C stops deleting and reports what was deleted", async () => {
+  await using dir = await tempDir();
+  const target = join(dir.path, "remote");
+  const names = await largeCache(target, 3000, 1);
+  const old = new Date(Date.now() - 10 * 86400_000);
+  for (const n of names) await Deno.utime(join(target, n), old, old);
+  const run = spawnTool(["clean", "-v", "-j", "1", "--max-age", "1d", target]);
+  await run.until(/^\[DELETE\] /m);
+  run.child.kill("SIGINT");
+  const { code, stdout } = await run.finish();
+  assert.equal(code, 130);
+  const done = /^INFO: done: (\d+) deleted, 0 failed, freed 0\.00 GB in /m.exec(stdout);
+  assert.ok(done, stdout.slice(-500));
+  const deleted = Number(done[1]);
+  assert.ok(deleted > 0 && deleted < 3000, `stopped part way (${deleted})`);
+  assert.equal((await listFiles(target)).length, 3000 - deleted, "the summary is the truth");
+  assert.match(stdout, new RegExp(`^WARNING: ${3000 - deleted} files were not deleted`, "m"));
 });

@@ -71,7 +71,10 @@ export class FileBackend implements Backend {
     try {
       return (await Deno.stat(this.root)).isDirectory;
     } catch (err) {
-      if (err instanceof Deno.errors.NotFound) return false;
+      // ENOTDIR: a parent is a file, so the root cannot exist either.
+      if (err instanceof Deno.errors.NotFound || err instanceof Deno.errors.NotADirectory) {
+        return false;
+      }
       throw wrap(err, `cannot access ${this.displayUrl}`, "target");
     }
   }
@@ -85,58 +88,65 @@ export class FileBackend implements Backend {
     }
   }
 
-  /**
-   * Streams the tree. Directories are read synchronously (one cheap syscall each), and so are
-   * the per-file stats when metadata is wanted: on local disks a sync stat costs a third of an
-   * async one.
-   */
+  /** Streams the tree (see `directories`). */
   async *list(options: ListOptions = {}): AsyncIterable<Entry> {
-    const metadata = options.metadata ?? true;
-    for (const batch of this.#walk(options)) {
-      for (const { path, isSymlink } of batch) {
-        if (!metadata && !isSymlink) {
-          yield { path, size: 0, mtime: 0 };
-          continue;
-        }
-        const entry = this.#entry(path, isSymlink);
-        if (entry) yield entry;
-      }
+    for (const { files } of this.directories(options)) {
+      yield* files;
       // Let other work (the copy workers' replies, a second listing) in between directories.
       await Promise.resolve();
     }
   }
 
   /**
-   * Every file below the root, one directory at a time. Links to directories are followed (a
+   * The tree one directory at a time, each with its files. Directories are read synchronously
+   * (one cheap syscall each), and so are the per-file stats when metadata is wanted: on local
+   * disks a sync stat costs a third of an async one. Links to directories are followed (a
    * cache spread over disks by symlinked directories lists completely), each real directory
    * once, so link loops end. An unreadable directory below the root is reported and skipped.
    */
-  *#walk(options: ListOptions): Generator<{ path: string; isSymlink: boolean }[]> {
+  *directories(options: ListOptions = {}): Generator<{ dir: string; files: Entry[] }> {
+    const metadata = options.metadata ?? true;
     const pending = [""];
     const linkedDirs = new Set<string>();
     while (pending.length > 0) {
       options.signal?.throwIfAborted();
       const rel = pending.pop()!;
-      const dir = rel === "" ? this.root : this.#under(rel);
-      const files: { path: string; isSymlink: boolean }[] = [];
+      const files: Entry[] = [];
+      const add = (path: string, isLink: boolean) => {
+        if (!metadata && !isLink) files.push({ path, size: 0, mtime: 0 });
+        else {
+          const entry = this.#entry(path, isLink);
+          if (entry) files.push(entry);
+        }
+      };
       try {
-        for (const e of Deno.readDirSync(dir)) {
+        for (const e of Deno.readDirSync(rel === "" ? this.root : this.#under(rel))) {
           const path = rel === "" ? e.name : `${rel}/${e.name}`;
           if (e.isDirectory) pending.push(path);
-          else if (!e.isSymlink) files.push({ path, isSymlink: false });
+          else if (!e.isSymlink) add(path, false);
           else {
             const kind = this.#linkKind(path, linkedDirs);
             if (kind === "directory") pending.push(path);
-            else if (kind === "file") files.push({ path, isSymlink: true });
+            else if (kind === "file") add(path, true);
           }
         }
       } catch (err) {
         if (rel === "") throw wrap(err, `cannot list ${this.displayUrl}`, "target");
         if (err instanceof Deno.errors.NotFound) continue; // removed meanwhile
-        options.onWarning?.(`skipping unreadable directory ${rel}: ${wrap(err, "").message}`);
+        const why = err instanceof Error ? err.message.split(":")[0] : String(err);
+        options.onWarning?.(`skipping unreadable directory ${rel} (${why})`);
         continue;
       }
-      yield files;
+      yield { dir: rel, files };
+    }
+  }
+
+  /** The size of a file, or null if it is gone (synchronous: for the upload's hot path). */
+  sizeOf(path: string): number | null {
+    try {
+      return Deno.statSync(this.#under(path)).size;
+    } catch {
+      return null;
     }
   }
 

@@ -1,5 +1,5 @@
 /** Ages given on the command line (`--max-age`, `--max-sig-age`): `N[w|d|h|m|s]`. */
-import { CliError } from "../cli/errors.ts";
+import { InputError } from "./input_error.ts";
 
 const SECONDS_PER_UNIT: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400, w: 604800 };
 
@@ -10,13 +10,13 @@ export interface Age {
 }
 
 /**
- * Parses `N[w|d|h|m|s]`; no unit means days. Throws a CliError naming the option
+ * Parses `N[w|d|h|m|s]`; no unit means days. Throws a InputError naming the option
  * (`MAX_AGE`, `MAX_SIG_AGE`) for anything else.
  */
 export function parseAge(text: string, optionName: string): Age {
   const m = /^(\d+)([wdhms])?$/.exec(text);
   if (!m) {
-    throw new CliError(
+    throw new InputError(
       `cannot parse ${optionName} '${text}', needs to be a number followed by w|d|h|m|s`,
     );
   }

@@ -4,6 +4,7 @@
  * `[NATIVELSBSTRING/]HH/hh/sstate:<PN>:<PACKAGE_ARCH><VENDOR>-<OS>:<PV>:<PR>:<SSTATE_PKGARCH>:
  * <SSTATE_VERSION>:<HASH>_<TASK>.<SUFFIX>`
  */
+import type { Entry } from "../backends/backend.ts";
 
 /** The fields of an sstate file name. */
 export interface ArtifactName {
@@ -15,15 +16,8 @@ export interface ArtifactName {
   suffix: ArtifactSuffix;
 }
 
-/** An artifact as found in a cache. */
-export interface Artifact extends ArtifactName {
-  /** Path relative to the cache root, `/`-separated. */
-  path: string;
-  size: number;
-  /** Modification time, ms since the epoch (upload time on remotes). */
-  mtime: number;
-  isLink: boolean;
-}
+/** An artifact as found in a cache: a listed file whose name parsed. */
+export interface Artifact extends ArtifactName, Entry {}
 
 /** The file suffixes bitbake gives real artifacts; anything else is not ours to touch. */
 export const ARTIFACT_SUFFIXES = [

@@ -3,35 +3,13 @@
  * `isar-sstate COMMAND [SOURCE] TARGET [options]`, options before, between or after the
  * positionals, `--opt value` and `--opt=value`, unique long-option prefixes, bundled short flags.
  */
+import {
+  COMMAND_NAMES,
+  type CommandName,
+  defaultOptions,
+  type Options,
+} from "../commands/options.ts";
 import { UsageError } from "./errors.ts";
-
-/** Every subcommand, in the order `--help` lists them. */
-export const COMMANDS = ["upload", "clean", "info", "analyze", "lint", "diff", "dump"] as const;
-export type CommandName = typeof COMMANDS[number];
-
-/** Parsed options; names follow the long flags in camelCase. */
-export interface Options {
-  verbose: boolean;
-  quiet: boolean;
-  debug: boolean;
-  help: boolean;
-  version: boolean;
-  dryRun: boolean;
-  json: boolean;
-  jobs?: number;
-  color: "auto" | "always" | "never";
-  maxAge: string;
-  maxSigAge?: string;
-  filter?: string;
-  arch?: string;
-  sourcesDir: string;
-  buildDir: string;
-  pedantic: boolean;
-  exitCode?: number;
-  lintStamps: boolean;
-  excludedTasks: string;
-  cacheDir?: string;
-}
 
 /** The result of parsing argv. */
 export interface ParsedArgs {
@@ -39,6 +17,8 @@ export interface ParsedArgs {
   source?: string;
   target?: string;
   options: Options;
+  /** The long names of the options given, to check them against the command's. */
+  given: Set<string>;
 }
 
 type Kind = "flag" | "string" | "int" | "choice";
@@ -80,27 +60,9 @@ export const OPTION_SPECS: readonly OptionSpec[] = [
   { long: "lint-stamps", key: "lintStamps", kind: "flag" },
   { long: "excluded-tasks", key: "excludedTasks", kind: "string", metavar: "TASKS" },
   { long: "cache-dir", key: "cacheDir", kind: "string", metavar: "DIR" },
+  { long: "s3-endpoint", key: "s3Endpoint", kind: "string", metavar: "URL" },
+  { long: "s3-path-style", key: "s3PathStyle", kind: "flag" },
 ];
-
-/** Defaults, identical to the reference tool's where it has the option. */
-export function defaultOptions(): Options {
-  return {
-    verbose: false,
-    quiet: false,
-    debug: false,
-    help: false,
-    version: false,
-    dryRun: false,
-    json: false,
-    color: "auto",
-    maxAge: "1d",
-    sourcesDir: "/work/",
-    buildDir: "/build/tmp/",
-    pedantic: false,
-    lintStamps: false,
-    excludedTasks: "rootfs_wicenv,image_wic",
-  };
-}
 
 function findLong(name: string): OptionSpec {
   const exact = OPTION_SPECS.find((s) => s.long === name);
@@ -135,6 +97,7 @@ function setValue(options: Options, spec: OptionSpec, raw: string, shown: string
 /** Parse argv (without the program name). Throws UsageError on syntax errors. */
 export function parseArgs(argv: readonly string[]): ParsedArgs {
   const options = defaultOptions();
+  const given = new Set<string>();
   const positionals: string[] = [];
   const record = options as unknown as Record<string, unknown>;
   let onlyPositionals = false;
@@ -153,6 +116,7 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
       const eq = arg.indexOf("=");
       const name = eq >= 0 ? arg.slice(2, eq) : arg.slice(2);
       const spec = findLong(name);
+      given.add(spec.long);
       const shown = `--${spec.long}`;
       if (spec.kind === "flag") {
         if (eq >= 0) throw new UsageError(`argument ${shown}: ignored explicit argument`);
@@ -165,6 +129,7 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
       for (let k = 1; k < arg.length; k++) {
         const spec = OPTION_SPECS.find((s) => s.short === arg[k]);
         if (!spec) throw new UsageError(`unrecognized arguments: ${arg}`);
+        given.add(spec.long);
         const shown = `-${spec.short}`;
         if (spec.kind === "flag") {
           record[spec.key] = true;
@@ -177,11 +142,11 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
     }
   }
 
-  const result: ParsedArgs = { options };
+  const result: ParsedArgs = { options, given };
   if (positionals.length === 0) return result;
   const [command, ...rest] = positionals;
-  if (!(COMMANDS as readonly string[]).includes(command)) {
-    const list = COMMANDS.map((c) => `'${c}'`).join(", ");
+  if (!(COMMAND_NAMES as readonly string[]).includes(command)) {
+    const list = COMMAND_NAMES.map((c) => `'${c}'`).join(", ");
     throw new UsageError(`argument command: invalid choice: '${command}' (choose from ${list})`);
   }
   result.command = command as CommandName;

@@ -1,4 +1,8 @@
-/** Errors the command line reports as one line, with the exit code they carry. */
+/** How the command line reports errors: one line each, with the exit code they carry. */
+import { BackendError, describeError } from "../backends/backend.ts";
+import { InputError } from "../cache/input_error.ts";
+import { CommandError } from "../commands/command.ts";
+import { SiginfoError } from "../siginfo/error.ts";
 
 /** Wrong command-line syntax (argparse's domain): exit code 2, usage on stderr. */
 export class UsageError extends Error {
@@ -8,20 +12,15 @@ export class UsageError extends Error {
   }
 }
 
-/** A failure the user can act on, printed as `ERROR: <message>`; exit code 1 by default. */
-export class CliError extends Error {
-  constructor(message: string, readonly exitCode = 1) {
-    super(message);
-    this.name = "CliError";
+/**
+ * The one line and exit code for an error a command threw; `expected` is false for errors that
+ * are bugs (worth a stack trace with --debug).
+ */
+export function reportOf(err: unknown): { message: string; exitCode: number; expected: boolean } {
+  if (err instanceof CommandError) {
+    return { message: err.message, exitCode: err.exitCode, expected: true };
   }
-}
-
-/** Best one-line description of any thrown value. */
-export function describeError(err: unknown): string {
-  if (err instanceof Error) {
-    const code = (err as { code?: string }).code;
-    const msg = err.message.split("\n")[0];
-    return code && !msg.includes(code) ? `${msg} (${code})` : msg;
-  }
-  return String(err);
+  const expected = err instanceof BackendError || err instanceof InputError ||
+    err instanceof SiginfoError;
+  return { message: expected ? (err as Error).message : describeError(err), exitCode: 1, expected };
 }

@@ -6,33 +6,40 @@ import type { Command } from "../commands/command.ts";
 const OPTION_HELP: Record<string, string> = {
   help: "show help (global, or for the command given) and exit",
   version: "print the version and exit",
-  verbose: "print every file handled ([UPLOAD], [EXISTS], [DELETE]) and more details",
+  verbose: "print more details",
   quiet: "leave out INFO: lines (warnings, errors and listings stay)",
   debug: "show stack traces for unexpected errors",
   "dry-run": "show what would be done without changing the target",
   json: "print machine-readable JSON instead of text",
-  jobs: "transfers, deletions or reads in parallel (default 8; 64 for upload/clean to a directory)",
+  jobs: "operations in parallel (default: what suits the target, 8 for remote ones)",
   color: "colour output: auto (on a terminal, unless NO_COLOR is set), always, never",
   "max-age": "delete archives at least this old: N followed by w|d|h|m|s (default 1d)",
   "max-sig-age": "delete siginfo files at least this old (default and minimum: MAX_AGE)",
   filter: "only recipes whose PN matches this regex (matched at the start of PN)",
   arch: "only artifacts of this SSTATE_PKGARCH (exact match, e.g. arm64)",
-  "sources-dir": "lint: absolute path of the sources (layers) (default /work/)",
-  "build-dir": "lint: absolute path of the build directory (default /build/tmp/)",
-  pedantic: "lint: also check tasks in --excluded-tasks",
-  "exit-code": "lint: exit with N instead of the number of issues found",
-  "lint-stamps": "lint: TARGET is a bitbake stamps directory (local path only)",
-  "excluded-tasks": "lint: comma-separated task patterns to skip (default rootfs_wicenv,image_wic)",
-  "cache-dir": "diff: an sstate cache to look up dependencies' siginfo files in",
+  "sources-dir": "absolute path of the sources (layers) (default /work/)",
+  "build-dir": "absolute path of the build directory (default /build/tmp/)",
+  pedantic: "also check tasks in --excluded-tasks",
+  "exit-code": "exit with N instead of the number of issues found",
+  "lint-stamps": "TARGET is a bitbake stamps directory (local path only)",
+  "excluded-tasks": "comma-separated task patterns to skip (default rootfs_wicenv,image_wic)",
+  "cache-dir": "an sstate cache to look up dependencies' siginfo files in",
+  "s3-endpoint": "S3: endpoint URL of an S3-compatible store (default: AWS_ENDPOINT_URL_S3, " +
+    "AWS_ENDPOINT_URL or AWS)",
+  "s3-path-style": "S3: path-style addressing (default: on when an endpoint is set)",
 };
 
-const GLOBAL_OPTIONS = ["help", "version", "verbose", "quiet", "color", "debug"];
+/** Options every command takes. */
+export const ALWAYS_ALLOWED = ["help", "debug"];
 
-function optionLine(long: string): string {
+/** Options the overview describes; each command's page lists the ones it takes. */
+const GLOBAL_OPTIONS = ["help", "version", "debug"];
+
+function optionLine(long: string, text = OPTION_HELP[long]): string {
   const spec = OPTION_SPECS.find((s) => s.long === long)!;
   const names = [spec.short ? `-${spec.short}` : "", `--${spec.long}`].filter(Boolean).join(", ");
   const flag = spec.kind === "flag" ? names : `${names} ${spec.metavar}`;
-  return `  ${flag.padEnd(26)} ${OPTION_HELP[long]}`;
+  return `  ${flag.padEnd(26)} ${text}`;
 }
 
 function wrap(text: string, width = 92, indent = "  "): string {
@@ -60,11 +67,11 @@ export function globalHelp(commands: readonly Command[], version: string): strin
     "",
     "locations (SOURCE is a local directory; TARGET any of):",
     "  /path or file:///path        a directory (local or mounted)",
-    "  http(s)://host/path          a WebDAV share (not supported yet)",
-    "  s3://bucket/prefix           an S3 bucket (not supported yet)",
+    "  http(s)://host/path          a WebDAV share (e.g. Apache mod_dav)",
+    "  s3://bucket/prefix           an S3 bucket (AWS or S3-compatible)",
     "",
-    "global options:",
-    ...GLOBAL_OPTIONS.map(optionLine),
+    "options of every command:",
+    ...GLOBAL_OPTIONS.map((o) => optionLine(o)),
     "",
     "Options may come before or after the positional arguments.",
     "Run 'isar-sstate COMMAND --help' for a command's options and examples.",
@@ -82,8 +89,8 @@ export function commandHelp(command: Command): string {
     wrap(command.description, 92, ""),
     "",
     "options:",
-    ...command.options.map(optionLine),
-    ...GLOBAL_OPTIONS.filter((o) => !command.options.includes(o)).map(optionLine),
+    ...command.options.map((o) => optionLine(o, command.optionHelp?.[o])),
+    ...ALWAYS_ALLOWED.map((o) => optionLine(o)),
     "",
     "examples:",
     ...command.examples.map((e) => `  ${e}`),

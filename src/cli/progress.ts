@@ -1,18 +1,8 @@
-/** A one-line progress display for long transfers (files, bytes, rate, ETA), on a TTY only. */
+/** A one-line progress display for long work (items, bytes, rate, ETA), on a terminal only. */
+import { formatBytes } from "../cache/units.ts";
+import type { ProgressDisplay } from "../commands/command.ts";
 
 const encoder = new TextEncoder();
-
-/** Human-readable byte count. */
-export function formatBytes(bytes: number): string {
-  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return `${value.toFixed(unit === 0 ? 0 : 1)} ${units[unit]}`;
-}
 
 function formatDuration(seconds: number): string {
   if (!Number.isFinite(seconds)) return "--:--";
@@ -22,24 +12,42 @@ function formatDuration(seconds: number): string {
   return s >= 3600 ? `${Math.floor(s / 3600)}:${mm}:${ss}` : `${mm}:${ss}`;
 }
 
-/** Progress of a transfer of a known number of files and bytes, redrawn at most 10×/s. */
-export class Progress {
+/**
+ * The share of the work done, from items and bytes alike: small files (siginfo) cost time per
+ * file, large ones per byte, so neither count alone predicts the rest.
+ */
+export function doneFraction(
+  files: number,
+  totalFiles: number,
+  bytes: number,
+  totalBytes: number,
+): number {
+  const byFiles = totalFiles > 0 ? files / totalFiles : 1;
+  if (totalBytes <= 0) return byFiles;
+  return (byFiles + bytes / totalBytes) / 2;
+}
+
+/** Progress of work of a known (or growing) size, redrawn at most 10 times a second. */
+export class Progress implements ProgressDisplay {
+  #totalFiles = 0;
+  #totalBytes = 0;
   #doneFiles = 0;
   #doneBytes = 0;
   #failed = 0;
   #start = Date.now();
   #lastDraw = 0;
   #visible = false;
+  #cleared = false;
 
-  constructor(
-    readonly label: string,
-    readonly totalFiles: number,
-    readonly totalBytes: number,
-    readonly enabled: boolean,
-  ) {}
+  constructor(readonly label: string, readonly enabled: boolean) {}
 
-  /** Counts one finished file. */
-  advance(bytes: number, failed = false): void {
+  total(files: number, bytes = 0): void {
+    this.#totalFiles = files;
+    this.#totalBytes = bytes;
+    this.draw();
+  }
+
+  advance(bytes = 0, failed = false): void {
     this.#doneFiles++;
     this.#doneBytes += bytes;
     if (failed) this.#failed++;
@@ -48,30 +56,37 @@ export class Progress {
 
   /** Redraws the line if enough time passed (or `force`). */
   draw(force = false): void {
-    if (!this.enabled) return;
+    if (!this.enabled || this.#cleared) return;
     const now = Date.now();
     if (!force && now - this.#lastDraw < 100) return;
     this.#lastDraw = now;
     const elapsed = Math.max((now - this.#start) / 1000, 0.001);
-    const rate = this.#doneBytes / elapsed;
-    const eta = rate > 0 ? (this.totalBytes - this.#doneBytes) / rate : Infinity;
-    const pct = this.totalBytes > 0 ? Math.floor((this.#doneBytes / this.totalBytes) * 100) : 100;
+    const files = Math.max(this.#totalFiles, this.#doneFiles);
+    const fraction = doneFraction(this.#doneFiles, files, this.#doneBytes, this.#totalBytes);
+    const eta = fraction > 0 ? elapsed * (1 - fraction) / fraction : Infinity;
     const width = 20;
-    const filled = Math.round((pct / 100) * width);
+    const filled = Math.round(fraction * width);
     const bar = "#".repeat(filled) + "-".repeat(width - filled);
     const failed = this.#failed ? `, ${this.#failed} failed` : "";
-    const line =
-      `${this.label} [${bar}] ${pct}% ${this.#doneFiles}/${this.totalFiles} files${failed}, ` +
-      `${formatBytes(this.#doneBytes)}/${formatBytes(this.totalBytes)}, ` +
-      `${formatBytes(rate)}/s, ETA ${formatDuration(eta)}`;
+    const bytes = this.#totalBytes > 0
+      ? `, ${formatBytes(this.#doneBytes)}/${formatBytes(this.#totalBytes)}, ` +
+        `${formatBytes(this.#doneBytes / elapsed)}/s`
+      : "";
+    const line = `${this.label} [${bar}] ${Math.floor(fraction * 100)}% ` +
+      `${this.#doneFiles}/${files}${failed}${bytes}, ETA ${formatDuration(eta)}`;
     Deno.stderr.writeSync(encoder.encode(`\r\x1b[2K${line}`));
     this.#visible = true;
   }
 
-  /** Removes the line (before other output, and at the end). */
-  clear(): void {
+  /** Hides the line until the next redraw (before other output). */
+  hide(): void {
     if (!this.#visible) return;
     Deno.stderr.writeSync(encoder.encode("\r\x1b[2K"));
     this.#visible = false;
+  }
+
+  clear(): void {
+    this.hide();
+    this.#cleared = true;
   }
 }

@@ -1,11 +1,13 @@
 /** The command-line entry point: parse, dispatch, turn every error into one line and an exit code. */
 import denoConfig from "../../deno.json" with { type: "json" };
 import { parseArgs, type ParsedArgs } from "./args.ts";
-import { CliError, describeError, UsageError } from "./errors.ts";
-import { commandHelp, globalHelp } from "./help.ts";
+import { reportOf, UsageError } from "./errors.ts";
+import { ALWAYS_ALLOWED, commandHelp, globalHelp } from "./help.ts";
 import { type LineSink, Output, useColor } from "./output.ts";
+import { Progress } from "./progress.ts";
+import { listenForInterrupts } from "./signals.ts";
 import { ALL_COMMANDS, findCommand } from "../commands/registry.ts";
-import { BackendError } from "../backends/backend.ts";
+import type { Command } from "../commands/command.ts";
 
 /** The tool's version, from deno.json. */
 export const VERSION: string = denoConfig.version;
@@ -17,6 +19,20 @@ function printUsageError(err: UsageError): void {
   console.error(
     `${USAGE}\nisar-sstate: error: ${err.message}\nTry '${hint}' for more information.`,
   );
+}
+
+/** Options given that the command does not take are syntax errors, as in argparse. */
+function checkOptions(args: ParsedArgs, command: Command): void {
+  const foreign = [...args.given].filter((o) =>
+    !command.options.includes(o) && !ALWAYS_ALLOWED.includes(o)
+  );
+  if (foreign.length > 0) {
+    const list = foreign.map((o) => `--${o}`).join(", ");
+    throw new UsageError(
+      `unrecognized arguments: ${list} ('${command.name}' does not take them)`,
+      command.name,
+    );
+  }
 }
 
 /** Runs the tool with `argv`; returns the exit code. */
@@ -32,13 +48,22 @@ export async function runCli(argv: readonly string[], sink?: LineSink): Promise<
     throw err;
   }
   const { options } = args;
+  const command = args.command ? findCommand(args.command) : undefined;
+  const interactive = Deno.stderr.isTerminal() && !options.quiet;
+  const progressLines = new Set<Progress>();
   const out = new Output({
     verbose: options.verbose,
     quiet: options.quiet,
     color: useColor(options.color, Deno.stdout.isTerminal()),
+    json: options.json && !options.help,
     sink,
+    beforeWrite: () => progressLines.forEach((p) => p.hide()),
   });
-  const command = args.command ? findCommand(args.command) : undefined;
+  using interruption = listenForInterrupts((message) => {
+    out.flush();
+    progressLines.forEach((p) => p.hide());
+    console.error(message);
+  });
   try {
     if (options.version) {
       out.line(`isar-sstate ${VERSION}`);
@@ -51,30 +76,39 @@ export async function runCli(argv: readonly string[], sink?: LineSink): Promise<
     if (!args.command) {
       throw new UsageError("the following arguments are required: command, target");
     }
-    if (!command) throw new CliError(`'${args.command}' is not available in this version`);
+    if (!command) throw new UsageError(`'${args.command}' is not available in this version`);
+    checkOptions(args, command);
     if (args.target === undefined) {
       throw new UsageError("the following arguments are required: target", args.command);
     }
-    return await command.run({
-      args,
+    const code = await command.run({
+      command: command.name,
+      source: args.source,
+      target: args.target,
       options,
       out,
-      interactive: Deno.stderr.isTerminal(),
+      progress: (label) => {
+        const p = new Progress(label, interactive && !options.json);
+        progressLines.add(p);
+        return p;
+      },
+      stop: interruption.stop,
+      abort: interruption.abort,
     });
+    return interruption.exitCode ?? code;
   } catch (err) {
     if (err instanceof UsageError) {
       out.flush();
       printUsageError(err);
       return 2;
     }
-    if (err instanceof CliError) {
-      out.error(err.message);
-      return err.exitCode;
-    }
-    out.error(err instanceof BackendError ? err.message : describeError(err));
-    if (options.debug) console.error(err);
-    return 1;
+    const report = reportOf(err);
+    if (options.json) out.line(JSON.stringify({ error: report.message, exit: report.exitCode }));
+    out.error(report.message);
+    if (options.debug && !report.expected) console.error(err);
+    return interruption.exitCode ?? report.exitCode;
   } finally {
+    progressLines.forEach((p) => p.clear());
     out.flush();
   }
 }

@@ -1,16 +1,21 @@
 /** `analyze SOURCE TARGET`: why local items are no cache hits in TARGET, bitbake-diffsigs style. */
-import { openBackend } from "../backends/factory.ts";
+import { describeError } from "../backends/backend.ts";
 import { FileBackend } from "../backends/file.ts";
 import { type Artifact, artifactKind } from "../cache/artifact.ts";
 import { type ArtifactFilter, makeFilter } from "../cache/filter.ts";
 import { listArtifacts } from "../cache/listing.ts";
-import { describeError } from "../cli/errors.ts";
-import type { Output } from "../cli/output.ts";
 import { compareSigfiles } from "../siginfo/compare.ts";
-import { indentEntries, Limiter, recursiveCompare, SiginfoIndex } from "../siginfo/lookup.ts";
+import { indentEntries, recursiveCompare, SiginfoIndex } from "../siginfo/lookup.ts";
 import { SiginfoError } from "../siginfo/read.ts";
-import { runPool } from "../sync/pool.ts";
-import { type Command, jobsOf, requireSourceAndTarget } from "./command.ts";
+import { Limiter } from "../sync/limiter.ts";
+import {
+  type Command,
+  CommandError,
+  jobsOf,
+  openCache,
+  type Printer,
+  requireSourceAndTarget,
+} from "./command.ts";
 
 /** Tasks whose artifacts are worth a report: packages, root filesystems, bootstraps. */
 const KEY_TASKS: ReadonlySet<string> = new Set(["dpkg_build", "rootfs_install", "bootstrap"]);
@@ -123,7 +128,7 @@ async function analyzeItem(item: Artifact, an: Analysis): Promise<ItemResult> {
   return { ...result, status: "miss" };
 }
 
-function printItem(out: Output, r: ItemResult): void {
+function printItem(out: Printer, r: ItemResult): void {
   const { arch, pn, task, hash } = r.item;
   out.line(
     `\x1b[1;33m==== checking local item ${arch}:${pn}:${task} (${hash.slice(0, 8)}) ====\x1b[0m`,
@@ -168,7 +173,11 @@ export const analyze: Command = {
   name: "analyze",
   summary: "explain why local sstate items are no hits in the remote cache",
   positionals: "SOURCE TARGET",
-  options: ["json", "filter", "arch", "jobs", "color"],
+  options: ["json", "filter", "arch", "jobs", "color", "s3-endpoint", "s3-path-style"],
+  optionHelp: {
+    jobs: "signature files read at once (default 8)",
+    json: "print each item's status and differences as JSON",
+  },
   description:
     "For every siginfo of a key task (dpkg_build, rootfs_install, bootstrap) in SOURCE (a local " +
     "SSTATE_DIR), checks whether TARGET has that item. If not, its signature is compared with " +
@@ -195,23 +204,23 @@ export const analyze: Command = {
     const jobs = jobsOf(options);
     const filter = makeFilter(options.filter, options.arch);
     const sourceCache = new FileBackend(source);
-    const target = openBackend(location);
+    const target = await openCache(location, options);
     try {
-      if (!(await sourceCache.exists())) {
-        out.error(`source ${source} does not exist. Nothing to analyze.`);
-        return 1;
+      const signal = ctx.abort;
+      if (!(await sourceCache.exists({ signal }))) {
+        throw new CommandError(`source ${source} does not exist. Nothing to analyze.`);
       }
-      if (!(await target.exists())) {
-        out.error(`target ${target.displayUrl} does not exist. Nothing to analyze.`);
-        return 1;
+      if (!(await target.exists({ signal }))) {
+        throw new CommandError(`target ${target.displayUrl} does not exist. Nothing to analyze.`);
       }
+      const onWarning = (message: string) => out.warn(message);
       const [localList, remoteList] = await Promise.all([
-        listArtifacts(sourceCache),
-        listArtifacts(target),
+        listArtifacts(sourceCache, undefined, { signal, onWarning }),
+        listArtifacts(target, undefined, { signal, onWarning }),
       ]);
       const limiter = new Limiter(jobs);
-      const local = new SiginfoIndex(sourceCache, localList.artifacts, limiter);
-      const remote = new SiginfoIndex(target, remoteList.artifacts, limiter);
+      const local = new SiginfoIndex(sourceCache, localList.artifacts, limiter, signal);
+      const remote = new SiginfoIndex(target, remoteList.artifacts, limiter, signal);
       const color = !options.json && out.color;
       const an: Analysis = {
         local,
@@ -237,37 +246,48 @@ export const analyze: Command = {
       };
 
       const items = localItems(localList.artifacts, filter);
-      const results = items.map(() => Promise.withResolvers<ItemResult>());
-      const work = runPool([...items.keys()], jobs, async (i) => {
+      const progress = ctx.progress("analyzing");
+      progress.total(items.length);
+      const analyzeOne = async (item: Artifact): Promise<ItemResult> => {
         try {
-          results[i].resolve(await analyzeItem(items[i], an));
+          return await analyzeItem(item, an);
         } catch (err) {
-          const error = `cannot analyze ${items[i].path}: ${describeError(err)}`;
-          results[i].resolve({
-            item: items[i],
-            status: "error",
-            siginfoOnly: false,
-            candidates: [],
-            matches: [],
-            error,
-          });
+          if (ctx.abort.aborted) throw err;
+          const error = `cannot analyze ${item.path}: ${describeError(err)}`;
+          return { item, status: "error", siginfoOnly: false, candidates: [], matches: [], error };
+        } finally {
+          progress.advance();
         }
-      });
-      if (options.json) {
-        const done = await Promise.all(results.map((r) => r.promise));
-        const json = {
-          source,
-          target: target.displayUrl,
-          items: done.map(itemJson),
-        };
-        out.line(JSON.stringify(json, null, 2));
-      } else {
-        for (const r of results) {
-          printItem(out, await r.promise);
+      };
+      // Items run ahead of the printing by a window; their reads share the limiter.
+      const window = 4 * jobs;
+      const running: Promise<ItemResult>[] = [];
+      const done: ItemResult[] = [];
+      const report = async () => {
+        const result = await running.shift()!.catch(() => null); // null: cut by a second Ctrl-C
+        if (!result) return;
+        done.push(result);
+        if (!options.json) {
+          printItem(out, result);
           out.flush();
         }
+      };
+      for (const item of items) {
+        if (ctx.stop.aborted) break;
+        const run = analyzeOne(item);
+        run.catch(() => {}); // awaited in order by report()
+        running.push(run);
+        if (running.length >= window) await report();
       }
-      await work;
+      while (running.length > 0) await report();
+      progress.clear();
+      if (options.json) {
+        const json = { source, target: target.displayUrl, items: done.map(itemJson) };
+        out.line(JSON.stringify(json, null, 2));
+      }
+      if (done.length < items.length) {
+        out.warn(`${items.length - done.length} items were not analyzed: the run was stopped`);
+      }
       return 0;
     } finally {
       await target.close();

@@ -1,15 +1,29 @@
 /** `clean TARGET`: delete old archives, and siginfo files that are older still or orphaned. */
-import { openBackend } from "../backends/factory.ts";
+import {
+  type Backend,
+  BackendError,
+  describeError,
+  type Entry,
+  isAbortError,
+  MAX_BULK_DELETE,
+  parentOf,
+} from "../backends/backend.ts";
 import { archivePathOf, type Artifact, artifactKind } from "../cache/artifact.ts";
 import { parseAge } from "../cache/age.ts";
 import { makeFilter } from "../cache/filter.ts";
-import { formatGb, listArtifacts } from "../cache/listing.ts";
-import type { Options } from "../cli/args.ts";
-import type { Output } from "../cli/output.ts";
-import { describeError } from "../cli/errors.ts";
-import { runPool } from "../sync/pool.ts";
-import { withRetry } from "../sync/retry.ts";
-import { type Command, jobsOf, requireTargetOnly } from "./command.ts";
+import { listArtifacts } from "../cache/listing.ts";
+import { formatGb } from "../cache/units.ts";
+import { Limiter } from "../sync/limiter.ts";
+import { isStaleTemp } from "../sync/stale_temps.ts";
+import {
+  type Command,
+  type CommandContext,
+  jobsOf,
+  openCache,
+  type Printer,
+  requireTargetOnly,
+} from "./command.ts";
+import type { Options } from "./options.ts";
 
 /** The effective age limits, in seconds, with the texts to print for them. */
 interface AgeLimits {
@@ -19,7 +33,7 @@ interface AgeLimits {
   maxSigAgeText: string;
 }
 
-function ageLimits(options: Options, out: Output): AgeLimits {
+function ageLimits(options: Options, out: Printer): AgeLimits {
   const maxAge = parseAge(options.maxAge, "MAX_AGE");
   const maxSigAgeText = options.maxSigAge ?? options.maxAge;
   const maxSigAge = parseAge(maxSigAgeText, "MAX_SIG_AGE");
@@ -66,17 +80,104 @@ export function planClean(
   return { archives, siginfo, deleteArchives, deleteOthers };
 }
 
+/** What the deletions did. */
+interface DeleteTally {
+  deleted: Entry[];
+  failed: number;
+}
+
+/**
+ * Deletes `doomed` through the limiter: in bulk requests where the backend has them, else one
+ * by one. Stops starting deletions at the first Ctrl-C, and at the first target-wide failure
+ * (reported once); every other failure is one ERROR line.
+ */
+async function deleteAll(
+  target: Backend,
+  doomed: readonly Entry[],
+  ctx: CommandContext,
+  limiter: Limiter,
+  progress: (failed: boolean) => void,
+): Promise<DeleteTally> {
+  const { out } = ctx;
+  const tally: DeleteTally = { deleted: [], failed: 0 };
+  const stop = new AbortController();
+  ctx.stop.addEventListener("abort", () => stop.abort(), { once: true });
+  const failed = (a: Entry, err: unknown) => {
+    if (isAbortError(err) || ctx.abort.aborted) return;
+    tally.failed++;
+    progress(true);
+    if (err instanceof BackendError && err.scope === "target") {
+      if (!stop.signal.aborted) out.error(`${err.message}; stopping the clean`);
+      stop.abort();
+    } else out.error(`cannot delete ${a.path}: ${describeError(err)}`);
+  };
+  const deleted = (a: Entry) => {
+    tally.deleted.push(a);
+    progress(false);
+  };
+  const signal = ctx.abort;
+  if (target.deleteMany) {
+    const batches: Entry[][] = [];
+    for (let i = 0; i < doomed.length; i += MAX_BULK_DELETE) {
+      batches.push(doomed.slice(i, i + MAX_BULK_DELETE));
+    }
+    await limiter.forEach(batches, async (batch) => {
+      for (const a of batch) out.detail(`[DELETE] ${a.path}`);
+      try {
+        const outcomes = await target.deleteMany!(batch.map((a) => a.path), { signal });
+        const errors = new Map(outcomes.map((o) => [o.path, o.error]));
+        for (const a of batch) {
+          const error = errors.get(a.path);
+          if (error) failed(a, error);
+          else deleted(a);
+        }
+      } catch (err) {
+        for (const a of batch) failed(a, err);
+      }
+    }, stop.signal);
+  } else {
+    await limiter.forEach(doomed, async (a) => {
+      out.detail(`[DELETE] ${a.path}`);
+      try {
+        await target.delete(a.path, { signal });
+        deleted(a);
+      } catch (err) {
+        failed(a, err);
+      }
+    }, stop.signal);
+  }
+  return tally;
+}
+
 export const clean: Command = {
   name: "clean",
   summary: "delete archives older than --max-age and siginfo older than --max-sig-age",
   positionals: "TARGET",
-  options: ["verbose", "quiet", "dry-run", "jobs", "max-age", "max-sig-age", "filter", "arch"],
+  options: [
+    "verbose",
+    "quiet",
+    "dry-run",
+    "jobs",
+    "max-age",
+    "max-sig-age",
+    "filter",
+    "arch",
+    "s3-endpoint",
+    "s3-path-style",
+  ],
+  optionHelp: {
+    verbose: "print [DELETE] for every file deleted",
+    "dry-run": "print what would be deleted ([DELETE] lines) without deleting anything",
+    jobs: "deletions in flight at once (default 64 in a directory, 8 or what suits a remote)",
+  },
   description:
     "Deletes archives (.tgz, .tar.zst) at least MAX_AGE old (default 1d; the age of an upload " +
     "on a remote, of the last use in a local SSTATE_DIR). A siginfo file is deleted together " +
     "with its archive, or once it is MAX_SIG_AGE old (default MAX_AGE; never less than MAX_AGE), " +
     "so signatures can be kept longer for `analyze`. Ages are N followed by w, d, h, m or s. " +
-    "Files that are not sstate artifacts are never touched; directories left empty are removed.",
+    "Files that are not sstate artifacts are never touched, except temporary files of killed " +
+    "uploads once they are an hour old; directories left empty are removed at the end. " +
+    "Ctrl-C stops deleting and prints what was done so far.",
   examples: [
     "isar-sstate clean --max-age 2w --max-sig-age 8w file:///mnt/sstate",
     "isar-sstate clean -v --dry-run --max-age 30d /mnt/sstate",
@@ -87,48 +188,75 @@ export const clean: Command = {
     const { out, options } = ctx;
     const limits = ageLimits(options, out);
     const filter = makeFilter(options.filter, options.arch);
-    const target = openBackend(location);
-    const jobs = jobsOf(options, target);
-    if (!(await target.exists())) {
-      out.warn(`cannot access target ${target.displayUrl}. Nothing to clean.`);
-      return 0;
-    }
-    out.info(`scanning ${target.displayUrl}`);
-    const { artifacts } = await listArtifacts(target, filter);
-    const links = artifacts.filter((a) => a.isLink);
-    if (links.length > 0) out.line(`NOTE: ${links.length} artifacts are symbolic links`);
-    const plan = planClean(artifacts, limits, Date.now());
-    const siginfoDeleted = plan.deleteOthers.filter((a) => artifactKind(a.suffix) === "siginfo");
-    out.info(
-      `found ${plan.archives.length} archive files, ${plan.deleteArchives.length} of which are ` +
-        `older than ${limits.maxAgeText}`,
-    );
-    out.info(
-      `found ${plan.siginfo.length} siginfo files, ${siginfoDeleted.length} of which correspond ` +
-        `to old archive files or are older than ${limits.maxSigAgeText}`,
-    );
-
-    const doomed = [...plan.deleteArchives, ...plan.deleteOthers];
-    const freed = (items: Artifact[]) => items.reduce((s, a) => s + a.size, 0);
-    if (options.dryRun) {
-      for (const a of doomed) out.line(`[DELETE] ${a.path}`);
-      out.info(`dry run: would free ${formatGb(freed(doomed))} GB`);
-      return 0;
-    }
-    const deleted: Artifact[] = [];
-    let failures = 0;
-    await runPool(doomed, jobs, async (a) => {
-      try {
-        out.detail(`[DELETE] ${a.path}`);
-        await withRetry(() => target.delete(a.path));
-        deleted.push(a);
-      } catch (err) {
-        failures++;
-        out.error(`cannot delete ${a.path}: ${describeError(err)}`);
+    const target = await openCache(location, options);
+    try {
+      const limiter = new Limiter(jobsOf(options, target));
+      if (!(await target.exists({ signal: ctx.abort }))) {
+        out.warn(`cannot access target ${target.displayUrl}. Nothing to clean.`);
+        return 0;
       }
-    });
-    await target.close();
-    out.info(`freed ${formatGb(freed(deleted))} GB`);
-    return failures > 0 ? 1 : 0;
+      out.info(`scanning ${target.displayUrl}`);
+      const now = Date.now();
+      let skipped = 0;
+      const { artifacts, others } = await listArtifacts(target, filter, {
+        signal: ctx.abort,
+        onWarning: (message) => {
+          skipped++;
+          out.warn(message);
+        },
+      });
+      const links = artifacts.filter((a) => a.isLink);
+      if (links.length > 0) out.line(`NOTE: ${links.length} artifacts are symbolic links`);
+      const plan = planClean(artifacts, limits, now);
+      const siginfoDeleted = plan.deleteOthers.filter((a) => artifactKind(a.suffix) === "siginfo");
+      out.info(
+        `found ${plan.archives.length} archive files, ${plan.deleteArchives.length} of which ` +
+          `are older than ${limits.maxAgeText}`,
+      );
+      out.info(
+        `found ${plan.siginfo.length} siginfo files, ${siginfoDeleted.length} of which ` +
+          `correspond to old archive files or are older than ${limits.maxSigAgeText}`,
+      );
+      const temps = others.filter((e) => isStaleTemp(e.path, e.mtime, now));
+      if (temps.length > 0) {
+        out.info(`found ${temps.length} temporary files left by killed uploads`);
+      }
+
+      const doomed = [...plan.deleteArchives, ...plan.deleteOthers, ...temps];
+      const bytes = (items: readonly Entry[]) => items.reduce((s, a) => s + a.size, 0);
+      if (options.dryRun) {
+        for (const a of doomed) out.line(`[DELETE] ${a.path}`);
+        out.info(`dry run: would free ${formatGb(bytes(doomed))} GB`);
+        return 0;
+      }
+      const started = Date.now();
+      const progress = ctx.progress("deleting");
+      progress.total(doomed.length);
+      const tally = await deleteAll(target, doomed, ctx, limiter, (f) => progress.advance(0, f));
+      progress.clear();
+      if (target.pruneEmptyDirs && tally.deleted.length > 0 && !ctx.abort.aborted) {
+        const dirs = new Set(tally.deleted.map((a) => parentOf(a.path)));
+        try {
+          await target.pruneEmptyDirs(dirs, { signal: ctx.abort });
+        } catch (err) {
+          if (!isAbortError(err)) {
+            out.warn(`cannot remove empty directories: ${describeError(err)}`);
+          }
+        }
+      }
+      const freed = formatGb(bytes(tally.deleted));
+      out.info(`freed ${freed} GB`);
+      const seconds = ((Date.now() - started) / 1000).toFixed(1);
+      out.info(
+        `done: ${tally.deleted.length} deleted, ${tally.failed} failed, freed ${freed} GB ` +
+          `in ${seconds}s`,
+      );
+      const notStarted = doomed.length - tally.deleted.length - tally.failed;
+      if (notStarted > 0) out.warn(`${notStarted} files were not deleted: the clean was stopped`);
+      if (skipped > 0) out.warn(`${skipped} unreadable directories were skipped`);
+      return tally.failed > 0 ? 1 : 0;
+    } finally {
+      await target.close();
+    }
   },
 };

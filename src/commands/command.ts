@@ -1,16 +1,53 @@
-/** What every subcommand module provides, and the context it runs in. */
-import type { CommandName, Options, ParsedArgs } from "../cli/args.ts";
-import { CliError } from "../cli/errors.ts";
-import type { Output } from "../cli/output.ts";
+/**
+ * What every subcommand module provides, and the context it runs in. Commands print through a
+ * `Printer` and show progress through a `ProgressDisplay` that the command line hands them; they
+ * never touch the terminal or the process themselves.
+ */
 import type { Backend } from "../backends/backend.ts";
+import { type LocationOptions, openBackend } from "../backends/factory.ts";
+import { retrying } from "../backends/retry.ts";
+import type { CommandName, Options } from "./options.ts";
+
+/** Where a command prints: the tool's line format (`INFO: …`, `WARNING: …`, `ERROR: …`). */
+export interface Printer {
+  readonly verbose: boolean;
+  readonly quiet: boolean;
+  readonly color: boolean;
+  /** JSON mode: `line` carries JSON; info, warnings and errors go elsewhere (stderr). */
+  readonly json: boolean;
+  line(text: string): void;
+  info(text: string): void;
+  warn(text: string): void;
+  error(text: string): void;
+  /** A line only shown with --verbose. */
+  detail(text: string): void;
+  /** Writes what is buffered now. */
+  flush(): void;
+}
+
+/** A live progress line for long work (a no-op where nobody watches a terminal). */
+export interface ProgressDisplay {
+  /** Sets (or raises) the totals once they are known. */
+  total(files: number, bytes?: number): void;
+  /** Counts one finished item. */
+  advance(bytes?: number, failed?: boolean): void;
+  /** Removes the line for good. */
+  clear(): void;
+}
 
 /** Everything a command needs from the command line and the terminal. */
 export interface CommandContext {
-  args: ParsedArgs;
+  command: CommandName;
+  source?: string;
+  target?: string;
   options: Options;
-  out: Output;
-  /** Whether stderr is a terminal (progress display). */
-  interactive: boolean;
+  out: Printer;
+  /** A progress display labelled `label`. */
+  progress(label: string): ProgressDisplay;
+  /** Aborted at the first Ctrl-C / SIGTERM: start no further work, then report. */
+  stop: AbortSignal;
+  /** Aborted at the second: stop the work in progress too. */
+  abort: AbortSignal;
 }
 
 /** A subcommand: its help and its implementation, returning the exit code. */
@@ -20,28 +57,38 @@ export interface Command {
   summary: string;
   /** `SOURCE TARGET`, `TARGET`, … */
   positionals: string;
-  /** The options it reads (long names), listed in its help. */
+  /** The options it takes (long names), listed in its help; any other is a syntax error. */
   options: readonly string[];
+  /** Help texts of options that mean something particular to this command. */
+  optionHelp?: Readonly<Record<string, string>>;
   /** Paragraphs for `isar-sstate COMMAND --help`. */
   description: string;
   examples: readonly string[];
   run(ctx: CommandContext): Promise<number>;
 }
 
+/** A failure the user can act on, printed as `ERROR: <message>`; exit code 1 by default. */
+export class CommandError extends Error {
+  constructor(message: string, readonly exitCode = 1) {
+    super(message);
+    this.name = "CommandError";
+  }
+}
+
 /** The reference tool's positional checks: `needs a source and target` / `must not have a source`. */
 export function requireSourceAndTarget(ctx: CommandContext): { source: string; target: string } {
-  const { command, source, target } = ctx.args;
+  const { command, source, target } = ctx;
   if (source === undefined || target === undefined) {
-    throw new CliError(`'${command}' needs a source and target`);
+    throw new CommandError(`'${command}' needs a source and target`);
   }
   return { source, target };
 }
 
 /** For commands that take only a target. */
 export function requireTargetOnly(ctx: CommandContext): string {
-  const { command, source, target } = ctx.args;
+  const { command, source, target } = ctx;
   if (source !== undefined) {
-    throw new CliError(`'${command}' must not have a source (only a target)`);
+    throw new CommandError(`'${command}' must not have a source (only a target)`);
   }
   return target!;
 }
@@ -53,7 +100,16 @@ export const DEFAULT_JOBS = 8;
 export function jobsOf(options: Options, backend?: Backend): number {
   if (options.jobs === undefined) return backend?.defaultJobs ?? DEFAULT_JOBS;
   if (options.jobs < 1 || options.jobs > 256) {
-    throw new CliError(`--jobs must be between 1 and 256, got ${options.jobs}`);
+    throw new CommandError(`--jobs must be between 1 and 256, got ${options.jobs}`);
   }
   return options.jobs;
+}
+
+/** Opens a cache location with the command line's backend settings, retrying transient faults. */
+export async function openCache(location: string, options: Options): Promise<Backend> {
+  const settings: LocationOptions = {
+    s3Endpoint: options.s3Endpoint,
+    s3PathStyle: options.s3PathStyle || undefined,
+  };
+  return retrying(await openBackend(location, settings));
 }

@@ -1,18 +1,18 @@
 /** `diff A B`: what changed between two signature files, like `bitbake-diffsigs A B`. */
 import { FileBackend } from "../backends/file.ts";
 import { listArtifacts } from "../cache/listing.ts";
-import { CliError } from "../cli/errors.ts";
 import { compareSigfiles } from "../siginfo/compare.ts";
-import { Limiter, recursiveCompare, SiginfoIndex } from "../siginfo/lookup.ts";
+import { recursiveCompare, SiginfoIndex } from "../siginfo/lookup.ts";
 import type { SigInfo } from "../siginfo/read.ts";
-import { type Command, DEFAULT_JOBS } from "./command.ts";
+import { Limiter } from "../sync/limiter.ts";
+import { type Command, CommandError, DEFAULT_JOBS } from "./command.ts";
 import { readSignature } from "./dump.ts";
 
 /** The cache to look dependencies up in, if --cache-dir was given. */
 async function dependencyCaches(cacheDir?: string): Promise<FileBackend[]> {
   if (cacheDir === undefined) return [];
   const cache = new FileBackend(cacheDir);
-  if (!(await cache.exists())) throw new CliError(`cache directory ${cacheDir} does not exist`);
+  if (!(await cache.exists())) throw new CommandError(`cache directory ${cacheDir} does not exist`);
   return [cache];
 }
 
@@ -36,16 +36,16 @@ export const diff: Command = {
   ],
 
   async run(ctx) {
-    const { source, target } = ctx.args;
+    const { source, target } = ctx;
     const { out, options } = ctx;
-    if (source === undefined) throw new CliError("'diff' needs two signature files");
+    if (source === undefined) throw new CommandError("'diff' needs two signature files");
     const a = await readSignature(source);
     const b = await readSignature(target!);
     const caches = await dependencyCaches(options.cacheDir);
     const limiter = new Limiter(DEFAULT_JOBS);
     const indexes = await Promise.all(
       caches.map(async (cache) =>
-        new SiginfoIndex(cache, (await listArtifacts(cache)).artifacts, limiter)
+        new SiginfoIndex(cache, (await listArtifacts(cache)).artifacts, limiter, ctx.abort)
       ),
     );
     const find = (hash: string): Promise<SigInfo> | undefined => {

@@ -1,15 +1,14 @@
 /** `dump FILE`: one signature file listed like `bitbake-dumpsig`. */
-import { CliError } from "../cli/errors.ts";
 import { dumpSigfile } from "../siginfo/dump.ts";
 import { readSiginfoFile, type SigInfo, SiginfoError } from "../siginfo/read.ts";
-import type { Command } from "./command.ts";
+import { type Command, CommandError } from "./command.ts";
 
-/** Reads a signature file; a SiginfoError becomes a one-line CliError naming the file. */
+/** Reads a signature file; a SiginfoError becomes a one-line CommandError naming the file. */
 export async function readSignature(path: string): Promise<SigInfo> {
   try {
     return await readSiginfoFile(path);
   } catch (err) {
-    if (err instanceof SiginfoError) throw new CliError(err.message);
+    if (err instanceof SiginfoError) throw new CommandError(err.message);
     throw err;
   }
 }
@@ -31,8 +30,8 @@ export const dump: Command = {
   ],
 
   async run(ctx) {
-    const { source, target } = ctx.args;
-    if (source !== undefined) throw new CliError("'dump' takes one signature file");
+    const { source, target } = ctx;
+    if (source !== undefined) throw new CommandError("'dump' takes one signature file");
     const sig = await readSignature(target!);
     for (const line of dumpSigfile(sig)) ctx.out.line(line);
     return 0;

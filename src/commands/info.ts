@@ -1,10 +1,11 @@
 /** `info TARGET`: what a cache holds, as the reference prints it or as JSON. */
-import { openBackend } from "../backends/factory.ts";
+import type { Entry } from "../backends/backend.ts";
+import { parseTempName } from "../backends/temp_name.ts";
 import { type Artifact, artifactKind } from "../cache/artifact.ts";
 import { makeFilter } from "../cache/filter.ts";
-import { formatGb, listArtifacts } from "../cache/listing.ts";
-import type { Output } from "../cli/output.ts";
-import { type Command, requireTargetOnly } from "./command.ts";
+import { listArtifacts } from "../cache/listing.ts";
+import { formatBytes, formatGb } from "../cache/units.ts";
+import { type Command, openCache, type Printer, requireTargetOnly } from "./command.ts";
 
 /** The task whose artifacts make a recipe a package, a rootfs or a bootstrap. */
 const KEY_TASKS = { deb: "dpkg_build", rootfs: "rootfs_install", bootstrap: "bootstrap" } as const;
@@ -29,8 +30,13 @@ function tallyBy(artifacts: readonly Artifact[], key: (a: Artifact) => string) {
   return Object.fromEntries(Object.entries(tallies).sort(([a], [b]) => (a < b ? -1 : 1)));
 }
 
-/** The JSON form of `info --json`. */
-export function infoJson(displayUrl: string, artifacts: readonly Artifact[]) {
+/** The JSON form of `info --json`; `temps` are leftovers of killed uploads. */
+export function infoJson(
+  displayUrl: string,
+  artifacts: readonly Artifact[],
+  temps: readonly Entry[] = [],
+  skippedDirectories = 0,
+) {
   // A loop, not Math.min(...times): spreading 100k+ arguments overflows the stack.
   let oldest = Infinity;
   let newest = -Infinity;
@@ -50,11 +56,13 @@ export function infoJson(displayUrl: string, artifacts: readonly Artifact[]) {
     tasks: tallyBy(artifacts, (a) => a.task),
     suffixes: tallyBy(artifacts, (a) => a.suffix),
     kinds: tallyBy(artifacts, (a) => artifactKind(a.suffix)),
+    temporaryFiles: { files: temps.length, bytes: temps.reduce((s, t) => s + t.size, 0) },
+    skippedDirectories,
   };
 }
 
 /** The `-v` part: archs, and recipes grouped by their key task with their archive counts. */
-function printDetails(out: Output, artifacts: readonly Artifact[]): void {
+function printDetails(out: Printer, artifacts: readonly Artifact[]): void {
   const sorted = (items: Iterable<string>) => [...new Set(items)].sort();
   out.info(
     `found the following archs: [${sorted(artifacts.map((a) => a.arch)).map(pyStr).join(", ")}]`,
@@ -93,12 +101,17 @@ export const info: Command = {
   name: "info",
   summary: "show what a cache holds: file count and size, with -v archs and recipes",
   positionals: "TARGET",
-  options: ["verbose", "json", "filter", "arch"],
+  options: ["verbose", "quiet", "json", "filter", "arch", "s3-endpoint", "s3-path-style"],
+  optionHelp: {
+    verbose: "also list the archs, and per recipe the archives of its key task",
+    json: "print counts and bytes per arch, task, suffix and kind as JSON",
+  },
   description:
     "Scans TARGET and prints how many artifact files it holds and their size. With -v it also " +
     "lists the archs and, per recipe, how many archives of its key task (dpkg_build, " +
-    "rootfs_install, bootstrap) the cache has. --json prints counts and bytes per arch, task, " +
-    "suffix and kind, and the oldest and newest file, for dashboards.",
+    "rootfs_install, bootstrap) the cache has. Temporary files that killed uploads left behind " +
+    "are counted separately (clean removes them). --json prints counts and bytes per arch, " +
+    "task, suffix and kind, and the oldest and newest file, for dashboards.",
   examples: [
     "isar-sstate info file:///mnt/sstate",
     "isar-sstate info -v --filter 'linux-' /mnt/sstate",
@@ -109,22 +122,42 @@ export const info: Command = {
     const location = requireTargetOnly(ctx);
     const { out, options } = ctx;
     const filter = makeFilter(options.filter, options.arch);
-    const target = openBackend(location);
-    if (!(await target.exists())) {
-      if (options.json) out.line(JSON.stringify({ target: target.displayUrl, exists: false }));
-      else out.warn(`cannot access target ${target.displayUrl}. No info to show.`);
+    const target = await openCache(location, options);
+    try {
+      if (!(await target.exists({ signal: ctx.abort }))) {
+        if (options.json) out.line(JSON.stringify({ target: target.displayUrl, exists: false }));
+        else out.warn(`cannot access target ${target.displayUrl}. No info to show.`);
+        return 0;
+      }
+      out.info(`scanning ${target.displayUrl}`);
+      let skipped = 0;
+      const { artifacts, others } = await listArtifacts(target, filter, {
+        signal: ctx.abort,
+        onWarning: (message) => {
+          skipped++;
+          out.warn(message);
+        },
+      });
+      const temps = others.filter((e) => parseTempName(e.path) !== null);
+      if (options.json) {
+        const json = infoJson(target.displayUrl, artifacts, temps, skipped);
+        out.line(JSON.stringify(json, null, 2));
+        return 0;
+      }
+      const bytes = artifacts.reduce((s, a) => s + a.size, 0);
+      out.info(`found ${artifacts.length} files (${formatGb(bytes)} GB)`);
+      if (temps.length > 0) {
+        const size = formatBytes(temps.reduce((s, t) => s + t.size, 0));
+        out.info(
+          `found ${temps.length} temporary files (${size}) left by killed uploads; ` +
+            "clean removes them once they are an hour old",
+        );
+      }
+      if (skipped > 0) out.warn(`${skipped} unreadable directories were skipped`);
+      if (options.verbose) printDetails(out, artifacts);
       return 0;
+    } finally {
+      await target.close();
     }
-    if (!options.json) out.info(`scanning ${target.displayUrl}`);
-    const { artifacts } = await listArtifacts(target, filter);
-    await target.close();
-    if (options.json) {
-      out.line(JSON.stringify(infoJson(target.displayUrl, artifacts), null, 2));
-      return 0;
-    }
-    const bytes = artifacts.reduce((s, a) => s + a.size, 0);
-    out.info(`found ${artifacts.length} files (${formatGb(bytes)} GB)`);
-    if (options.verbose) printDetails(out, artifacts);
-    return 0;
   },
 };

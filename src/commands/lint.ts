@@ -1,17 +1,22 @@
 /** `lint TARGET`: find absolute build and source paths in signatures, which defeat sharing. */
-import type { Backend } from "../backends/backend.ts";
-import { openBackend } from "../backends/factory.ts";
+import { type Backend, describeError, type ListOptions } from "../backends/backend.ts";
 import { schemeOf } from "../backends/url.ts";
 import { artifactKind } from "../cache/artifact.ts";
 import { type ArtifactFilter, makeFilter } from "../cache/filter.ts";
 import { listArtifacts } from "../cache/listing.ts";
 import { parseStampName } from "../cache/stamps.ts";
-import type { Options } from "../cli/args.ts";
-import { CliError, describeError } from "../cli/errors.ts";
-import type { Output } from "../cli/output.ts";
 import { parseSiginfo, type SigInfo, SiginfoError } from "../siginfo/read.ts";
-import { runPool } from "../sync/pool.ts";
-import { type Command, jobsOf, requireTargetOnly } from "./command.ts";
+import { Limiter } from "../sync/limiter.ts";
+import {
+  type Command,
+  type CommandContext,
+  CommandError,
+  jobsOf,
+  openCache,
+  type Printer,
+  requireTargetOnly,
+} from "./command.ts";
+import type { Options } from "./options.ts";
 
 /** A signature file to lint, with the fields its name gives. */
 interface SignatureRef {
@@ -129,7 +134,7 @@ function excludedTaskPatterns(list: string): RegExp[] {
     try {
       return fnmatchToRegExp(pattern);
     } catch {
-      throw new CliError(`invalid --excluded-tasks pattern '${pattern}'`);
+      throw new CommandError(`invalid --excluded-tasks pattern '${pattern}'`);
     }
   });
 }
@@ -139,15 +144,16 @@ async function listSignatures(
   target: Backend,
   stamps: boolean,
   filter: ArtifactFilter,
+  options: ListOptions,
 ): Promise<SignatureRef[]> {
   const found: SignatureRef[] = [];
   if (stamps) {
-    for await (const entry of target.list()) {
+    for await (const entry of target.list(options)) {
       const name = parseStampName(entry.path);
       if (name && filter(name)) found.push({ path: entry.path, ...name });
     }
   } else {
-    const { artifacts } = await listArtifacts(target, filter);
+    const { artifacts } = await listArtifacts(target, filter, options);
     for (const { path, arch, pn, task, hash, suffix } of artifacts) {
       if (artifactKind(suffix) === "siginfo") found.push({ path, arch, pn, task, hash });
     }
@@ -164,9 +170,14 @@ interface LintResult {
   problem?: string;
 }
 
-async function lintOne(target: Backend, sig: SignatureRef, dirs: LintDirs): Promise<LintResult> {
+async function lintOne(
+  target: Backend,
+  sig: SignatureRef,
+  dirs: LintDirs,
+  signal: AbortSignal,
+): Promise<LintResult> {
   try {
-    const bytes = await target.read(sig.path);
+    const bytes = await target.read(sig.path, { signal });
     if (bytes === null) return { sig, findings: [], problem: "disappeared while linting" };
     return { sig, findings: findPathLeaks(parseSiginfo(bytes, sig.path), dirs) };
   } catch (err) {
@@ -177,22 +188,30 @@ async function lintOne(target: Backend, sig: SignatureRef, dirs: LintDirs): Prom
   }
 }
 
-/** Lints `sigs`, `jobs` files at a time, handing the results to `report` in the order given. */
+/**
+ * Lints `sigs` through the limiter, handing the results to `report` in the order given; stops
+ * starting new files at the first Ctrl-C. Returns how many were reported.
+ */
 async function lintInOrder(
   target: Backend,
   sigs: readonly SignatureRef[],
-  settings: { dirs: LintDirs; jobs: number },
+  settings: { dirs: LintDirs; limiter: Limiter; ctx: CommandContext },
   report: (result: LintResult) => void,
-): Promise<void> {
+): Promise<number> {
+  const { ctx } = settings;
   const results: LintResult[] = [];
   let reported = 0;
-  await runPool(sigs.map((sig, index) => ({ sig, index })), settings.jobs, async (item) => {
-    results[item.index] = await lintOne(target, item.sig, settings.dirs);
+  const indexed = sigs.map((sig, index) => ({ sig, index }));
+  await settings.limiter.forEach(indexed, async ({ sig, index }) => {
+    const result = await lintOne(target, sig, settings.dirs, ctx.abort);
+    if (ctx.abort.aborted) return;
+    results[index] = result;
     while (reported < sigs.length && results[reported]) report(results[reported++]);
-  });
+  }, ctx.stop);
+  return reported;
 }
 
-function printResult(out: Output, result: LintResult, verbose: boolean): void {
+function printResult(out: Printer, result: LintResult, verbose: boolean): void {
   const { sig, findings, problem } = result;
   if (problem !== undefined) out.warn(`${sig.path}: ${problem}`);
   const shown = findings.filter((f) => verbose || f.kind !== "other");
@@ -207,7 +226,7 @@ function printResult(out: Output, result: LintResult, verbose: boolean): void {
 function exitCodeOption(options: Options): number | undefined {
   const code = options.exitCode;
   if (code !== undefined && (code < 0 || code > 255)) {
-    throw new CliError(`--exit-code must be between 0 and 255, got ${code}`);
+    throw new CommandError(`--exit-code must be between 0 and 255, got ${code}`);
   }
   return code;
 }
@@ -228,7 +247,15 @@ export const lint: Command = {
     "pedantic",
     "lint-stamps",
     "exit-code",
+    "color",
+    "s3-endpoint",
+    "s3-path-style",
   ],
+  optionHelp: {
+    verbose: "also list absolute paths outside the sources and build directories",
+    jobs: "signature files read at once (default 8)",
+    json: "print every finding, including other absolute paths, as JSON",
+  },
   description: "Reads every siginfo file of TARGET (with --lint-stamps: every *.sigdata.<hash> " +
     "file of a bitbake stamps directory, a local path) and reports upper-case variables whose " +
     "value is an absolute path, and file:/// entries of SRC_URI: such paths are part of the " +
@@ -253,34 +280,49 @@ export const lint: Command = {
     const location = requireTargetOnly(ctx);
     const { out, options } = ctx;
     if (options.lintStamps && schemeOf(location) !== "file") {
-      throw new CliError("--lint-stamps only works with local file targets");
+      throw new CommandError("--lint-stamps only works with local file targets");
     }
     const exitCode = exitCodeOption(options);
     const jobs = jobsOf(options);
     const filter = makeFilter(options.filter, options.arch);
     const excluded = options.pedantic ? [] : excludedTaskPatterns(options.excludedTasks);
-    const target = openBackend(location);
-    if (!(await target.exists())) {
-      if (options.json) out.line(JSON.stringify({ target: target.displayUrl, exists: false }));
-      else out.warn(`target ${target.displayUrl} does not exist. Nothing to analyze.`);
-      return 0;
-    }
-    const sigs = await listSignatures(target, options.lintStamps, filter);
-    const toLint = sigs.filter((s) => !excluded.some((re) => re.test(s.task)));
-    const dirs = { sourcesDir: options.sourcesDir, buildDir: options.buildDir };
-
+    const target = await openCache(location, options);
     const counts: Record<FindingKind, number> = { "sources-dir": 0, "build-dir": 0, other: 0 };
     const issues: (SignatureRef & { findings: Finding[] })[] = [];
     const unreadable: { path: string; problem: string }[] = [];
-    await lintInOrder(target, toLint, { dirs, jobs }, (result) => {
-      if (result.problem !== undefined) {
-        unreadable.push({ path: result.sig.path, problem: result.problem });
+    let sigs: SignatureRef[];
+    try {
+      if (!(await target.exists({ signal: ctx.abort }))) {
+        if (options.json) out.line(JSON.stringify({ target: target.displayUrl, exists: false }));
+        else out.warn(`target ${target.displayUrl} does not exist. Nothing to analyze.`);
+        return 0;
       }
-      for (const f of result.findings) counts[f.kind]++;
-      if (result.findings.length > 0) issues.push({ ...result.sig, findings: result.findings });
-      if (!options.json) printResult(out, result, options.verbose);
-    });
-    await target.close();
+      const onWarning = (message: string) => out.warn(message);
+      sigs = await listSignatures(target, options.lintStamps, filter, {
+        signal: ctx.abort,
+        onWarning,
+      });
+      const toLint = sigs.filter((s) => !excluded.some((re) => re.test(s.task)));
+      const dirs = { sourcesDir: options.sourcesDir, buildDir: options.buildDir };
+      const progress = ctx.progress("linting");
+      progress.total(toLint.length);
+      const limiter = new Limiter(jobs);
+      const linted = await lintInOrder(target, toLint, { dirs, limiter, ctx }, (result) => {
+        progress.advance();
+        if (result.problem !== undefined) {
+          unreadable.push({ path: result.sig.path, problem: result.problem });
+        }
+        for (const f of result.findings) counts[f.kind]++;
+        if (result.findings.length > 0) issues.push({ ...result.sig, findings: result.findings });
+        if (!options.json) printResult(out, result, options.verbose);
+      });
+      progress.clear();
+      if (linted < toLint.length) {
+        out.warn(`${toLint.length - linted} signatures were not linted: the run was stopped`);
+      }
+    } finally {
+      await target.close();
+    }
 
     const hits = counts["sources-dir"] + counts["build-dir"];
     if (options.json) {

@@ -1,5 +1,5 @@
 /** All subcommands by name. */
-import type { CommandName } from "../cli/args.ts";
+import type { CommandName } from "./options.ts";
 import type { Command } from "./command.ts";
 import { analyze } from "./analyze.ts";
 import { clean } from "./clean.ts";

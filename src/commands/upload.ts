@@ -1,54 +1,90 @@
 /** `upload SOURCE TARGET`: copy local artifacts that the target lacks. */
-import { openBackend } from "../backends/factory.ts";
-import type { Artifact } from "../cache/artifact.ts";
+import { describeError } from "../backends/backend.ts";
 import { FileBackend } from "../backends/file.ts";
-import type { Backend } from "../backends/backend.ts";
 import { makeFilter } from "../cache/filter.ts";
-import { formatGb, listArtifacts } from "../cache/listing.ts";
-import { CliError, describeError } from "../cli/errors.ts";
-import { formatBytes, Progress } from "../cli/progress.ts";
-import { installInterruptHandlers } from "../sync/interrupt.ts";
-import { executeUpload, planUpload } from "../sync/upload.ts";
-import { type Command, jobsOf, requireSourceAndTarget } from "./command.ts";
+import { formatBytes, formatGb } from "../cache/units.ts";
+import { Limiter } from "../sync/limiter.ts";
+import { runUpload, type UploadPlan } from "../sync/upload.ts";
+import {
+  type Command,
+  CommandError,
+  jobsOf,
+  openCache,
+  type Printer,
+  requireSourceAndTarget,
+} from "./command.ts";
 
+/** Whether a local path is a directory (null: it does not exist). */
 async function isDirectory(path: string): Promise<boolean | null> {
   try {
     return (await Deno.stat(path)).isDirectory;
   } catch (err) {
     if (err instanceof Deno.errors.NotFound) return null;
-    throw new CliError(`cannot access source ${path}: ${describeError(err)}`);
+    throw new CommandError(`cannot access source ${path}: ${describeError(err)}`);
   }
 }
 
-/** Fills in the sizes of the files to upload (the listing skipped them: most are present). */
-function measureSizes(root: string, artifacts: Artifact[]): void {
-  for (const a of artifacts) {
-    try {
-      a.size = Deno.statSync(`${root}/${a.path}`).size;
-    } catch {
-      // vanished since the listing: its upload reports the failure
+/** Refuses a target directory inside the source: each run would upload its own copy again. */
+async function refuseTargetInSource(source: FileBackend, location: string): Promise<void> {
+  if (!(location.startsWith("file://") || !/^[a-z][a-z0-9+.-]*:\/\//i.test(location))) return;
+  const target = new FileBackend(location);
+  const real = async (path: string) => {
+    // The target may not exist yet: resolve its nearest existing ancestor.
+    let rest = "";
+    for (let p = path; p !== "/"; p = p.slice(0, p.lastIndexOf("/")) || "/") {
+      try {
+        return (await Deno.realPath(p)) + rest;
+      } catch {
+        rest = p.slice(p.lastIndexOf("/")) + rest;
+      }
     }
+    return path;
+  };
+  const [src, dst] = [await real(source.root), await real(target.root)];
+  if (dst === src || dst.startsWith(`${src}/`)) {
+    throw new CommandError(`target ${target.displayUrl} is inside the source ${source.root}`);
   }
 }
 
-async function remotePaths(target: Backend, exists: boolean): Promise<Set<string>> {
-  const paths = new Set<string>();
-  if (!exists) return paths;
-  for await (const entry of target.list({ metadata: false })) paths.add(entry.path);
-  return paths;
+/** Prints the plan lines (the reference's), then the verbose lines held back until now. */
+function printPlan(out: Printer, plan: UploadPlan, held: string[]): void {
+  out.info(`uploading ${plan.missing} files (${formatGb(plan.missingBytes)} GB)`);
+  out.info(`${plan.present} files already present on target`);
+  if (plan.otherFiles > 0) {
+    out.info(`skipping ${plan.otherFiles} files that are not sstate artifacts`);
+  }
+  for (const line of held) out.line(line);
 }
 
 export const upload: Command = {
   name: "upload",
   summary: "upload local sstate artifacts that the remote cache does not have yet",
   positionals: "SOURCE TARGET",
-  options: ["verbose", "quiet", "dry-run", "jobs", "filter", "arch"],
+  options: [
+    "verbose",
+    "quiet",
+    "dry-run",
+    "jobs",
+    "filter",
+    "arch",
+    "s3-endpoint",
+    "s3-path-style",
+  ],
+  optionHelp: {
+    verbose: "print [EXISTS] for every file the target has and [UPLOAD] for every file sent",
+    "dry-run": "print what would be uploaded ([UPLOAD] lines) without changing the target",
+    jobs: "files in flight at once (default 64 to a directory, 8 or what suits a remote)",
+  },
   description:
     "Lists SOURCE (a local SSTATE_DIR) and TARGET once each, then uploads every artifact that " +
-    "TARGET lacks, JOBS at a time, siginfo files before their archives. Files that are not sstate " +
-    "artifacts (bitbake's temporary files, locks, anything else) are never uploaded. Each file " +
-    "appears on TARGET complete or not at all. A missing SOURCE is a warning, not an error, so " +
-    "CI jobs that built nothing still pass. The exit code is 1 if any file failed.",
+    "TARGET lacks, JOBS at a time; each archive only after its own siginfo is stored, and not " +
+    "at all if that failed. Uploads start while SOURCE is still being read. Files that are not " +
+    "sstate artifacts (bitbake's temporary files, locks, anything else) are never uploaded. " +
+    "Each file appears on TARGET complete or not at all, and an artifact already there (uploaded " +
+    "meanwhile by another host) is never replaced. Temporary files that a killed upload from " +
+    "this host left on TARGET are removed first. A missing SOURCE is a warning, not an error, " +
+    "so CI jobs that built nothing still pass. Ctrl-C lets the files in progress finish and " +
+    "prints the summary (a second Ctrl-C stops at once). The exit code is 1 if any file failed.",
   examples: [
     "isar-sstate upload build/sstate-cache file:///mnt/sstate",
     "isar-sstate upload -v --dry-run build/sstate-cache /mnt/sstate",
@@ -59,86 +95,90 @@ export const upload: Command = {
     const { source, target: location } = requireSourceAndTarget(ctx);
     const { out, options } = ctx;
     const filter = makeFilter(options.filter, options.arch);
-    const target = openBackend(location);
-    const jobs = jobsOf(options, target);
-
     const sourceIsDirectory = await isDirectory(source);
-    if (sourceIsDirectory === false) throw new CliError(`source ${source} is not a directory`);
+    if (sourceIsDirectory === false) throw new CommandError(`source ${source} is not a directory`);
     if (sourceIsDirectory === null) {
       out.warn(`source ${source} does not exist. Not uploading.`);
       return 0;
     }
-    let targetExists = await target.exists();
-    if (!targetExists && !options.dryRun) {
-      try {
-        await target.create();
-        targetExists = true;
-      } catch (err) {
-        throw new CliError(
-          `target ${target.displayUrl} does not exist and could not be created: ${
-            describeError(err)
-          }`,
-        );
-      }
-    }
-
-    out.info(`uploading ${source} to ${target.displayUrl}`);
     const local = new FileBackend(source);
-    const [listing, remote] = await Promise.all([
-      listArtifacts(local, filter, { metadata: false }),
-      remotePaths(target, targetExists),
-    ]);
-    const plan = planUpload(listing.artifacts, remote);
-    measureSizes(local.root, plan.missing);
-    for (const a of plan.present) out.detail(`[EXISTS] ${a.path}`);
-    const totalBytes = plan.missing.reduce((sum, a) => sum + a.size, 0);
-    out.info(`uploading ${plan.missing.length} files (${formatGb(totalBytes)} GB)`);
-    out.info(`${plan.present.length} files already present on target`);
-    if (listing.otherFiles > 0) {
-      out.info(`skipping ${listing.otherFiles} files that are not sstate artifacts`);
-    }
-
-    if (options.dryRun) {
-      for (const a of plan.missing) out.line(`[UPLOAD] ${a.path}`);
-      out.info(`dry run: nothing was uploaded`);
-      return 0;
-    }
-
-    const progress = new Progress(
-      "uploading",
-      plan.missing.length,
-      totalBytes,
-      ctx.interactive && !options.quiet,
-    );
-    out.beforeWrite = () => progress.clear();
-    installInterruptHandlers(() => {
-      progress.clear();
+    await refuseTargetInSource(local, location);
+    const target = await openCache(location, options);
+    try {
+      const jobs = jobsOf(options, target);
+      let targetExists = await target.exists({ signal: ctx.abort });
+      if (!targetExists && !options.dryRun) {
+        try {
+          await target.create({ signal: ctx.abort });
+          targetExists = true;
+        } catch (err) {
+          throw new CommandError(
+            `target ${target.displayUrl} does not exist and could not be created: ${
+              describeError(err)
+            }`,
+          );
+        }
+      }
+      out.info(`uploading ${source} to ${target.displayUrl}`);
       out.flush();
-    });
-    out.flush(); // the plan is on screen before the first byte moves
-    const started = Date.now();
-    const result = await executeUpload(plan.missing, {
-      sourceRoot: local.root,
-      target,
-      jobs,
-      observer: {
-        started: (a) => out.detail(`[UPLOAD] ${a.path}`),
-        finished: (a) => progress.advance(a.size),
+
+      const progress = ctx.progress("uploading");
+      let planned = false;
+      const held: string[] = [];
+      const detail = (line: string) => {
+        if (!out.verbose) return;
+        if (planned) out.line(line);
+        else held.push(line);
+      };
+      const started = Date.now();
+      const summary = await runUpload({
+        source: local,
+        target,
+        targetExists,
+        filter,
+        limiter: new Limiter(jobs),
+        dryRun: options.dryRun,
+        stop: ctx.stop,
+        abort: ctx.abort,
+      }, {
+        present: (a) => out.detail(`[EXISTS] ${a.path}`),
+        wouldUpload: (a) => held.push(`[UPLOAD] ${a.path}`),
+        started: (a) => detail(`[UPLOAD] ${a.path}`),
+        stored: (a) => progress.advance(a.size),
+        existed: (a) => progress.advance(a.size),
         failed: (a, message) => {
           out.error(`upload of ${a.path} failed: ${message}`);
           progress.advance(a.size, true);
         },
-      },
-    });
-    out.flush();
-    progress.clear();
-    const seconds = (Date.now() - started) / 1000;
-    out.info(
-      `done: ${result.uploaded} uploaded (${formatBytes(result.uploadedBytes)}), ` +
-        `${plan.present.length} present, ${listing.otherFiles} skipped, ` +
-        `${result.failures.length} failed in ${seconds.toFixed(1)}s`,
-    );
-    await target.close();
-    return result.failures.length > 0 ? 1 : 0;
+        targetFailed: (err) => out.error(`${err.message}; stopping the upload`),
+        warning: (message) => out.warn(message),
+        removedOrphans: (n) =>
+          out.info(`removed ${n} temporary files left on the target by killed uploads`),
+        planned: (plan) => {
+          printPlan(out, plan, held.splice(0));
+          planned = true;
+          progress.total(plan.missing, plan.missingBytes);
+        },
+      });
+      progress.clear();
+      if (options.dryRun) {
+        out.info(`dry run: nothing was uploaded`);
+        return 0;
+      }
+      const { plan, totals } = summary;
+      const seconds = (Date.now() - started) / 1000;
+      out.info(
+        `done: ${totals.stored} uploaded (${formatBytes(totals.storedBytes)}), ` +
+          `${plan.present + totals.existed} present, ${plan.otherFiles} skipped, ` +
+          `${totals.failed} failed in ${seconds.toFixed(1)}s`,
+      );
+      if (totals.notStarted > 0) {
+        out.warn(`${totals.notStarted} files were not uploaded: the upload was stopped`);
+      }
+      return totals.failed > 0 || summary.targetError ? 1 : 0;
+    } finally {
+      await target.close();
+      await local.close();
+    }
   },
 };

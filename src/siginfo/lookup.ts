@@ -2,32 +2,14 @@
  * Finding the signature of a task hash in a cache listing, reading each file at most once, and
  * following changed dependencies recursively while comparing (shared by `analyze` and `diff`).
  */
-import type { Backend } from "../backends/backend.ts";
+import { type Backend, describeError, isAbortError } from "../backends/backend.ts";
 import { type Artifact, artifactKind } from "../cache/artifact.ts";
-import { describeError } from "../cli/errors.ts";
 import { compareSigfiles } from "./compare.ts";
 import { parseSiginfo, type SigInfo, SiginfoError } from "./read.ts";
 
-/** Runs async tasks with at most `max` of them in flight. */
-export class Limiter {
-  #active = 0;
-  #waiting: (() => void)[] = [];
-
-  constructor(readonly max: number) {}
-
-  /** Runs `task` once a slot is free. */
-  async run<T>(task: () => Promise<T>): Promise<T> {
-    if (this.#active < this.max) this.#active++;
-    else await new Promise<void>((resolve) => this.#waiting.push(resolve));
-    try {
-      return await task();
-    } finally {
-      // Hand the slot straight to the next waiter, if any.
-      const next = this.#waiting.shift();
-      if (next) next();
-      else this.#active--;
-    }
-  }
+/** Something that runs async tasks with bounded parallelism (the process's limiter). */
+export interface TaskRunner {
+  run<T>(task: () => Promise<T>): Promise<T>;
 }
 
 function comparePaths(a: Artifact, b: Artifact): number {
@@ -43,7 +25,8 @@ export class SiginfoIndex {
   constructor(
     readonly backend: Backend,
     artifacts: readonly Artifact[],
-    readonly limiter: Limiter,
+    readonly limiter: TaskRunner,
+    readonly signal?: AbortSignal,
   ) {
     const siginfos = artifacts.filter((a) => artifactKind(a.suffix) === "siginfo");
     for (const a of siginfos.sort(comparePaths)) {
@@ -74,8 +57,9 @@ export class SiginfoIndex {
     const name = `${this.backend.displayUrl}/${path}`;
     let bytes: Uint8Array | null;
     try {
-      bytes = await this.backend.read(path);
+      bytes = await this.backend.read(path, { signal: this.signal });
     } catch (err) {
+      if (isAbortError(err)) throw err;
       throw new SiginfoError(name, `cannot read: ${describeError(err)}`, { cause: err });
     }
     if (bytes === null) throw new SiginfoError(name, "disappeared from the cache");

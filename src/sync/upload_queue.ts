@@ -1,0 +1,184 @@
+/**
+ * The upload queue shared by `upload` and `watch`: puts artifacts create-only, through the
+ * process's limiter, and keeps the one ordering rule of a cache: an archive is stored only after
+ * its own siginfo (and detached signature) are, and not at all if one of them failed.
+ */
+import { BackendError, describeError, isAbortError } from "../backends/backend.ts";
+import type { Backend } from "../backends/backend.ts";
+import { archivePathOf, type Artifact, artifactKind } from "../cache/artifact.ts";
+import type { Limiter } from "./limiter.ts";
+import type { RemoteIndex } from "./remote_index.ts";
+
+/** What the queue reports as it goes. */
+export interface UploadObserver {
+  /** A put starts. */
+  started?(artifact: Artifact): void;
+  /** The file was stored. */
+  stored?(artifact: Artifact): void;
+  /** The target had the file already (another uploader was first). */
+  existed?(artifact: Artifact): void;
+  /** The file failed; `message` says why in one line. */
+  failed?(artifact: Artifact, message: string): void;
+  /** The target as a whole failed (no space, bad credentials): the queue stopped. */
+  targetFailed?(error: BackendError): void;
+}
+
+/** Where a queue puts, how, and whom it tells. */
+export interface QueueSettings {
+  /** Local directory the artifacts' paths are relative to. */
+  sourceRoot: string;
+  target: Backend;
+  limiter: Limiter;
+  /** What the target holds; every stored file is added. */
+  index: RemoteIndex;
+  /** Aborted: start no further put (the first Ctrl-C). */
+  stop?: AbortSignal;
+  /** Aborted: cut the puts in flight too (the second Ctrl-C). */
+  abort?: AbortSignal;
+  observer?: UploadObserver;
+}
+
+/** Counts of what a queue did. */
+export interface QueueTotals {
+  stored: number;
+  storedBytes: number;
+  existed: number;
+  failed: number;
+  /** Enqueued but never started: the run was stopped. */
+  notStarted: number;
+}
+
+/** Per archive: its siginfo/signature puts still running, and whether one failed. */
+interface Group {
+  metadataPending: number;
+  metadataFailed: boolean;
+  waiting: Artifact[];
+}
+
+/** Puts artifacts in the background; `drain` waits for all of them. */
+export class UploadQueue {
+  readonly totals: QueueTotals = {
+    stored: 0,
+    storedBytes: 0,
+    existed: 0,
+    failed: 0,
+    notStarted: 0,
+  };
+  #groups = new Map<string, Group>();
+  #failedGroups = new Set<string>();
+  #running = new Set<Promise<void>>();
+  #stop = new AbortController();
+  #targetError?: BackendError;
+
+  constructor(readonly settings: QueueSettings) {
+    const { stop } = settings;
+    if (stop) {
+      if (stop.aborted) this.#stop.abort(stop.reason);
+      else stop.addEventListener("abort", () => this.#stop.abort(stop.reason), { once: true });
+    }
+  }
+
+  /** The first target-wide failure, if the queue stopped because of one. */
+  get targetError(): BackendError | undefined {
+    return this.#targetError;
+  }
+
+  /** Artifacts enqueued and not finished yet. */
+  get pending(): number {
+    let waiting = 0;
+    for (const g of this.#groups.values()) waiting += g.waiting.length;
+    return this.#running.size + waiting;
+  }
+
+  /** Queues an artifact; an archive waits for its siginfo and signature enqueued before it. */
+  enqueue(artifact: Artifact): void {
+    const key = archivePathOf(artifact);
+    if (artifactKind(artifact.suffix) === "archive") {
+      const group = this.#groups.get(key);
+      if (group) group.waiting.push(artifact);
+      else if (this.#failedGroups.has(key)) this.#refuse(artifact);
+      else this.#start(artifact);
+      return;
+    }
+    const group = this.#groups.get(key) ??
+      { metadataPending: 0, metadataFailed: false, waiting: [] };
+    this.#groups.set(key, group);
+    group.metadataPending++;
+    this.#start(artifact, (ok) => {
+      group.metadataFailed ||= !ok;
+      if (--group.metadataPending > 0) return;
+      this.#groups.delete(key);
+      if (group.metadataFailed) this.#failedGroups.add(key);
+      for (const archive of group.waiting) {
+        if (group.metadataFailed) this.#refuse(archive);
+        else this.#start(archive);
+      }
+    });
+  }
+
+  /** Resolves once every artifact enqueued so far (and meanwhile) is done or was skipped. */
+  async drain(): Promise<QueueTotals> {
+    while (this.#running.size > 0) {
+      await Promise.all(this.#running);
+    }
+    return this.totals;
+  }
+
+  #refuse(archive: Artifact): void {
+    if (this.#stop.signal.aborted) {
+      this.totals.notStarted++;
+      return;
+    }
+    this.totals.failed++;
+    this.settings.observer?.failed?.(archive, "not uploaded: its siginfo or signature failed");
+  }
+
+  #start(artifact: Artifact, done?: (ok: boolean) => void): void {
+    const run = this.settings.limiter.run(() => this.#put(artifact))
+      .then((ok) => done?.(ok))
+      .finally(() => this.#running.delete(run));
+    this.#running.add(run);
+  }
+
+  /** One put; true when the target holds the file afterwards. */
+  async #put(a: Artifact): Promise<boolean> {
+    const { target, index, observer, sourceRoot, abort } = this.settings;
+    if (this.#stop.signal.aborted) {
+      this.totals.notStarted++;
+      return false;
+    }
+    observer?.started?.(a);
+    try {
+      const result = await target.put(a.path, { file: `${sourceRoot}/${a.path}`, size: a.size }, {
+        ifAbsent: true,
+        signal: abort,
+      });
+      index.add(a.path);
+      if (result === "stored") {
+        this.totals.stored++;
+        this.totals.storedBytes += a.size;
+        observer?.stored?.(a);
+      } else {
+        this.totals.existed++;
+        observer?.existed?.(a);
+      }
+      return true;
+    } catch (err) {
+      if (isAbortError(err) || abort?.aborted) {
+        this.totals.notStarted++;
+        return false;
+      }
+      this.totals.failed++;
+      if (err instanceof BackendError && err.scope === "target") {
+        if (!this.#targetError) {
+          this.#targetError = err;
+          this.#stop.abort(err);
+          observer?.targetFailed?.(err);
+        }
+        return false;
+      }
+      observer?.failed?.(a, describeError(err));
+      return false;
+    }
+  }
+}
