@@ -194,7 +194,8 @@ export class DavClient {
     const detail = String((err as { cause?: unknown })?.cause ?? err);
     const connect = /\(Connect\):\s*(.*)$/s.exec(detail);
     if (connect) {
-      let reason = connect[1].split("\n")[0];
+      let reason = connect[1].split("\n")[0].replace(/^tcp connect error: /, "")
+        .replace(/ \(os error \d+\)$/, "");
       if (/certificate|tls|ssl/i.test(reason)) {
         reason += " (for a private CA, set DENO_CERT=/path/ca.pem or DENO_TLS_CA_STORE=system)";
       }
