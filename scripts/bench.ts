@@ -14,10 +14,12 @@ import { type BenchSection, describeEnvironment, renderResults } from "./bench/r
 import { run } from "./bench/timing.ts";
 import { benchSiginfo } from "./bench/siginfo.ts";
 import { benchUpload } from "./bench/upload.ts";
+import { benchWebdav } from "./bench/webdav.ts";
 
 /** The benchmark sections, in report order. */
 const SECTIONS: Record<string, (ctx: BenchContext) => Promise<BenchSection>> = {
   upload: benchUpload,
+  webdav: benchWebdav,
   siginfo: benchSiginfo,
 };
 

@@ -42,7 +42,8 @@ Deno.test("webdav cli: upload stores every artifact with one PUT each; a re-uplo
       await Deno.readFile(join(LOCAL, f)),
     );
   }
-  // One PUT per file, one MKCOL per collection (plus the 409 that tells a parent is missing).
+  // One PUT per file and one MKCOL per collection: the target was created empty, so every
+  // collection is known to be missing and created parents first.
   const collections = new Set(files.flatMap((f) => {
     const parts = f.split("/").slice(0, -1);
     return parts.map((_, i) => parts.slice(0, i + 1).join("/"));
@@ -50,6 +51,7 @@ Deno.test("webdav cli: upload stores every artifact with one PUT each; a re-uplo
   assert.equal(count(requests, "PUT 201"), files.length);
   assert.equal(requests.filter((r) => r.startsWith("PUT")).length, files.length);
   assert.equal(count(requests, "MKCOL 201"), collections.size + 1, "and the root");
+  assert.equal(requests.filter((r) => r.startsWith("MKCOL")).length, collections.size + 1);
   assert.ok(
     requests.every((r) => /^(PUT 201|MKCOL (201|405|409)|PROPFIND (207|403|404))$/.test(r)),
   );

@@ -15,6 +15,8 @@
  *   and puts of one path from this process run one after the other, so the second sees the
  *   first's file. Two processes racing on one name both store it, each copy whole (sstate names
  *   carry the hash of what they hold, so the copies are equivalent).
+ * - Of two MKCOLs of one new collection at once, the loser may get 403 (its mkdir fails with
+ *   EEXIST) instead of 405: a 403 for a collection that then exists counts as "exists".
  * - DELETE of a collection is recursive and also removes the temporary files of uploads in
  *   progress, which PROPFIND does not show. Pruning therefore deletes a collection only with a
  *   tagged `If:` header naming the ETag it had when it was seen empty: a file added since (its
@@ -102,6 +104,11 @@ export class WebDavBackend implements Backend {
   readonly #client: DavClient;
   /** Collections known to exist (seen in a listing, created or found by MKCOL). */
   readonly #dirs = new Set<string>();
+  /**
+   * Whether `#dirs` holds every collection there is (after a complete listing, or the creation
+   * of an empty root): a collection not in it is then created parents first, without asking.
+   */
+  #knowsAll = false;
   /** MKCOLs in flight, so that parallel puts into a new collection create it once. */
   readonly #mkcols = new Map<string, Promise<void>>();
   /** The last put of each path in flight: puts of one path run one after the other. */
@@ -119,6 +126,7 @@ export class WebDavBackend implements Backend {
       client: this.#client,
       jobs: this.defaultJobs,
       onCollection: (path) => this.#dirs.add(path),
+      onComplete: () => (this.#knowsAll = true),
     };
   }
 
@@ -130,6 +138,7 @@ export class WebDavBackend implements Backend {
   async create(options: CallOptions = {}): Promise<void> {
     const { signal } = options;
     const status = await this.#mkcolUrl(this.#client.base, signal);
+    if (status === 201) this.#knowsAll = true; // a new collection has nothing in it
     if (status === 405 && !(await this.exists(options))) {
       throw new BackendError(`${this.displayUrl} exists but is not a collection`, "target");
     }
@@ -139,10 +148,11 @@ export class WebDavBackend implements Backend {
   async #mkcolUrl(url: string, signal?: AbortSignal): Promise<number> {
     const what = `cannot create ${this.displayUrl}`;
     const once = async () => {
-      using watch = this.#client.watch(signal);
-      const res = await this.#client.send("MKCOL", url, {}, what, watch);
-      await res.body?.cancel();
+      const res = await this.#sendOnce("MKCOL", url, what, signal);
       if (res.status === 201 || res.status === 405 || res.status === 409) return res.status;
+      if (res.status === 403 && url === this.#client.base && (await this.exists({ signal }))) {
+        return 405; // lost a race with another MKCOL of the root (see #mkcolOnce)
+      }
       const err = this.#client.statusError(res, what);
       throw err.scope === "file"
         ? new BackendError(err.message, "target", { code: err.code })
@@ -173,9 +183,13 @@ export class WebDavBackend implements Backend {
    * The properties of one resource (PROPFIND `Depth: 0`), or null when it does not exist. A
    * collection asked for without its trailing slash may answer with a redirect: also null.
    */
-  async #resource(path: string, signal?: AbortSignal): Promise<DavResource | null> {
+  async #resource(
+    path: string,
+    signal?: AbortSignal,
+    collection = path === "",
+  ): Promise<DavResource | null> {
     const client = this.#client;
-    const url = client.url(path, path === "");
+    const url = client.url(path, collection);
     const what = path === "" ? `cannot access ${this.displayUrl}` : `cannot stat ${path}`;
     using watch = client.watch(signal);
     const res = await client.propfind(url, "0", PROPS_STAT, what, watch);
@@ -221,6 +235,7 @@ export class WebDavBackend implements Backend {
     const first = await this.#putOnce(path, source, options);
     if (first !== "no parent") return first;
     // The parent went away (pruned by a clean meanwhile): create it again, once.
+    this.#knowsAll = false;
     for (let d = dir; d !== ""; d = parentOf(d)) this.#dirs.delete(d);
     await this.#ensureDir(dir, signal);
     const second = await this.#putOnce(path, source, options);
@@ -287,6 +302,8 @@ export class WebDavBackend implements Backend {
   }
 
   async #mkcol(dir: string, signal?: AbortSignal): Promise<void> {
+    // A parent known to be missing is created first; otherwise the MKCOL's 409 tells.
+    if (this.#knowsAll) await this.#ensureDir(parentOf(dir), signal);
     let status = await this.#mkcolOnce(dir, signal);
     if (status === 409) {
       await this.#ensureDir(parentOf(dir), signal);
@@ -300,14 +317,25 @@ export class WebDavBackend implements Backend {
     this.#dirs.add(dir);
   }
 
-  /** One MKCOL: 201 created, 405 exists already, 409 its parent is missing. */
+  /**
+   * One MKCOL: 201 created, 405 exists already, 409 its parent is missing. Apache answers 403
+   * to the loser of two MKCOLs of one new collection (its mkdir fails with EEXIST): a 403 for a
+   * collection that exists after all counts as 405.
+   */
   async #mkcolOnce(dir: string, signal?: AbortSignal): Promise<number> {
     const what = `cannot create collection ${dir}`;
-    using watch = this.#client.watch(signal);
-    const res = await this.#client.send("MKCOL", this.#client.url(dir, true), {}, what, watch);
-    await res.body?.cancel();
+    const res = await this.#sendOnce("MKCOL", this.#client.url(dir, true), what, signal);
     if (res.status === 201 || res.status === 405 || res.status === 409) return res.status;
+    if (res.status === 403 && (await this.#resource(dir, signal, true))?.collection) return 405;
     throw this.#client.statusError(res, what);
+  }
+
+  /** A request without a body whose response body is not needed. */
+  async #sendOnce(method: string, url: string, what: string, signal?: AbortSignal) {
+    using watch = this.#client.watch(signal);
+    const res = await this.#client.send(method, url, {}, what, watch);
+    await res.body?.cancel();
+    return res;
   }
 
   async read(path: string, options: CallOptions = {}): Promise<Uint8Array | null> {

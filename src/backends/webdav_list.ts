@@ -26,6 +26,8 @@ export interface ListContext {
   infinity?: boolean;
   /** Told about every collection seen (so that uploads need not create it). */
   onCollection: (path: string) => void;
+  /** Told when a listing saw every collection of the tree (none skipped). */
+  onComplete: () => void;
 }
 
 /** Apache's temporary files of uploads in progress (normally hidden from PROPFIND). */
@@ -156,6 +158,7 @@ async function* listInfinity(
     await res.body?.cancel().catch(() => {});
   }
   ctx.infinity = true;
+  ctx.onComplete();
 }
 
 /** The resources of a multistatus body; a malformed one is a (transient) error. */
@@ -195,6 +198,7 @@ async function* walk(
   let buffered = 0;
   let running = 0;
   let failure = null as { err: unknown } | null;
+  let skipped = false;
   let wake: (() => void) | null = null;
 
   const listOne = async (dir: string) => {
@@ -218,7 +222,10 @@ async function* walk(
     } catch (err) {
       if (dir === "" || isAbortError(err) || !(err instanceof BackendError)) throw err;
       if (err.scope === "target") throw err;
-      if (err.code !== "404") options.onWarning?.(`skipping collection ${dir}: ${err.message}`);
+      if (err.code !== "404") {
+        skipped = true;
+        options.onWarning?.(`skipping collection ${dir}: ${err.message}`);
+      }
       return;
     }
     const prefix = dir === "" ? "" : `${dir}/`;
@@ -264,7 +271,10 @@ async function* walk(
         yield batch;
         continue;
       }
-      if (running === 0 && pending.length === 0) return;
+      if (running === 0 && pending.length === 0) {
+        if (!skipped) ctx.onComplete();
+        return;
+      }
       await new Promise<void>((resolve) => (wake = resolve));
     }
   } finally {
