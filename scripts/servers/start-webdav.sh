@@ -110,13 +110,14 @@ LoadModule dav_module         $m/mod_dav.so
 LoadModule dav_fs_module      $m/mod_dav_fs.so
 $tls_block
 
-# small, bounded worker pool (2-core box)
-StartServers 1
+# a bounded worker pool, all of it started at once: mpm_event closes kept-alive connections
+# while a child has no thread free, which clients see as dropped requests
+StartServers 2
 ServerLimit 2
-ThreadsPerChild 32
-MaxRequestWorkers 64
-MinSpareThreads 8
-MaxSpareThreads 64
+ThreadsPerChild 64
+MaxRequestWorkers 128
+MinSpareThreads 128
+MaxSpareThreads 128
 KeepAlive On
 MaxKeepAliveRequests 0
 KeepAliveTimeout 15

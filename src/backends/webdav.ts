@@ -80,7 +80,10 @@ function parseLocation(location: string): URL {
     throw new BackendError(`not a WebDAV URL: ${redactUrl(location)}`, "target");
   }
   if (url.search || url.hash) {
-    throw new BackendError(`a WebDAV URL takes no query or fragment: ${redactUrl(location)}`);
+    throw new BackendError(
+      `a WebDAV URL takes no query or fragment: ${redactUrl(location)}`,
+      "target",
+    );
   }
   return url;
 }

@@ -192,10 +192,12 @@ export class DavClient {
   /** A fetch failure as a BackendError. */
   networkError(err: unknown, what: string): BackendError {
     const detail = String((err as { cause?: unknown })?.cause ?? err);
-    const connect = /\(Connect\):\s*(.*)$/s.exec(detail);
+    const first = detail.split("\n")[0];
+    // Connecting failed (refused, unknown host, TLS), or the TLS settings cannot be loaded.
+    const connect = /\(Connect\):\s*(.*)$/.exec(first)?.[1] ??
+      (/CA file|certificate/i.test(first) ? first.replace(/^Error:\s*/, "") : null);
     if (connect) {
-      let reason = connect[1].split("\n")[0].replace(/^tcp connect error: /, "")
-        .replace(/ \(os error \d+\)$/, "");
+      let reason = connect.replace(/^tcp connect error: /, "").replace(/ \(os error \d+\)$/, "");
       if (/certificate|tls|ssl/i.test(reason)) {
         reason += " (for a private CA, set DENO_CERT=/path/ca.pem or DENO_TLS_CA_STORE=system)";
       }
@@ -203,7 +205,6 @@ export class DavClient {
         cause: err,
       });
     }
-    const first = detail.split("\n")[0];
     const at = first.lastIndexOf("): ");
     const reason = at >= 0 ? first.slice(at + 3) : "network error";
     return new BackendError(`${what}: connection lost (${reason})`, "transient", {

@@ -132,9 +132,20 @@ function stopSync(state: string): void {
   }
 }
 
-/** The requests Apache logged, as `METHOD path status` lines, from line `from` on. */
+/**
+ * The requests Apache logged, as `METHOD path status` lines, from line `from` on. Apache writes a
+ * request's line just after its response, so a client can be faster than the log: this waits until
+ * the log has stopped growing (three reads 20 ms apart agree).
+ */
 export async function accessLogLines(apache: Apache, from = 0): Promise<string[]> {
-  const text = await Deno.readTextFile(apache.accessLog).catch(() => "");
+  const read = () => Deno.readTextFile(apache.accessLog).catch(() => "");
+  let text = await read();
+  for (let same = 0; same < 2;) {
+    await new Promise((r) => setTimeout(r, 20));
+    const again = await read();
+    same = again.length === text.length ? same + 1 : 0;
+    text = again;
+  }
   return text.split("\n").filter(Boolean).slice(from).map((line) => {
     const m = /"(\S+) (\S+) [^"]*" (\d+)/.exec(line);
     return m ? `${m[1]} ${m[2]} ${m[3]}` : line;
