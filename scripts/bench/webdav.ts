@@ -213,7 +213,7 @@ export async function benchWebdav(ctx: BenchContext): Promise<BenchSection> {
       `Source: the generated Isar cache of the file:// benchmark (${cache.archives} archives + ` +
       `${cache.siginfos} siginfo = ${expected.files} files, ${mib} MiB; archive sizes ` +
       `log-uniform ${sizes.min / 1024} KiB .. ${sizes.max / 1024} KiB). Target: Apache 2.4 ` +
-      "with mod_dav_fs (mpm_event, at most 64 workers, `DavDepthInfinity Off` as by default) " +
+      "with mod_dav_fs (mpm_event, 128 worker threads, `DavDepthInfinity Off` as by default) " +
       "started for the benchmark on 127.0.0.1, serving a directory on the same disk; client " +
       "and server share the two cores.",
       `isar-sstate and the curl floor ran ${ctx.runs} times after one untimed warm-up round, ` +

@@ -13,8 +13,8 @@
  *   locks at once. Apache has no exclusive create for files; extra requests cannot buy one. So a
  *   create-only put is one conditional PUT: it never replaces a file that existed when it started,
  *   and puts of one path from this process run one after the other, so the second sees the
- *   first's file. Two processes racing on one name both store it, each copy whole (sstate names
- *   carry the hash of what they hold, so the copies are equivalent).
+ *   first's file. Two processes racing on one name both store it, each copy whole (an sstate
+ *   name carries the signature of the task that built it, so the copies are equivalent).
  * - Of two MKCOLs of one new collection at once, the loser may get 403 (its mkdir fails with
  *   EEXIST) instead of 405: a 403 for a collection that then exists counts as "exists".
  * - DELETE of a collection is recursive and also removes the temporary files of uploads in
@@ -243,9 +243,11 @@ export class WebDavBackend implements Backend {
     await this.#ensureDir(dir, signal);
     const second = await this.#putOnce(path, source, options);
     if (second !== "no parent") return second;
-    const what = `cannot upload ${path}`;
-    if ((await this.#resource(path, signal))?.collection) throw collectionInTheWay(what);
-    throw new BackendError(`${what}: HTTP 409 Conflict (a parent collection is missing)`);
+    throw new BackendError(
+      `cannot upload ${path}: HTTP 409 Conflict (a parent collection is missing)`,
+      "file",
+      { code: "409" },
+    );
   }
 
   /** One PUT; "no parent" when the server says a parent collection is missing (409). */
@@ -453,6 +455,7 @@ export class WebDavBackend implements Backend {
 
   close(): Promise<void> {
     this.#dirs.clear();
+    this.#knowsAll = false;
     return Promise.resolve();
   }
 }
