@@ -13,6 +13,7 @@ import type { BenchContext } from "./bench/context.ts";
 import { type BenchSection, describeEnvironment, renderResults } from "./bench/results.ts";
 import { run } from "./bench/timing.ts";
 import { benchSiginfo } from "./bench/siginfo.ts";
+import { benchS3 } from "./bench/s3.ts";
 import { benchUpload } from "./bench/upload.ts";
 import { benchWebdav } from "./bench/webdav.ts";
 
@@ -21,6 +22,7 @@ const SECTIONS: Record<string, (ctx: BenchContext) => Promise<BenchSection>> = {
   upload: benchUpload,
   webdav: benchWebdav,
   siginfo: benchSiginfo,
+  s3: benchS3,
 };
 
 const USAGE =

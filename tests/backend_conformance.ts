@@ -21,6 +21,11 @@ import { retrying } from "../src/backends/retry.ts";
 /** A backend under test, at a root that does not exist yet. */
 export interface BackendFixture extends AsyncDisposable {
   backend: Backend;
+  /**
+   * Makes the root exist where the backend's `create()` will not (an S3 bucket is created by
+   * its owner, not by this tool); `create()` must then succeed on it.
+   */
+  createRoot?: () => Promise<void>;
 }
 
 /** Every entry of a listing, sorted by path. */
@@ -115,7 +120,7 @@ class FlakyBackend implements Backend {
 export function backendConformance(name: string, open: () => Promise<BackendFixture>): void {
   const test = (
     title: string,
-    fn: (b: Backend, scratch: string) => Promise<void>,
+    fn: (b: Backend, scratch: string, root: () => Promise<void>) => Promise<void>,
     needs: (b: Backend) => boolean = () => true,
   ) =>
     Deno.test(`${name} backend: ${title}`, async (t) => {
@@ -125,8 +130,13 @@ export function backendConformance(name: string, open: () => Promise<BackendFixt
         return void t.step({ name: "not applicable to this backend", ignore: true, fn() {} });
       }
       const scratch = await Deno.makeTempDir({ prefix: "isar-sstate-conf-" });
+      const b = fixture.backend;
+      const root = async () => {
+        await fixture.createRoot?.();
+        await b.create();
+      };
       try {
-        await fn(fixture.backend, scratch);
+        await fn(b, scratch, root);
       } finally {
         await fixture.backend.close();
         await Deno.remove(scratch, { recursive: true });
@@ -134,16 +144,16 @@ export function backendConformance(name: string, open: () => Promise<BackendFixt
     });
   const withDirectories = (b: Backend) => b.features.directories;
 
-  test("a missing root does not exist until created", async (b) => {
+  test("a missing root does not exist until created", async (b, _scratch, root) => {
     assert.equal(await b.exists(), false);
-    await b.create();
+    await root();
     assert.equal(await b.exists(), true);
     await b.create(); // idempotent
     assert.deepEqual(await collect(b), []);
   });
 
-  test("put, stat, read and list round-trip nested paths", async (b, scratch) => {
-    await b.create();
+  test("put, stat, read and list round-trip nested paths", async (b, scratch, root) => {
+    await root();
     const data = pattern(10_000);
     const before = Date.now() - 5_000;
     assert.equal(await b.put(ARTIFACT, await localFile(scratch, "a", data)), "stored");
@@ -161,8 +171,8 @@ export function backendConformance(name: string, open: () => Promise<BackendFixt
     assert.ok(listed.every((e) => e.mtime >= before), "listed times are the write times");
   });
 
-  test("a listing without metadata names every file", async (b, scratch) => {
-    await b.create();
+  test("a listing without metadata names every file", async (b, scratch, root) => {
+    await root();
     const src = await localFile(scratch, "f", pattern(10));
     await b.put("aa/bb/one", src);
     await b.put("aa/cc/two", src);
@@ -170,15 +180,18 @@ export function backendConformance(name: string, open: () => Promise<BackendFixt
     assert.deepEqual(await paths(b), ["aa/bb/one", "aa/cc/two", "three"]);
   });
 
-  test("missing files stat and read as null, and delete without error", async (b) => {
-    await b.create();
-    assert.equal(await b.stat("no/such/file"), null);
-    assert.equal(await b.read("no/such/file"), null);
-    await b.delete("no/such/file");
-  });
+  test(
+    "missing files stat and read as null, and delete without error",
+    async (b, _scratch, root) => {
+      await root();
+      assert.equal(await b.stat("no/such/file"), null);
+      assert.equal(await b.read("no/such/file"), null);
+      await b.delete("no/such/file");
+    },
+  );
 
-  test("put replaces an existing file completely", async (b, scratch) => {
-    await b.create();
+  test("put replaces an existing file completely", async (b, scratch, root) => {
+    await root();
     await b.put("x/file", await localFile(scratch, "big", pattern(5000, 1)));
     assert.equal(
       await b.put("x/file", await localFile(scratch, "small", pattern(10, 2))),
@@ -187,8 +200,8 @@ export function backendConformance(name: string, open: () => Promise<BackendFixt
     assert.deepEqual(await b.read("x/file"), pattern(10, 2));
   });
 
-  test("a create-only put never replaces an existing file", async (b, scratch) => {
-    await b.create();
+  test("a create-only put never replaces an existing file", async (b, scratch, root) => {
+    await root();
     await b.put("x/file", await localFile(scratch, "first", pattern(5000, 1)));
     const second = await localFile(scratch, "second", pattern(10, 2));
     assert.equal(await b.put("x/file", second, { ifAbsent: true }), "exists");
@@ -198,39 +211,42 @@ export function backendConformance(name: string, open: () => Promise<BackendFixt
     assert.deepEqual(await b.read("x/new"), pattern(10, 2));
   });
 
-  test("concurrent create-only puts of one path: one stores, the others see it", async (b, s) => {
-    await b.create();
-    const sources = await Promise.all(
-      Array.from({ length: 8 }, (_, i) => localFile(s, `v${i}`, pattern(200_000 + i, i))),
-    );
-    const results = await Promise.all(
-      sources.map((src) => b.put(ARTIFACT, src, { ifAbsent: true })),
-    );
-    assert.equal(results.filter((r) => r === "stored").length, 1, results.join(", "));
-    assert.equal(results.filter((r) => r === "exists").length, 7);
-    const winner = results.indexOf("stored");
-    assert.deepEqual(await b.read(ARTIFACT), pattern(200_000 + winner, winner));
-    assert.deepEqual(await paths(b), [ARTIFACT], "no temporary file left behind");
-  });
+  test(
+    "concurrent create-only puts of one path: one stores, the others see it",
+    async (b, s, root) => {
+      await root();
+      const sources = await Promise.all(
+        Array.from({ length: 8 }, (_, i) => localFile(s, `v${i}`, pattern(200_000 + i, i))),
+      );
+      const results = await Promise.all(
+        sources.map((src) => b.put(ARTIFACT, src, { ifAbsent: true })),
+      );
+      assert.equal(results.filter((r) => r === "stored").length, 1, results.join(", "));
+      assert.equal(results.filter((r) => r === "exists").length, 7);
+      const winner = results.indexOf("stored");
+      assert.deepEqual(await b.read(ARTIFACT), pattern(200_000 + winner, winner));
+      assert.deepEqual(await paths(b), [ARTIFACT], "no temporary file left behind");
+    },
+  );
 
-  test("a failed put leaves nothing behind", async (b, scratch) => {
-    await b.create();
+  test("a failed put leaves nothing behind", async (b, scratch, root) => {
+    await root();
     const missing = { file: join(scratch, "does-not-exist"), size: 10 };
     await assert.rejects(() => b.put("aa/bb/file", missing), BackendError);
     assert.equal(await b.stat("aa/bb/file"), null);
     assert.deepEqual(await paths(b), []);
   });
 
-  test("a put whose size does not match fails and stores nothing", async (b, scratch) => {
-    await b.create();
+  test("a put whose size does not match fails and stores nothing", async (b, scratch, root) => {
+    await root();
     const src = await localFile(scratch, "f", pattern(1000));
     await assert.rejects(() => b.put("aa/bb/file", { ...src, size: 1001 }), BackendError);
     await assert.rejects(() => b.put("aa/bb/file", { ...src, size: 999 }), BackendError);
     assert.deepEqual(await paths(b), []);
   });
 
-  test("a put onto a directory fails and leaves nothing behind", async (b, scratch) => {
-    await b.create();
+  test("a put onto a directory fails and leaves nothing behind", async (b, scratch, root) => {
+    await root();
     const src = await localFile(scratch, "f", pattern(1000));
     await b.put("aa/bb/file", src);
     await assert.rejects(() => b.put("aa/bb", src), BackendError);
@@ -238,8 +254,8 @@ export function backendConformance(name: string, open: () => Promise<BackendFixt
     assert.deepEqual(await paths(b), ["aa/bb/file"]);
   }, withDirectories);
 
-  test("delete removes only the file", async (b, scratch) => {
-    await b.create();
+  test("delete removes only the file", async (b, scratch, root) => {
+    await root();
     const src = await localFile(scratch, "f", pattern(100));
     await b.put("aa/bb/one", src);
     await b.put("aa/bb/two", src);
@@ -248,25 +264,29 @@ export function backendConformance(name: string, open: () => Promise<BackendFixt
     assert.equal(await b.stat("aa/bb/one"), null);
   });
 
-  test("pruning removes emptied directories once, keeps the others and the root", async (b, s) => {
-    await b.create();
-    const src = await localFile(s, "f", pattern(100));
-    for (const p of ["aa/bb/one", "aa/cc/two", "dd/ee/three", "dd/ff/four"]) await b.put(p, src);
-    for (const p of ["aa/bb/one", "aa/cc/two", "dd/ee/three"]) await b.delete(p);
-    // Deleting alone removes no directory: all four parents (aa/bb, aa/cc, aa, dd/ee) are left.
-    const removed = await b.pruneEmptyDirs!(["aa/bb", "aa/cc", "dd/ee", "dd/ff"]);
-    assert.equal(removed, 4, "aa/bb, aa/cc, aa and dd/ee");
-    assert.deepEqual(await paths(b), ["dd/ff/four"]);
-    assert.equal(await b.pruneEmptyDirs!(["aa/bb", "dd/ff"]), 0, "nothing left to prune");
-    await b.delete("dd/ff/four");
-    assert.equal(await b.pruneEmptyDirs!(["dd/ff"]), 2);
-    assert.equal(await b.exists(), true, "the root itself stays");
-    await b.put("aa/bb/again", src); // and its parents can be created again
-    assert.deepEqual(await paths(b), ["aa/bb/again"]);
-  }, withDirectories);
+  test(
+    "pruning removes emptied directories once, keeps the others and the root",
+    async (b, s, root) => {
+      await root();
+      const src = await localFile(s, "f", pattern(100));
+      for (const p of ["aa/bb/one", "aa/cc/two", "dd/ee/three", "dd/ff/four"]) await b.put(p, src);
+      for (const p of ["aa/bb/one", "aa/cc/two", "dd/ee/three"]) await b.delete(p);
+      // Deleting alone removes no directory: all four parents (aa/bb, aa/cc, aa, dd/ee) are left.
+      const removed = await b.pruneEmptyDirs!(["aa/bb", "aa/cc", "dd/ee", "dd/ff"]);
+      assert.equal(removed, 4, "aa/bb, aa/cc, aa and dd/ee");
+      assert.deepEqual(await paths(b), ["dd/ff/four"]);
+      assert.equal(await b.pruneEmptyDirs!(["aa/bb", "dd/ff"]), 0, "nothing left to prune");
+      await b.delete("dd/ff/four");
+      assert.equal(await b.pruneEmptyDirs!(["dd/ff"]), 2);
+      assert.equal(await b.exists(), true, "the root itself stays");
+      await b.put("aa/bb/again", src); // and its parents can be created again
+      assert.deepEqual(await paths(b), ["aa/bb/again"]);
+    },
+    withDirectories,
+  );
 
-  test("bulk delete removes many files and reports each", async (b, scratch) => {
-    await b.create();
+  test("bulk delete removes many files and reports each", async (b, scratch, root) => {
+    await root();
     const src = await localFile(scratch, "f", pattern(10));
     const names = Array.from({ length: 30 }, (_, i) => `${(i % 4).toString(16)}a/f${i}`);
     for (let i = 0; i < names.length; i += 10) {
@@ -280,8 +300,8 @@ export function backendConformance(name: string, open: () => Promise<BackendFixt
     assert.deepEqual(await paths(b), names.slice(20).sort());
   }, (b) => b.features.bulkDelete);
 
-  test("paths that escape the root are refused", async (b, scratch) => {
-    await b.create();
+  test("paths that escape the root are refused", async (b, scratch, root) => {
+    await root();
     const src = await localFile(scratch, "f", pattern(10));
     for (const bad of ["../escape", "a/../../escape", "/etc/passwd", "a//b", "", "./a", "a/."]) {
       await assert.rejects(() => b.put(bad, src), /outside the cache root/, `put ${bad}`);
@@ -292,8 +312,8 @@ export function backendConformance(name: string, open: () => Promise<BackendFixt
     assert.deepEqual(await paths(b), []);
   });
 
-  test("a reader never sees a partially written file", async (b, scratch) => {
-    await b.create();
+  test("a reader never sees a partially written file", async (b, scratch, root) => {
+    await root();
     const size = 48 * 1024 * 1024;
     const src = await localFile(scratch, "large", pattern(size, 3));
     let done = false;
@@ -318,8 +338,8 @@ export function backendConformance(name: string, open: () => Promise<BackendFixt
     assert.equal((await b.stat(ARTIFACT))?.size, size);
   });
 
-  test("an aborted put rejects with the abort and stores nothing", async (b, scratch) => {
-    await b.create();
+  test("an aborted put rejects with the abort and stores nothing", async (b, scratch, root) => {
+    await root();
     const src = await localFile(scratch, "large", pattern(64 * 1024 * 1024, 5));
     const early = new AbortController();
     early.abort();
@@ -336,8 +356,8 @@ export function backendConformance(name: string, open: () => Promise<BackendFixt
     assert.deepEqual(await paths(b), []);
   });
 
-  test("an aborted listing rejects with the abort", async (b, scratch) => {
-    await b.create();
+  test("an aborted listing rejects with the abort", async (b, scratch, root) => {
+    await root();
     await b.put("aa/one", await localFile(scratch, "f", pattern(10)));
     const ctl = new AbortController();
     ctl.abort();
@@ -346,8 +366,8 @@ export function backendConformance(name: string, open: () => Promise<BackendFixt
     }, isAbortError);
   });
 
-  test("transient failures are retried until the file lands", async (b, scratch) => {
-    await b.create();
+  test("transient failures are retried until the file lands", async (b, scratch, root) => {
+    await root();
     const flaky = new FlakyBackend(b, 2);
     const robust = retrying(flaky, { attempts: 3, baseDelayMs: 1 });
     const src = await localFile(scratch, "f", pattern(1000));
@@ -365,16 +385,16 @@ export function backendConformance(name: string, open: () => Promise<BackendFixt
     );
   }, (b) => !b.features.retriesInternally);
 
-  test("parallel puts into one directory all land", async (b, scratch) => {
-    await b.create();
+  test("parallel puts into one directory all land", async (b, scratch, root) => {
+    await root();
     const src = await localFile(scratch, "f", pattern(2000));
     const names = Array.from({ length: 40 }, (_, i) => `ab/cd/file-${i}`);
     await Promise.all(names.map((n) => b.put(n, src, { ifAbsent: true })));
     assert.deepEqual(await paths(b), names.sort());
   });
 
-  test("lists a wide tree completely, even for a slow consumer", async (b, scratch) => {
-    await b.create();
+  test("lists a wide tree completely, even for a slow consumer", async (b, scratch, root) => {
+    await root();
     const src = await localFile(scratch, "f", pattern(10));
     const names = Array.from({ length: 120 }, (_, i) => {
       const h = (i * 2654435761 >>> 0).toString(16).padStart(8, "0");

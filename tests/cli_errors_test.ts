@@ -116,13 +116,6 @@ const CASES: Case[] = [
     message: /^ERROR: malformed location https:\/me:\*\*\*@host\/x: expected scheme:\/\//m,
   },
   {
-    name: "S3 not yet supported",
-    args: () => ["info", "s3://bucket/x"],
-    code: 1,
-    stream: "stdout",
-    message: /^ERROR: S3 targets are not supported yet/m,
-  },
-  {
     name: "source is a file",
     args: (d) => ["upload", join(d, "a-file"), join(d, "t")],
     code: 1,
@@ -137,6 +130,20 @@ const CASES: Case[] = [
     message: /^ERROR: target file:\/\/.*a-file does not exist and could not be created: /m,
   },
   {
+    name: "an option the command does not take",
+    args: (d) => ["clean", "--json", d],
+    code: 2,
+    stream: "stderr",
+    message: /unrecognized arguments: --json \('clean' does not take them\)/,
+  },
+  {
+    name: "a target inside the source",
+    args: (d) => ["upload", join(d, "src"), join(d, "src", "mirror")],
+    code: 1,
+    stream: "stdout",
+    message: /^ERROR: target file:\/\/.*src\/mirror is inside the source .*src$/m,
+  },
+  {
     name: "target below a file",
     args: (d) => ["upload", local, `file://${join(d, "a-file", "sub")}`],
     code: 1,
@@ -149,6 +156,7 @@ for (const c of CASES) {
   Deno.test(`bad input: ${c.name}`, async () => {
     await using dir = await tempDir();
     await Deno.writeTextFile(join(dir.path, "a-file"), "not a directory");
+    await Deno.mkdir(join(dir.path, "src"));
     const r = await runTool(c.args(dir.path));
     assert.equal(r.code, c.code, r.stdout + r.stderr);
     assert.match(r[c.stream], c.message);

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { Copier, CopyError } from "../src/backends/copier.ts";
+import { nativePlace } from "../src/backends/native_place.ts";
 import type { PlaceJob } from "../src/backends/place_file.ts";
 import { listFiles, tempDir } from "./helpers.ts";
 
@@ -65,15 +66,16 @@ Deno.test("copier: a worker that cannot start falls back to copying in-process",
 Deno.test("copier: a missing source fails alone, with its errno code and no temp file", async () => {
   await using dir = await tempDir();
   await sources(dir.path, 20);
-  for (const threads of [2, 0]) {
-    const copier = new Copier(threads);
+  for (const [threads, native] of [[2, true], [0, true], [2, false], [0, false]] as const) {
+    const copier = new Copier(threads, undefined, native);
+    const out = join(dir.path, `out${threads}${native}`);
     try {
-      const target = join(dir.path, `out${threads}`, "x");
+      await Deno.mkdir(out);
       await assert.rejects(
-        () => copier.copy(job(join(dir.path, "src", "missing"), target)),
+        () => copier.copy(job(join(dir.path, "src", "missing"), join(out, "x"))),
         (err: CopyError) => err instanceof CopyError && err.code === "ENOENT",
       );
-      assert.deepEqual(await listFiles(join(dir.path, `out${threads}`)), []);
+      assert.deepEqual(await listFiles(out), []);
     } finally {
       copier.close();
     }
@@ -83,8 +85,8 @@ Deno.test("copier: a missing source fails alone, with its errno code and no temp
 Deno.test("copier: recreates a directory a concurrent clean pruned", async () => {
   await using dir = await tempDir();
   await sources(dir.path, 2);
-  for (const threads of [1, 0]) {
-    const copier = new Copier(threads);
+  for (const [threads, native] of [[1, true], [0, true], [1, false], [0, false]] as const) {
+    const copier = new Copier(threads, undefined, native);
     const out = join(dir.path, `out${threads}`, "ab");
     try {
       await copier.copy(job(join(dir.path, "src", "f0"), join(out, "f0")));
@@ -95,4 +97,27 @@ Deno.test("copier: recreates a directory a concurrent clean pruned", async () =>
       copier.close();
     }
   }
+});
+
+Deno.test("native placing: used where the system has it, create-only, nothing named meanwhile", async () => {
+  await using dir = await tempDir();
+  await sources(dir.path, 1);
+  const source = join(dir.path, "src", "f0");
+  const target = join(dir.path, "out", "ab", "f0");
+  const made = new Set<string>();
+  const never = () => false;
+  assert.equal(nativePlace(job(source, target), made, never), "stored");
+  assert.equal(await Deno.readTextFile(target), "content 0");
+  assert.equal(nativePlace(job(source, target), made, never), "exists");
+  assert.equal(
+    nativePlace(job(source, join(dir.path, "out", "ab", "f1")), made, () => true),
+    "cancelled",
+  );
+  assert.deepEqual(await listFiles(join(dir.path, "out")), ["ab/f0"], "no temporary name, ever");
+  assert.throws(
+    () => nativePlace({ ...job(source, join(dir.path, "out", "g")), size: 99 }, made, never),
+    /size changed: expected 99 bytes, copied 9/,
+  );
+  assert.deepEqual(await listFiles(join(dir.path, "out")), ["ab/f0"]);
+  assert.equal(nativePlace(job(source, target, false), made, never), "unsupported", "replacing");
 });

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { FileBackend } from "../src/backends/file.ts";
+import { absolutePath, FileBackend } from "../src/backends/file.ts";
 import { openBackend } from "../src/backends/factory.ts";
 import { backendConformance } from "./backend_conformance.ts";
 
@@ -8,6 +8,14 @@ backendConformance("file://", async () => {
   const parent = await Deno.makeTempDir({ prefix: "isar-sstate-file-" });
   return {
     backend: new FileBackend(`file://${join(parent, "cache")}`),
+    [Symbol.asyncDispose]: () => Deno.remove(parent, { recursive: true }),
+  };
+});
+
+backendConformance("file:// (portable placing)", async () => {
+  const parent = await Deno.makeTempDir({ prefix: "isar-sstate-file-" });
+  return {
+    backend: new FileBackend(join(parent, "cache"), { native: false }),
     [Symbol.asyncDispose]: () => Deno.remove(parent, { recursive: true }),
   };
 });
@@ -83,4 +91,11 @@ Deno.test("file backend: a target that is a regular file cannot be created", asy
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("file backend: local paths are made absolute and normalized", () => {
+  assert.equal(absolutePath("/a/b/../c/./d/"), "/a/c/d");
+  assert.equal(absolutePath("x/../y"), join(Deno.cwd(), "y"));
+  assert.equal(absolutePath("/"), "/");
+  assert.equal(absolutePath("/.."), "/");
 });

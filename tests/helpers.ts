@@ -14,13 +14,25 @@ export interface RunResult {
   stderr: string;
 }
 
-/** Runs `isar-sstate ARGS` as a child process (no TTY, NO_COLOR unset unless given). */
+/** Whether the tests run as root (who reads every directory unless told otherwise). */
+const IS_ROOT = Deno.uid() === 0;
+
+/**
+ * Runs `isar-sstate ARGS` as a child process (no TTY, NO_COLOR unset unless given). With
+ * `restricted`, file permissions apply to it even when the tests run as root: it runs without
+ * the capabilities that let root read and write any directory, as an ordinary user would.
+ */
 export async function runTool(
   args: string[],
   env: Record<string, string> = {},
+  { restricted = false } = {},
 ): Promise<RunResult> {
-  const cmd = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--quiet", MAIN, ...args],
+  const deno = [Deno.execPath(), "run", "-A", "--quiet", MAIN, ...args];
+  const argv = restricted && IS_ROOT
+    ? ["setpriv", "--bounding-set=-dac_override,-dac_read_search,-fowner", ...deno]
+    : deno;
+  const cmd = new Deno.Command(argv[0], {
+    args: argv.slice(1),
     env,
     stdout: "piped",
     stderr: "piped",

@@ -9,7 +9,7 @@ import { retrying } from "../src/backends/retry.ts";
 import { openWebDav, WebDavBackend } from "../src/backends/webdav.ts";
 import { collect, localFile, pattern } from "./backend_conformance.ts";
 import { accessLogLines, startApache } from "./servers/apache.ts";
-import { type Fault, startFaultProxy } from "./servers/fault_proxy.ts";
+import { type Fault, startFaultProxy } from "./servers/request_fault_proxy.ts";
 
 const apache = await startApache();
 const auth = { user: "builder", password: "pw-not-to-be-shown" };

@@ -13,6 +13,8 @@ export interface CopyBatch {
   id: number;
   jobs: PlaceJob[];
   cancel: Int32Array;
+  /** Whether the native way may be used. */
+  native: boolean;
 }
 
 /** A worker's answer: per job, its outcome or what went wrong. */
@@ -41,6 +43,11 @@ interface Pending {
 
 /** The most jobs in one message to a worker. */
 const MAX_BATCH = 64;
+/**
+ * Batches a worker may hold at once: with two, it starts the next as soon as it is done with
+ * one, without waiting for the main thread to read its reply.
+ */
+const BATCHES_PER_WORKER = 2;
 
 function removeQuietly(path: string): void {
   try {
@@ -53,6 +60,7 @@ function removeQuietly(path: string): void {
 /** A pool of copy workers, started on first use. */
 export class Copier {
   #workers: Worker[] = [];
+  /** One entry per batch a worker can take now. */
   #idle: Worker[] = [];
   #queue: Pending[] = [];
   #inFlight = new Map<number, { worker: Worker; jobs: Pending[] }>();
@@ -60,11 +68,16 @@ export class Copier {
   #nextId = 0;
   #started = false;
   #broken = false;
+  #pumpScheduled = false;
 
-  /** `threads` workers running `script` (the copy worker; other values are for tests). */
+  /**
+   * `threads` workers running `script` (the copy worker; other values are for tests); `native`
+   * false keeps to the portable way of placing files (for tests of it).
+   */
   constructor(
     readonly threads: number,
     readonly script: URL = new URL("./copy_worker.ts", import.meta.url),
+    readonly native = true,
   ) {}
 
   /**
@@ -84,6 +97,16 @@ export class Copier {
         pending.reject = (e) => (done(), reject(e));
       }
       this.#queue.push(pending);
+      this.#schedulePump();
+    });
+  }
+
+  /** Pumps once the current task is done, so that copies asked for together go as one batch. */
+  #schedulePump(): void {
+    if (this.#pumpScheduled) return;
+    this.#pumpScheduled = true;
+    queueMicrotask(() => {
+      this.#pumpScheduled = false;
       this.#pump();
     });
   }
@@ -133,7 +156,7 @@ export class Copier {
           this.#fail();
         };
         this.#workers.push(worker);
-        this.#idle.push(worker);
+        for (let b = 0; b < BATCHES_PER_WORKER; b++) this.#idle.push(worker);
       }
     } catch {
       this.#fail();
@@ -147,22 +170,25 @@ export class Copier {
       return;
     }
     while (this.#idle.length > 0 && this.#queue.length > 0) {
-      // Share what is queued among the threads, so none idles while another has a long batch.
-      const size = Math.min(MAX_BATCH, Math.ceil(this.#queue.length / this.threads));
+      // Share what is queued among the free slots, so no thread idles while another has a
+      // long batch.
+      const size = Math.min(MAX_BATCH, Math.ceil(this.#queue.length / this.#idle.length));
       const jobs = this.#queue.splice(0, size);
-      const worker = this.#idle.pop()!;
+      const worker = this.#idle.shift()!;
       const id = this.#nextId++;
       const cancel = new Int32Array(new SharedArrayBuffer(4 * jobs.length));
       jobs.forEach((p, index) => p.sent = { cancel, index });
       this.#inFlight.set(id, { worker, jobs });
-      worker.postMessage({ id, jobs: jobs.map((p) => p.job), cancel } satisfies CopyBatch);
+      const batch: CopyBatch = { id, jobs: jobs.map((p) => p.job), cancel, native: this.native };
+      worker.postMessage(batch);
     }
   }
 
   #placeInProcess(p: Pending): void {
     if (p.settled) return;
     try {
-      this.#settle(p, placeFile(p.job, this.#madeDirs, () => p.signal?.aborted ?? false));
+      const cancelled = () => p.signal?.aborted ?? false;
+      this.#settle(p, placeFile(p.job, this.#madeDirs, cancelled, this.native));
     } catch (err) {
       const e = err as Error & { code?: string };
       this.#settle(p, { message: e.message, code: e.code });
@@ -186,7 +212,6 @@ export class Copier {
     this.#inFlight.clear();
     for (const p of pending) p.sent = undefined;
     this.#queue.unshift(...pending.filter((p) => !p.settled));
-    // Asynchronously, so that a failure while starting does not recurse into #pump.
-    queueMicrotask(() => this.#pump());
+    this.#schedulePump();
   }
 }

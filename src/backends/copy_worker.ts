@@ -10,10 +10,10 @@ import { placeFile } from "./place_file.ts";
 const madeDirs = new Set<string>();
 
 self.onmessage = (event: MessageEvent<CopyBatch>) => {
-  const { id, jobs, cancel } = event.data;
+  const { id, jobs, cancel, native } = event.data;
   const results = jobs.map((job, i) => {
     try {
-      return placeFile(job, madeDirs, () => Atomics.load(cancel, i) !== 0);
+      return placeFile(job, madeDirs, () => Atomics.load(cancel, i) !== 0, native);
     } catch (err) {
       const code = (err as { code?: string }).code;
       return { message: err instanceof Error ? err.message : String(err), code };

@@ -21,7 +21,7 @@ export interface LocationOptions {
  */
 export async function openBackend(
   location: string,
-  _options: LocationOptions = {},
+  options: LocationOptions = {},
 ): Promise<Backend> {
   if (/^[a-z][a-z0-9+.-]*:\/(?!\/)/i.test(location)) {
     throw new BackendError(`malformed location ${redactUrl(location)}: expected scheme://…`);
@@ -33,8 +33,10 @@ export async function openBackend(
     case "http":
     case "https":
       return (await import("./webdav.ts")).openWebDav(location);
-    case "s3":
-      throw new BackendError(`S3 targets are not supported yet: ${redactUrl(location)}`);
+    case "s3": {
+      const { S3Backend } = await import("./s3.ts");
+      return new S3Backend(location, options);
+    }
     default:
       throw new BackendError(
         `unknown URL scheme '${scheme}://' in ${redactUrl(location)} (expected ${LOCATION_FORMS})`,

@@ -1,5 +1,4 @@
 /** `file://` (or bare path) backend: a cache in a local or mounted directory. */
-import { resolve } from "node:path";
 import {
   type Backend,
   BackendError,
@@ -26,11 +25,34 @@ function scopeOf(code: string): FailureScope {
   return TARGET_CODES.has(code) ? "target" : "file";
 }
 
+/** The system's reason, without the call and paths Deno appends (`…: remove '/x'`). */
+function reasonOf(err: unknown): string {
+  const msg = err instanceof Error ? err.message.split("\n")[0] : String(err);
+  return msg.replace(/: [a-z_]+ '.*$/, "");
+}
+
+/** A BackendError for `err`: `what` says what failed where the caller does not (or ""). */
 function wrap(err: unknown, what: string, scope?: FailureScope): BackendError {
   if (err instanceof BackendError) return err;
   const code = (err as { code?: string }).code ?? "";
-  const msg = err instanceof Error ? err.message.split("\n")[0] : String(err);
-  return new BackendError(`${what}: ${msg}`, scope ?? scopeOf(code), { cause: err, code });
+  const reason = reasonOf(err);
+  return new BackendError(what ? `${what}: ${reason}` : reason, scope ?? scopeOf(code), {
+    cause: err,
+    code,
+  });
+}
+
+/**
+ * The absolute, normalized form of a local path (what `path.resolve` does, without loading the
+ * Node compatibility layer at start-up).
+ */
+export function absolutePath(path: string): string {
+  const parts: string[] = [];
+  for (const part of (path.startsWith("/") ? path : `${Deno.cwd()}/${path}`).split("/")) {
+    if (part === "..") parts.pop();
+    else if (part !== "" && part !== ".") parts.push(part);
+  }
+  return `/${parts.join("/")}`;
 }
 
 /** Counter behind unique temporary names within this process. */
@@ -43,18 +65,22 @@ export class FileBackend implements Backend {
   /** Absolute path of the cache root. */
   readonly root: string;
   readonly features: Features = { directories: true, bulkDelete: false, retriesInternally: false };
-  readonly defaultJobs = 64;
+  /** Copies queued for the copy threads: enough for full batches, cheap to hold. */
+  readonly defaultJobs = 256;
   #realRootPath?: string;
   #copier?: Copier;
   /** Temporary files of puts in progress, removed on close whatever happened. */
   #temps = new Set<string>();
 
-  /** `location` is a bare path or a `file://` URL. */
-  constructor(location: string) {
+  /**
+   * `location` is a bare path or a `file://` URL. `native: false` keeps puts to the portable
+   * way of placing files (named temporary file, rename or link), for tests of it.
+   */
+  constructor(location: string, readonly options: { native?: boolean } = {}) {
     const path = location.startsWith("file://") ? location.slice("file://".length) : location;
     if (path === "") throw new BackendError("empty file:// path");
     this.displayUrl = `file://${path}`;
-    this.root = resolve(path);
+    this.root = absolutePath(path);
   }
 
   /** Absolute path of a relative one (string concatenation: node:path's join is slow). */
@@ -103,10 +129,13 @@ export class FileBackend implements Backend {
    * disks a sync stat costs a third of an async one. Links to directories are followed (a
    * cache spread over disks by symlinked directories lists completely), each real directory
    * once, so link loops end. An unreadable directory below the root is reported and skipped.
+   * `from` starts the walk at that directory (relative) instead of the root.
    */
-  *directories(options: ListOptions = {}): Generator<{ dir: string; files: Entry[] }> {
+  *directories(
+    options: ListOptions & { from?: string } = {},
+  ): Generator<{ dir: string; files: Entry[] }> {
     const metadata = options.metadata ?? true;
-    const pending = [""];
+    const pending = [options.from ? checkPath(options.from) : ""];
     const linkedDirs = new Set<string>();
     while (pending.length > 0) {
       options.signal?.throwIfAborted();
@@ -132,9 +161,10 @@ export class FileBackend implements Backend {
         }
       } catch (err) {
         if (rel === "") throw wrap(err, `cannot list ${this.displayUrl}`, "target");
-        if (err instanceof Deno.errors.NotFound) continue; // removed meanwhile
-        const why = err instanceof Error ? err.message.split(":")[0] : String(err);
-        options.onWarning?.(`skipping unreadable directory ${rel} (${why})`);
+        if (err instanceof Deno.errors.NotFound || err instanceof Deno.errors.NotADirectory) {
+          continue; // removed meanwhile
+        }
+        options.onWarning?.(`skipping unreadable directory ${rel} (${reasonOf(err)})`);
         continue;
       }
       yield { dir: rel, files };
@@ -196,14 +226,18 @@ export class FileBackend implements Backend {
       return entry;
     } catch (err) {
       if (err instanceof Deno.errors.NotFound) return null;
-      throw wrap(err, `cannot stat ${path}`);
+      throw wrap(err, "");
     }
   }
 
   async put(path: string, source: PutSource, options: PutOptions = {}): Promise<PutResult> {
     const target = this.#abs(path);
     const temp = tempNameFor(target, HOST, Deno.pid, ++tempCounter);
-    this.#copier ??= new Copier(Math.max(2, Math.min(8, navigator.hardwareConcurrency)));
+    this.#copier ??= new Copier(
+      Math.max(2, Math.min(8, navigator.hardwareConcurrency)),
+      undefined,
+      this.options.native ?? true,
+    );
     this.#temps.add(temp);
     try {
       return await this.#copier.copy(
@@ -214,11 +248,25 @@ export class FileBackend implements Backend {
       if (options.signal?.aborted) throw options.signal.reason;
       const code = (err as { code?: string }).code ?? "";
       // A missing or unreadable source is this file's problem, whatever its errno says.
-      const readable = await Deno.stat(source.file).then(() => true, () => false);
-      if (!readable) throw wrap(err, `cannot read ${source.file}`, "file");
-      throw wrap(err, `cannot write ${path}`, scopeOf(code));
+      const readable = await Deno.open(source.file).then((f) => (f.close(), true), () => false);
+      if (!readable) throw wrap(err, `cannot read source file ${source.file}`, "file");
+      if ((code === "EACCES" || code === "EPERM") && !this.#rootWritable()) {
+        throw wrap(err, `cannot write to ${this.displayUrl}`, "target");
+      }
+      throw wrap(err, "");
     } finally {
       this.#temps.delete(temp);
+    }
+  }
+
+  /** Whether new files can be created in the root (asked only after a write was refused). */
+  #rootWritable(): boolean {
+    try {
+      const probe = Deno.makeTempFileSync({ dir: this.root, prefix: ".isar-sstate-probe-" });
+      Deno.removeSync(probe);
+      return true;
+    } catch {
+      return false;
     }
   }
 
@@ -229,7 +277,7 @@ export class FileBackend implements Backend {
     } catch (err) {
       if (options.signal?.aborted) throw options.signal.reason;
       if (err instanceof Deno.errors.NotFound) return null;
-      throw wrap(err, `cannot read ${path}`);
+      throw wrap(err, "");
     }
   }
 
@@ -239,7 +287,7 @@ export class FileBackend implements Backend {
     try {
       await Deno.remove(abs);
     } catch (err) {
-      if (!(err instanceof Deno.errors.NotFound)) throw wrap(err, `cannot delete ${path}`);
+      if (!(err instanceof Deno.errors.NotFound)) throw wrap(err, "");
     }
   }
 

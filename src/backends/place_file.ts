@@ -1,8 +1,10 @@
 /**
- * The synchronous step behind every `file://` put: copy a local file to a temporary name next to
- * its final name, check its size, then move it into place (replacing, or create-only). Runs on
- * the copy workers, and in-process where workers cannot start.
+ * The synchronous step behind every `file://` put: the native way (an unnamed file given its
+ * name at the end) where it works, else a copy to a temporary name next to the final name, a
+ * size check and a move into place (replacing, or create-only). Runs on the copy workers, and
+ * in-process where workers cannot start.
  */
+import { nativePlace } from "./native_place.ts";
 
 /** One file to place: where from, the temporary and the final name, the size it must have. */
 export interface PlaceJob {
@@ -61,16 +63,22 @@ function linkIntoPlace(temp: string, target: string): PlaceOutcome {
 }
 
 /**
- * Places one file. `madeDirs` remembers the directories known to exist (each is created once);
- * `cancelled` is asked before the copy and again before the file is moved into place.
- * Never leaves the temporary file behind.
+ * Places one file: the fast native way where it works (unless `native` is false), else through
+ * a named temporary file. `madeDirs` remembers the directories known to exist (each is created
+ * once); `cancelled` is asked before the copy and again before the file is moved into place.
+ * Never leaves a temporary file behind.
  */
 export function placeFile(
   job: PlaceJob,
   madeDirs: Set<string>,
   cancelled: () => boolean,
+  native = true,
 ): PlaceOutcome {
   if (cancelled()) return "cancelled";
+  if (native) {
+    const outcome = nativePlace(job, madeDirs, cancelled);
+    if (outcome !== "unsupported") return outcome;
+  }
   const dir = job.target.slice(0, job.target.lastIndexOf("/"));
   try {
     if (!madeDirs.has(dir)) {

@@ -1,6 +1,7 @@
 /** `--help` texts: the global overview and each command's page. */
 import { OPTION_SPECS } from "./args.ts";
 import type { Command } from "../commands/command.ts";
+import type { CommandEntry } from "../commands/registry.ts";
 
 /** One line of help per option (long name → text). */
 const OPTION_HELP: Record<string, string> = {
@@ -56,7 +57,7 @@ function wrap(text: string, width = 92, indent = "  "): string {
 }
 
 /** The overview printed by `isar-sstate --help`. */
-export function globalHelp(commands: readonly Command[], version: string): string {
+export function globalHelp(commands: readonly CommandEntry[], version: string): string {
   return [
     `isar-sstate ${version}: manage shared bitbake sstate caches (Isar, Yocto)`,
     "",

@@ -6,7 +6,7 @@ import { ALWAYS_ALLOWED, commandHelp, globalHelp } from "./help.ts";
 import { type LineSink, Output, useColor } from "./output.ts";
 import { Progress } from "./progress.ts";
 import { listenForInterrupts } from "./signals.ts";
-import { ALL_COMMANDS, findCommand } from "../commands/registry.ts";
+import { COMMANDS, findCommand } from "../commands/registry.ts";
 import type { Command } from "../commands/command.ts";
 
 /** The tool's version, from deno.json. */
@@ -48,7 +48,7 @@ export async function runCli(argv: readonly string[], sink?: LineSink): Promise<
     throw err;
   }
   const { options } = args;
-  const command = args.command ? findCommand(args.command) : undefined;
+  const command = args.command ? await findCommand(args.command)?.load() : undefined;
   const interactive = Deno.stderr.isTerminal() && !options.quiet;
   const progressLines = new Set<Progress>();
   const out = new Output({
@@ -70,7 +70,7 @@ export async function runCli(argv: readonly string[], sink?: LineSink): Promise<
       return 0;
     }
     if (options.help) {
-      out.line(command ? commandHelp(command) : globalHelp(ALL_COMMANDS, VERSION));
+      out.line(command ? commandHelp(command) : globalHelp(COMMANDS, VERSION));
       return 0;
     }
     if (!args.command) {

@@ -171,7 +171,6 @@ function itemJson(r: ItemResult) {
 
 export const analyze: Command = {
   name: "analyze",
-  summary: "explain why local sstate items are no hits in the remote cache",
   positionals: "SOURCE TARGET",
   options: ["json", "filter", "arch", "jobs", "color", "s3-endpoint", "s3-path-style"],
   optionHelp: {

@@ -151,7 +151,6 @@ async function deleteAll(
 
 export const clean: Command = {
   name: "clean",
-  summary: "delete archives older than --max-age and siginfo older than --max-sig-age",
   positionals: "TARGET",
   options: [
     "verbose",

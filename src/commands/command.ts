@@ -53,8 +53,6 @@ export interface CommandContext {
 /** A subcommand: its help and its implementation, returning the exit code. */
 export interface Command {
   name: CommandName;
-  /** One line for the global help. */
-  summary: string;
   /** `SOURCE TARGET`, `TARGET`, … */
   positionals: string;
   /** The options it takes (long names), listed in its help; any other is a syntax error. */

@@ -18,7 +18,6 @@ async function dependencyCaches(cacheDir?: string): Promise<FileBackend[]> {
 
 export const diff: Command = {
   name: "diff",
-  summary: "compare two siginfo/sigdata files like bitbake-diffsigs",
   positionals: "A B",
   options: ["color", "cache-dir"],
   description:

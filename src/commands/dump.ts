@@ -15,7 +15,6 @@ export async function readSignature(path: string): Promise<SigInfo> {
 
 export const dump: Command = {
   name: "dump",
-  summary: "print a siginfo/sigdata file like bitbake-dumpsig",
   positionals: "FILE",
   options: [],
   description:

@@ -99,7 +99,6 @@ function printDetails(out: Printer, artifacts: readonly Artifact[]): void {
 
 export const info: Command = {
   name: "info",
-  summary: "show what a cache holds: file count and size, with -v archs and recipes",
   positionals: "TARGET",
   options: ["verbose", "quiet", "json", "filter", "arch", "s3-endpoint", "s3-path-style"],
   optionHelp: {

@@ -233,7 +233,6 @@ function exitCodeOption(options: Options): number | undefined {
 
 export const lint: Command = {
   name: "lint",
-  summary: "find absolute build and source paths in signatures (cachability issues)",
   positionals: "TARGET",
   options: [
     "verbose",

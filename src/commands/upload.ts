@@ -58,7 +58,6 @@ function printPlan(out: Printer, plan: UploadPlan, held: string[]): void {
 
 export const upload: Command = {
   name: "upload",
-  summary: "upload local sstate artifacts that the remote cache does not have yet",
   positionals: "SOURCE TARGET",
   options: [
     "verbose",
@@ -172,6 +171,9 @@ export const upload: Command = {
           `${plan.present + totals.existed} present, ${plan.otherFiles} skipped, ` +
           `${totals.failed} failed in ${seconds.toFixed(1)}s`,
       );
+      if (summary.warnings > 0) {
+        out.warn(`skipped ${summary.warnings} unreadable parts of the caches (see above)`);
+      }
       if (totals.notStarted > 0) {
         out.warn(`${totals.notStarted} files were not uploaded: the upload was stopped`);
       }

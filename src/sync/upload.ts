@@ -3,10 +3,11 @@
  * RemoteIndex), a walk of the local cache that feeds the upload queue directory by directory as
  * it goes (siginfo before archives), then a drain of the queue.
  */
-import type { Backend } from "../backends/backend.ts";
+import type { Backend, Entry } from "../backends/backend.ts";
 import type { FileBackend } from "../backends/file.ts";
 import { type Artifact, artifactKind, parseArtifactName } from "../cache/artifact.ts";
 import type { ArtifactFilter } from "../cache/filter.ts";
+import { EventLoopTurn } from "./event_loop.ts";
 import type { Limiter } from "./limiter.ts";
 import { RemoteIndex } from "./remote_index.ts";
 import { isOrphanedTemp } from "./stale_temps.ts";
@@ -64,105 +65,158 @@ export interface UploadSummary {
 
 /** How long the walk may keep the event loop before letting copies report back, in ms. */
 const WALK_SLICE_MS = 2;
+/**
+ * How far the walk may run ahead of the uploads, in artifacts: past the high mark it waits
+ * until the queue is down to the low mark, so memory does not grow with the size of the tree.
+ */
+const HIGH_WATER = 4096;
+const LOW_WATER = 2048;
 
-const yieldToEventLoop = () => new Promise((resolve) => setTimeout(resolve, 0));
-
-/** Lists the target into `index` and removes this host's orphaned temporary files. */
-async function indexTarget(
-  settings: UploadSettings,
-  index: RemoteIndex,
-  events: UploadEvents,
-  warn: (message: string) => void,
-): Promise<void> {
-  if (!settings.targetExists) return;
-  const orphans: string[] = [];
-  await index.fill(settings.target, { signal: settings.abort, onWarning: warn }, (path) => {
-    if (path.endsWith(".tmp") && isOrphanedTemp(path)) orphans.push(path);
-  });
-  if (orphans.length > 0 && !settings.dryRun) {
-    let removed = 0;
-    await settings.limiter.forEach(orphans, async (path) => {
-      await settings.target.delete(path, { signal: settings.abort });
-      removed++;
-    });
-    events.removedOrphans?.(removed);
+/**
+ * The artifacts among one directory's files that pass `filter`, siginfo and signatures first
+ * (the order the queue needs), and how many files were not artifacts at all.
+ */
+export function artifactsOf(
+  files: readonly Entry[],
+  filter?: ArtifactFilter,
+): { artifacts: Artifact[]; otherFiles: number } {
+  const metadata: Artifact[] = [];
+  const archives: Artifact[] = [];
+  let otherFiles = 0;
+  for (const entry of files) {
+    const name = parseArtifactName(entry.path);
+    if (!name) otherFiles++;
+    else if (!filter || filter(name)) {
+      (artifactKind(name.suffix) === "archive" ? archives : metadata).push({ ...entry, ...name });
+    }
   }
+  return { artifacts: metadata.concat(archives), otherFiles };
 }
 
 /**
- * Uploads every local artifact (passing the filter) that the target lacks. The target is listed
- * while the local walk starts; from then on each directory's missing artifacts go to the queue
- * as soon as it is read, so copies run during the walk.
+ * One upload session: what the target holds (a RemoteIndex) and the queue that fills it.
+ * `upload` reconciles once and drains; `watch` reconciles, then keeps offering what appears.
  */
-export async function runUpload(
-  settings: UploadSettings,
-  events: UploadEvents = {},
-): Promise<UploadSummary> {
-  const { source, filter, stop } = settings;
-  let warnings = 0;
-  const warn = (message: string) => {
-    warnings++;
-    events.warning?.(message);
-  };
-  const index = new RemoteIndex();
-  let indexReady = false;
-  const indexed = indexTarget(settings, index, events, warn).then(() => indexReady = true);
-  indexed.catch(() => {}); // awaited below; a failure must not go unhandled meanwhile
+export class UploadSession {
+  readonly index: RemoteIndex;
+  readonly queue: UploadQueue;
+  /** Warnings so far (parts of the source or target skipped). */
+  warnings = 0;
+  #plan: UploadPlan = { missing: 0, missingBytes: 0, present: 0, otherFiles: 0 };
 
-  const queue = new UploadQueue({
-    sourceRoot: source.root,
-    target: settings.target,
-    limiter: settings.limiter,
-    index,
-    stop,
-    abort: settings.abort,
-    observer: events,
-  });
-  const plan: UploadPlan = { missing: 0, missingBytes: 0, present: 0, otherFiles: 0 };
-  const handle = (artifacts: Artifact[]) => {
+  /** `index`: what the target is already known to hold (e.g. loaded from a file). */
+  constructor(
+    readonly settings: UploadSettings,
+    readonly events: UploadEvents = {},
+    index = new RemoteIndex(),
+  ) {
+    this.index = index;
+    this.queue = new UploadQueue({
+      sourceRoot: settings.source.root,
+      target: settings.target,
+      limiter: settings.limiter,
+      index,
+      stop: settings.stop,
+      abort: settings.abort,
+      observer: events,
+    });
+  }
+
+  #warn = (message: string) => {
+    this.warnings++;
+    this.events.warning?.(message);
+  };
+
+  /** Lists the target into the index and removes this host's orphaned temporary files. */
+  async #indexTarget(): Promise<void> {
+    const { settings, events } = this;
+    if (!settings.targetExists) return;
+    const orphans: string[] = [];
+    const options = { signal: settings.abort, onWarning: this.#warn };
+    await this.index.fill(settings.target, options, (path) => {
+      if (path.endsWith(".tmp") && isOrphanedTemp(path)) orphans.push(path);
+    });
+    if (orphans.length > 0 && !settings.dryRun) {
+      let removed = 0;
+      await settings.limiter.forEach(orphans, async (path) => {
+        await settings.target.delete(path, { signal: settings.abort });
+        removed++;
+      });
+      events.removedOrphans?.(removed);
+    }
+  }
+
+  /**
+   * Offers artifacts of the source: those the target lacks (and the queue does not have yet)
+   * are measured and enqueued, or, in a dry run, reported. Returns how many were new.
+   */
+  offer(artifacts: readonly Artifact[]): number {
+    const { settings, events, index, queue } = this;
+    const plan = this.#plan;
+    let added = 0;
     for (const a of artifacts) {
       if (index.has(a.path)) {
         plan.present++;
         events.present?.(a);
         continue;
       }
-      const size = source.sizeOf(a.path);
-      if (size === null) continue; // vanished since the walk read its directory
+      if (queue.has(a.path)) continue;
+      const size = settings.source.sizeOf(a.path);
+      if (size === null) continue; // vanished since its directory was read
       a.size = size;
       plan.missing++;
       plan.missingBytes += size;
+      added++;
       if (settings.dryRun) events.wouldUpload?.(a);
       else queue.enqueue(a);
     }
-  };
+    return added;
+  }
 
-  let held: Artifact[][] = [];
-  let slice = performance.now();
-  for (const { files } of source.directories({ metadata: false, onWarning: warn })) {
-    if (stop?.aborted) break;
-    const metadata: Artifact[] = [];
-    const archives: Artifact[] = [];
-    for (const entry of files) {
-      const name = parseArtifactName(entry.path);
-      if (!name) plan.otherFiles++;
-      else if (!filter || filter(name)) {
-        (artifactKind(name.suffix) === "archive" ? archives : metadata).push({ ...entry, ...name });
+  /**
+   * Lists the target while walking the source, and from the moment the listing is complete
+   * enqueues each directory's missing artifacts as soon as it is read, so copies run during
+   * the walk. Resolves with the plan once the walk is done (the queue is still working).
+   */
+  async reconcile(): Promise<UploadPlan> {
+    const { source, filter, stop } = this.settings;
+    let indexReady = false;
+    const indexed = this.#indexTarget().then(() => indexReady = true);
+    indexed.catch(() => {}); // awaited below; a failure must not go unhandled meanwhile
+    let held: Artifact[][] = [];
+    using turn = new EventLoopTurn();
+    let slice = performance.now();
+    for (const { files } of source.directories({ metadata: false, onWarning: this.#warn })) {
+      if (stop?.aborted) break;
+      const { artifacts, otherFiles } = artifactsOf(files, filter);
+      this.#plan.otherFiles += otherFiles;
+      held.push(artifacts);
+      if (indexReady) {
+        held.forEach((batch) => this.offer(batch));
+        held = [];
+      }
+      if (this.queue.pending > HIGH_WATER) {
+        await this.queue.below(LOW_WATER);
+        slice = performance.now();
+      } else if (performance.now() - slice > WALK_SLICE_MS) {
+        await turn.next();
+        slice = performance.now();
       }
     }
-    // Siginfo and signatures first: the queue holds each archive until its own are stored.
-    held.push(metadata, archives);
-    if (indexReady) {
-      held.forEach(handle);
-      held = [];
-    }
-    if (performance.now() - slice > WALK_SLICE_MS) {
-      await yieldToEventLoop();
-      slice = performance.now();
-    }
+    await indexed;
+    held.forEach((batch) => this.offer(batch));
+    this.events.planned?.({ ...this.#plan });
+    return { ...this.#plan };
   }
-  await indexed;
-  held.forEach(handle);
-  events.planned?.(plan);
-  const totals = await queue.drain();
-  return { plan, totals, warnings, targetError: queue.targetError };
+}
+
+/** Uploads every local artifact (passing the filter) that the target lacks. */
+export async function runUpload(
+  settings: UploadSettings,
+  events: UploadEvents = {},
+): Promise<UploadSummary> {
+  const session = new UploadSession(settings, events);
+  const plan = await session.reconcile();
+  const totals = await session.queue.drain();
+  return { plan, totals, warnings: session.warnings, targetError: session.queue.targetError };
 }

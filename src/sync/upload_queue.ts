@@ -65,8 +65,17 @@ export class UploadQueue {
     notStarted: 0,
   };
   #groups = new Map<string, Group>();
+  /** Paths enqueued and not failed: never put twice. */
+  #taken = new Set<string>();
   #failedGroups = new Set<string>();
+  /** Ready to put, oldest first from `#head`; only `limiter.max` are handed to the limiter. */
+  #ready: { artifact: Artifact; done?: (ok: boolean) => void }[] = [];
+  #head = 0;
   #running = new Set<Promise<void>>();
+  /** Waiting for `pending` to drop to a level: [level, wake]. */
+  #lowWaiters: [number, () => void][] = [];
+  /** Archives held back until their siginfo is stored. */
+  #held = 0;
   #stop = new AbortController();
   #targetError?: BackendError;
 
@@ -85,18 +94,28 @@ export class UploadQueue {
 
   /** Artifacts enqueued and not finished yet. */
   get pending(): number {
-    let waiting = 0;
-    for (const g of this.#groups.values()) waiting += g.waiting.length;
-    return this.#running.size + waiting;
+    return this.#running.size + (this.#ready.length - this.#head) + this.#held;
   }
 
-  /** Queues an artifact; an archive waits for its siginfo and signature enqueued before it. */
+  /** Whether `path` was enqueued already (and did not fail). */
+  has(path: string): boolean {
+    return this.#taken.has(path);
+  }
+
+  /**
+   * Queues an artifact, unless it is queued or stored already; an archive waits for its siginfo
+   * and signature enqueued before it.
+   */
   enqueue(artifact: Artifact): void {
+    if (this.#taken.has(artifact.path)) return;
+    this.#taken.add(artifact.path);
     const key = archivePathOf(artifact);
     if (artifactKind(artifact.suffix) === "archive") {
       const group = this.#groups.get(key);
-      if (group) group.waiting.push(artifact);
-      else if (this.#failedGroups.has(key)) this.#refuse(artifact);
+      if (group) {
+        group.waiting.push(artifact);
+        this.#held++;
+      } else if (this.#failedGroups.has(key)) this.#refuse(artifact);
       else this.#start(artifact);
       return;
     }
@@ -109,6 +128,7 @@ export class UploadQueue {
       if (--group.metadataPending > 0) return;
       this.#groups.delete(key);
       if (group.metadataFailed) this.#failedGroups.add(key);
+      this.#held -= group.waiting.length;
       for (const archive of group.waiting) {
         if (group.metadataFailed) this.#refuse(archive);
         else this.#start(archive);
@@ -116,15 +136,22 @@ export class UploadQueue {
     });
   }
 
+  /** Resolves once at most `level` artifacts are pending (for callers that feed the queue). */
+  below(level: number): Promise<void> {
+    if (this.pending <= level) return Promise.resolve();
+    return new Promise((resolve) => this.#lowWaiters.push([level, resolve]));
+  }
+
   /** Resolves once every artifact enqueued so far (and meanwhile) is done or was skipped. */
   async drain(): Promise<QueueTotals> {
     while (this.#running.size > 0) {
-      await Promise.all(this.#running);
+      await Promise.race(this.#running);
     }
     return this.totals;
   }
 
   #refuse(archive: Artifact): void {
+    this.#taken.delete(archive.path);
     if (this.#stop.signal.aborted) {
       this.totals.notStarted++;
       return;
@@ -134,16 +161,48 @@ export class UploadQueue {
   }
 
   #start(artifact: Artifact, done?: (ok: boolean) => void): void {
-    const run = this.settings.limiter.run(() => this.#put(artifact))
-      .then((ok) => done?.(ok))
-      .finally(() => this.#running.delete(run));
-    this.#running.add(run);
+    this.#ready.push({ artifact, done });
+    this.#pump();
+  }
+
+  /**
+   * Hands ready artifacts to the limiter, at most its size at a time: a large upload keeps a
+   * list of artifacts, not a pending call per file.
+   */
+  #pump(): void {
+    const { limiter } = this.settings;
+    while (this.#running.size < limiter.max && this.#head < this.#ready.length) {
+      const { artifact, done } = this.#ready[this.#head++];
+      const run = limiter.run(() => this.#put(artifact))
+        .then((ok) => done?.(ok))
+        .finally(() => {
+          this.#running.delete(run);
+          this.#pump();
+          this.#wakeLowWaiters();
+        });
+      this.#running.add(run);
+    }
+    if (this.#head > 1024 && this.#head * 2 > this.#ready.length) {
+      this.#ready = this.#ready.slice(this.#head);
+      this.#head = 0;
+    }
+  }
+
+  #wakeLowWaiters(): void {
+    if (this.#lowWaiters.length === 0) return;
+    const pending = this.pending;
+    this.#lowWaiters = this.#lowWaiters.filter(([level, wake]) => {
+      if (pending > level) return true;
+      wake();
+      return false;
+    });
   }
 
   /** One put; true when the target holds the file afterwards. */
   async #put(a: Artifact): Promise<boolean> {
     const { target, index, observer, sourceRoot, abort } = this.settings;
     if (this.#stop.signal.aborted) {
+      this.#taken.delete(a.path);
       this.totals.notStarted++;
       return false;
     }
@@ -164,6 +223,7 @@ export class UploadQueue {
       }
       return true;
     } catch (err) {
+      this.#taken.delete(a.path);
       if (isAbortError(err) || abort?.aborted) {
         this.totals.notStarted++;
         return false;

@@ -1,0 +1,417 @@
+/**
+ * `s3://bucket[/prefix]` backend: AWS S3 and S3-compatible stores (Ceph RGW, MinIO, ...), through
+ * the AWS SDK, whose own retries are the only retry layer.
+ */
+import {
+  DeleteObjectCommand,
+  DeleteObjectsCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  type PutObjectCommandOutput,
+  S3Client,
+  type S3ClientConfig,
+} from "@aws-sdk/client-s3";
+import {
+  type Backend,
+  BackendError,
+  type CallOptions,
+  checkPath,
+  type DeleteOutcome,
+  type Entry,
+  type Features,
+  type ListOptions,
+  MAX_BULK_DELETE,
+  type PutOptions,
+  type PutResult,
+  type PutSource,
+} from "./backend.ts";
+import type { LocationOptions } from "./factory.ts";
+import { FileBody, useFileBodies } from "./s3_body.ts";
+import { type Env, FALLBACK_REGION, resolveS3Location, type S3Location } from "./s3_config.ts";
+import {
+  errorCode,
+  isNoSuchBucket,
+  isNotFound,
+  isPreconditionFailed,
+  s3Error,
+} from "./s3_errors.ts";
+import { listPrefix, type ListRequest } from "./s3_list.ts";
+import { uploadMultipart } from "./s3_multipart.ts";
+
+/** Files above this size are uploaded in parts, several at a time. */
+export const MULTIPART_THRESHOLD = 64 * 1024 * 1024;
+/** Part size of multipart uploads. */
+const PART_SIZE = 16 * 1024 * 1024;
+/** Parts of one file in flight at once. */
+const PART_CONCURRENCY = 4;
+/** List requests in flight at once. */
+const LIST_CONCURRENCY = 16;
+/** Attempts per request (the first plus retries), unless AWS_MAX_ATTEMPTS says otherwise. */
+const MAX_ATTEMPTS = 5;
+
+/** Extra settings, for tests: explicit credentials instead of the SDK's default chain. */
+export interface S3BackendSettings {
+  credentials?: S3ClientConfig["credentials"];
+  /** The environment to resolve the location in (default: the process environment). */
+  env?: Env;
+}
+
+const silentLogger = { debug() {}, info() {}, warn() {}, error() {} };
+
+/** The region of the SDK's default chain (AWS_REGION, the profile's config), or the fallback. */
+async function defaultRegion(): Promise<string> {
+  const probe = new S3Client({});
+  try {
+    return await probe.config.region();
+  } catch {
+    return FALLBACK_REGION;
+  } finally {
+    probe.destroy();
+  }
+}
+
+/** A cache under a key prefix of an S3 bucket. */
+export class S3Backend implements Backend {
+  readonly displayUrl: string;
+  readonly features: Features = { directories: false, bulkDelete: true, retriesInternally: true };
+  readonly defaultJobs = 16;
+  readonly location: S3Location;
+  /** The SDK client (exposed for instrumentation). */
+  readonly client: S3Client;
+
+  constructor(url: string, options: LocationOptions = {}, settings: S3BackendSettings = {}) {
+    const env = settings.env ?? Deno.env.toObject();
+    this.location = resolveS3Location(url, options, env);
+    this.displayUrl = this.location.displayUrl;
+    const retries = env.AWS_MAX_ATTEMPTS || env.AWS_RETRY_MODE
+      ? {}
+      : { maxAttempts: MAX_ATTEMPTS, retryMode: "standard" };
+    // Resolved once: the SDK asks for the region on every request.
+    let region: Promise<string> | undefined;
+    this.client = new S3Client({
+      ...retries,
+      region: this.location.region ?? (() => region ??= defaultRegion()),
+      // A guessed region may be wrong for an AWS bucket: follow S3's redirects to the right one.
+      followRegionRedirects: true,
+      endpoint: this.location.endpoint,
+      forcePathStyle: this.location.forcePathStyle,
+      credentials: settings.credentials,
+      // Streamed bodies with the SDK's default trailing checksums are refused or stored with
+      // their chunk framing by many S3-compatible stores: checksums only where S3 requires them.
+      requestChecksumCalculation: "WHEN_REQUIRED",
+      responseChecksumValidation: "WHEN_REQUIRED",
+      expectContinueHeader: false,
+      requestHandler: {
+        httpAgent: { keepAlive: true, maxSockets: 256 },
+        httpsAgent: { keepAlive: true, maxSockets: 256 },
+        connectionTimeout: 10_000,
+        requestTimeout: 120_000,
+      },
+      logger: silentLogger,
+    });
+    useFileBodies(this.client);
+  }
+
+  get #target() {
+    return this.location;
+  }
+
+  #key(path: string): string {
+    return this.location.prefix + checkPath(path);
+  }
+
+  #fail(err: unknown, what: string, signal?: AbortSignal): never {
+    if (signal?.aborted) throw signal.reason;
+    throw s3Error(err, what, this.#target);
+  }
+
+  /**
+   * True when the bucket is there and the prefix can be listed; false only when the bucket does
+   * not exist. A one-key listing rather than HeadBucket: its errors carry a code (a HEAD
+   * response cannot tell a wrong secret from a denied access), and it works with permissions
+   * granted on the prefix only.
+   */
+  async exists(options: CallOptions = {}): Promise<boolean> {
+    const { signal } = options;
+    signal?.throwIfAborted();
+    try {
+      await this.client.send(
+        new ListObjectsV2Command({
+          Bucket: this.location.bucket,
+          Prefix: this.location.prefix,
+          MaxKeys: 1,
+        }),
+        { abortSignal: signal },
+      );
+      return true;
+    } catch (err) {
+      if (signal?.aborted) throw signal.reason;
+      if (isNoSuchBucket(err)) return false;
+      throw new BackendError(
+        s3Error(err, `cannot access ${this.displayUrl}`, this.#target).message,
+        "target",
+        { cause: err },
+      );
+    }
+  }
+
+  /**
+   * A prefix needs no creating; a missing bucket is an error: buckets carry region, policies and
+   * costs that their owner decides, and creating one for a mistyped name would hide the typo.
+   */
+  async create(options: CallOptions = {}): Promise<void> {
+    if (await this.exists(options)) return;
+    throw new BackendError(
+      `bucket '${this.location.bucket}' does not exist (${this.displayUrl}); create it first ` +
+        "(isar-sstate never creates buckets)",
+      "target",
+    );
+  }
+
+  list(options: ListOptions = {}): AsyncIterable<Entry> {
+    const request: ListRequest = async (params, signal) => {
+      try {
+        const out = await this.client.send(
+          new ListObjectsV2Command({
+            Bucket: this.location.bucket,
+            Prefix: params.prefix,
+            Delimiter: params.delimiter,
+            StartAfter: params.startAfter,
+            ContinuationToken: params.continuationToken,
+          }),
+          { abortSignal: signal },
+        );
+        if (out.IsTruncated && !out.NextContinuationToken) {
+          throw new BackendError(`listing ${this.displayUrl}: truncated page without a token`);
+        }
+        return {
+          objects: (out.Contents ?? []).map((o) => ({
+            key: o.Key ?? "",
+            size: o.Size ?? 0,
+            mtime: o.LastModified?.getTime() ?? 0,
+          })),
+          prefixes: (out.CommonPrefixes ?? []).map((p) => p.Prefix ?? "").filter((p) => p),
+          next: out.IsTruncated ? out.NextContinuationToken : undefined,
+        };
+      } catch (err) {
+        if (signal.aborted) throw signal.reason;
+        throw new BackendError(
+          s3Error(err, `cannot list ${this.displayUrl}`, this.#target).message,
+          "target",
+          { cause: err },
+        );
+      }
+    };
+    return listPrefix(request, this.location.prefix, {
+      concurrency: LIST_CONCURRENCY,
+      signal: options.signal,
+      onWarning: options.onWarning,
+    });
+  }
+
+  async stat(path: string, options: CallOptions = {}): Promise<Entry | null> {
+    const key = this.#key(path);
+    try {
+      const out = await this.client.send(
+        new HeadObjectCommand({ Bucket: this.location.bucket, Key: key }),
+        { abortSignal: options.signal },
+      );
+      return { path, size: out.ContentLength ?? 0, mtime: out.LastModified?.getTime() ?? 0 };
+    } catch (err) {
+      if (!options.signal?.aborted && isNotFound(err)) return null;
+      this.#fail(err, `cannot stat ${path}`, options.signal);
+    }
+  }
+
+  /**
+   * Uploads `source`, streamed from the file: in one PutObject request up to
+   * MULTIPART_THRESHOLD, in parts above it. `ifAbsent` sends `If-None-Match: *`, and a 412 means
+   * the object is there already. The stored object is checked: its ETag against the MD5 of the
+   * bytes sent where the ETag is an MD5, else its size with one HeadObject.
+   */
+  async put(path: string, source: PutSource, options: PutOptions = {}): Promise<PutResult> {
+    const key = this.#key(path);
+    const { signal } = options;
+    signal?.throwIfAborted();
+    let size: number;
+    try {
+      const info = await Deno.stat(source.file);
+      if (!info.isFile) throw new Error("not a regular file");
+      size = info.size;
+    } catch (err) {
+      throw new BackendError(
+        `cannot read ${source.file}: ${err instanceof Error ? err.message : err}`,
+        "file",
+        { cause: err },
+      );
+    }
+    if (size !== source.size) {
+      throw new BackendError(
+        `${source.file} has ${size} bytes, expected ${source.size}: not uploaded`,
+        "file",
+      );
+    }
+    try {
+      if (size > MULTIPART_THRESHOLD) {
+        const result = await uploadMultipart({
+          client: this.client,
+          bucket: this.location.bucket,
+          key,
+          file: source.file,
+          size,
+          partSize: PART_SIZE,
+          concurrency: PART_CONCURRENCY,
+          ifAbsent: !!options.ifAbsent,
+          signal,
+        });
+        if (result === "stored") await this.#verifySize(path, key, size, signal);
+        return result;
+      }
+      return await this.#putObject(path, key, source.file, size, options);
+    } catch (err) {
+      if (!signal?.aborted && options.ifAbsent && isPreconditionFailed(err)) return "exists";
+      this.#fail(err, `cannot upload ${path}`, signal);
+    }
+  }
+
+  async #putObject(
+    path: string,
+    key: string,
+    file: string,
+    size: number,
+    options: PutOptions,
+  ): Promise<PutResult> {
+    const body = new FileBody(file, 0, size);
+    const out = await this.client.send(
+      new PutObjectCommand({
+        Bucket: this.location.bucket,
+        Key: key,
+        // deno-lint-ignore no-explicit-any
+        Body: body as any,
+        ContentLength: size,
+        IfNoneMatch: options.ifAbsent ? "*" : undefined,
+      }),
+      { abortSignal: options.signal },
+    );
+    const etag = plainMd5(out);
+    if (etag === undefined) {
+      await this.#verifySize(path, key, size, options.signal);
+    } else if (etag !== body.md5) {
+      await this.#discard(key);
+      throw new BackendError(
+        `${path}: the stored object differs from the file sent (ETag ${etag}, MD5 ${body.md5}); ` +
+          "removed it",
+        "transient",
+      );
+    }
+    return "stored";
+  }
+
+  /** Checks the stored size with one HeadObject; removes the object if it is wrong. */
+  async #verifySize(path: string, key: string, size: number, signal?: AbortSignal): Promise<void> {
+    const out = await this.client.send(
+      new HeadObjectCommand({ Bucket: this.location.bucket, Key: key }),
+      { abortSignal: signal },
+    );
+    if (out.ContentLength !== size) {
+      await this.#discard(key);
+      throw new BackendError(
+        `${path}: stored ${out.ContentLength} bytes instead of ${size}; removed it`,
+        "transient",
+      );
+    }
+  }
+
+  async #discard(key: string): Promise<void> {
+    await this.client.send(new DeleteObjectCommand({ Bucket: this.location.bucket, Key: key }))
+      .catch(() => {});
+  }
+
+  async read(path: string, options: CallOptions = {}): Promise<Uint8Array | null> {
+    const key = this.#key(path);
+    try {
+      const out = await this.client.send(
+        new GetObjectCommand({ Bucket: this.location.bucket, Key: key }),
+        { abortSignal: options.signal },
+      );
+      return await out.Body!.transformToByteArray();
+    } catch (err) {
+      if (!options.signal?.aborted && isNotFound(err)) return null;
+      this.#fail(err, `cannot read ${path}`, options.signal);
+    }
+  }
+
+  async delete(path: string, options: CallOptions = {}): Promise<void> {
+    const key = this.#key(path);
+    try {
+      await this.client.send(
+        new DeleteObjectCommand({ Bucket: this.location.bucket, Key: key }),
+        { abortSignal: options.signal },
+      );
+    } catch (err) {
+      if (!options.signal?.aborted && isNotFound(err)) return;
+      this.#fail(err, `cannot delete ${path}`, options.signal);
+    }
+  }
+
+  /** Deletes up to MAX_BULK_DELETE paths with one DeleteObjects request. */
+  async deleteMany(paths: readonly string[], options: CallOptions = {}): Promise<DeleteOutcome[]> {
+    if (paths.length > MAX_BULK_DELETE) {
+      throw new BackendError(
+        `deleteMany takes at most ${MAX_BULK_DELETE} paths, not ${paths.length}`,
+      );
+    }
+    options.signal?.throwIfAborted();
+    const outcomes = new Map<string, DeleteOutcome>();
+    const byKey = new Map<string, string>();
+    for (const path of paths) {
+      try {
+        byKey.set(this.#key(path), path);
+        outcomes.set(path, { path });
+      } catch (err) {
+        outcomes.set(path, { path, error: err as BackendError });
+      }
+    }
+    if (byKey.size > 0) {
+      try {
+        const out = await this.client.send(
+          new DeleteObjectsCommand({
+            Bucket: this.location.bucket,
+            Delete: { Objects: [...byKey.keys()].map((Key) => ({ Key })), Quiet: true },
+          }),
+          { abortSignal: options.signal },
+        );
+        for (const e of out.Errors ?? []) {
+          const path = byKey.get(e.Key ?? "");
+          if (path === undefined || e.Code === "NoSuchKey") continue;
+          const err = s3Error(
+            { name: e.Code, Code: e.Code, message: e.Message ?? e.Code },
+            `cannot delete ${path}`,
+            this.#target,
+          );
+          outcomes.set(path, { path, error: err });
+        }
+      } catch (err) {
+        this.#fail(err, `cannot delete ${byKey.size} objects`, options.signal);
+      }
+    }
+    return paths.map((path) => outcomes.get(path)!);
+  }
+
+  close(): Promise<void> {
+    this.client.destroy();
+    return Promise.resolve();
+  }
+}
+
+/** The ETag of a single-part upload when it is the MD5 of the content, else undefined. */
+function plainMd5(out: PutObjectCommandOutput): string | undefined {
+  const etag = out.ETag?.replaceAll('"', "").toLowerCase();
+  if (!etag || !/^[0-9a-f]{32}$/.test(etag)) return undefined;
+  // With KMS or customer keys, S3's ETag is not the MD5 of the content.
+  const sse = out.ServerSideEncryption ?? "";
+  if (sse.startsWith("aws:kms") || out.SSECustomerAlgorithm) return undefined;
+  return etag;
+}

@@ -1,0 +1,111 @@
+/**
+ * Request bodies read from a local file, opened afresh for every attempt of a request: the SDK
+ * retries only bodies it can send again, and a stream can be read only once.
+ */
+import { createHash, type Hash } from "node:crypto";
+import { Readable } from "node:stream";
+import type { S3Client } from "@aws-sdk/client-s3";
+import { BackendError } from "./backend.ts";
+
+/** Bytes read per chunk. */
+const CHUNK = 1 << 20;
+
+/**
+ * A byte range of a local file to send as a request body. Passed to the SDK as the body, it is
+ * replaced by a fresh stream over the range on each attempt (see `useFileBodies`).
+ */
+export class FileBody {
+  /** MD5 (hex) of the range as the last complete read saw it. */
+  md5?: string;
+
+  constructor(readonly file: string, readonly start: number, readonly length: number) {}
+
+  /** A stream of exactly `length` bytes; it fails if the file ends early. */
+  open(): Readable {
+    return new RangeStream(this);
+  }
+}
+
+class RangeStream extends Readable {
+  #file?: Deno.FsFile;
+  #left: number;
+  #hash: Hash = createHash("md5");
+
+  constructor(readonly body: FileBody) {
+    super({ highWaterMark: CHUNK });
+    this.#left = body.length;
+  }
+
+  override async _construct(callback: (error?: Error | null) => void): Promise<void> {
+    try {
+      this.#file = await Deno.open(this.body.file);
+      if (this.body.start > 0) await this.#file.seek(this.body.start, Deno.SeekMode.Start);
+      callback();
+    } catch (err) {
+      callback(err as Error);
+    }
+  }
+
+  override async _read(): Promise<void> {
+    try {
+      if (this.#left === 0) {
+        this.body.md5 = this.#hash.digest("hex");
+        this.push(null);
+        return;
+      }
+      const buf = new Uint8Array(Math.min(CHUNK, this.#left));
+      let filled = 0;
+      while (filled < buf.length) {
+        const n = await this.#file!.read(filled ? buf.subarray(filled) : buf);
+        if (n === null) {
+          throw new BackendError(`${this.body.file} became shorter while it was being sent`);
+        }
+        filled += n;
+      }
+      this.#left -= filled;
+      this.#hash.update(buf);
+      // The digest is ready once the last byte is handed over, before the server can answer.
+      if (this.#left === 0) this.body.md5 = this.#hash.digest("hex");
+      this.push(buf);
+      if (this.#left === 0) this.push(null);
+    } catch (err) {
+      this.destroy(err as Error);
+    }
+  }
+
+  override _destroy(err: Error | null, callback: (error?: Error | null) => void): void {
+    try {
+      this.#file?.close();
+    } catch {
+      // closed already
+    }
+    this.#file = undefined;
+    callback(err);
+  }
+}
+
+/**
+ * Makes `client` send FileBody bodies as streams opened per attempt. The step runs after the
+ * retry step, on a copy of the request, so that the SDK's retry layer keeps seeing a body it may
+ * resend.
+ */
+export function useFileBodies(client: S3Client): void {
+  client.middlewareStack.addRelativeTo(
+    // deno-lint-ignore no-explicit-any
+    (next: any) => async (args: any) => {
+      const request = args.request;
+      if (!(request?.body instanceof FileBody)) return next(args);
+      const stream = request.body.open();
+      const attempt = Object.assign(Object.create(Object.getPrototypeOf(request)), request, {
+        headers: { ...request.headers },
+        body: stream,
+      });
+      try {
+        return await next({ ...args, request: attempt });
+      } finally {
+        stream.destroy(); // closes the file whether or not the server read it all
+      }
+    },
+    { name: "isarFileBody", relation: "after", toMiddleware: "retryMiddleware" },
+  );
+}

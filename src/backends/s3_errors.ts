@@ -1,0 +1,149 @@
+/** Turning AWS SDK errors into one-line BackendErrors with the right scope, never a secret. */
+import { BackendError, type FailureScope } from "./backend.ts";
+
+/** What an S3 call failed on, for messages. */
+export interface S3Target {
+  bucket: string;
+  displayUrl: string;
+  endpoint?: string;
+}
+
+interface SdkError {
+  name?: string;
+  Code?: string;
+  code?: string;
+  message?: string;
+  $metadata?: { httpStatusCode?: number };
+}
+
+/** Network failures that another attempt may get past. */
+const NETWORK_CODES = new Set([
+  "ECONNRESET",
+  "ECONNREFUSED",
+  "ECONNABORTED",
+  "EPIPE",
+  "ETIMEDOUT",
+  "EAI_AGAIN",
+  "ENOTFOUND",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+]);
+
+/** Error codes that S3 itself marks as worth retrying. */
+const TRANSIENT_NAMES = new Set([
+  "SlowDown",
+  "ServiceUnavailable",
+  "InternalError",
+  "RequestTimeout",
+  "Throttling",
+  "ThrottlingException",
+  "TooManyRequestsException",
+  "TimeoutError",
+]);
+
+/** The S3 error code of an SDK error (its name for modelled errors, else the parsed Code). */
+export function errorCode(err: unknown): string {
+  const e = err as SdkError;
+  return e?.Code ?? e?.name ?? "";
+}
+
+/** The HTTP status of an SDK error, if it got that far. */
+export function httpStatus(err: unknown): number | undefined {
+  return (err as SdkError)?.$metadata?.httpStatusCode;
+}
+
+/** Whether the error says that the bucket does not exist. */
+export function isNoSuchBucket(err: unknown): boolean {
+  return errorCode(err) === "NoSuchBucket";
+}
+
+/** Whether the error says that the key does not exist. */
+export function isNotFound(err: unknown): boolean {
+  const code = errorCode(err);
+  return code === "NotFound" || code === "NoSuchKey" ||
+    (httpStatus(err) === 404 && code !== "NoSuchBucket");
+}
+
+/** Whether the error is a failed `If-None-Match: *`: the key exists. */
+export function isPreconditionFailed(err: unknown): boolean {
+  return errorCode(err) === "PreconditionFailed" || httpStatus(err) === 412;
+}
+
+/** A one-line account of a failure that stops the whole target, or undefined for other errors. */
+function targetMessage(err: unknown, t: S3Target): string | undefined {
+  const code = errorCode(err);
+  const status = httpStatus(err);
+  switch (code) {
+    case "CredentialsProviderError":
+      return `no AWS credentials found for ${t.displayUrl}: set AWS_ACCESS_KEY_ID and ` +
+        "AWS_SECRET_ACCESS_KEY, or AWS_PROFILE with a shared credentials file";
+    case "InvalidAccessKeyId":
+      return `${t.displayUrl}: the server does not know the access key ID`;
+    case "SignatureDoesNotMatch":
+      return `${t.displayUrl}: the secret access key does not match the access key ID ` +
+        "(request signature rejected)";
+    case "NoSuchBucket":
+      return `bucket '${t.bucket}' does not exist (${t.displayUrl})`;
+    case "AccessDenied":
+    case "AllAccessDisabled":
+    case "AccountProblem":
+    case "InvalidToken":
+    case "ExpiredToken":
+    case "TokenRefreshRequired":
+      return `access denied to ${t.displayUrl} (${code})`;
+    case "PermanentRedirect":
+    case "AuthorizationHeaderMalformed":
+      return `${t.displayUrl}: the bucket is in another region; set AWS_REGION (${code})`;
+  }
+  if (status === 403) return `access denied to ${t.displayUrl} (HTTP 403)`;
+  if (/region is missing/i.test((err as SdkError)?.message ?? "")) {
+    return `${t.displayUrl}: no AWS region configured; set AWS_REGION`;
+  }
+  return undefined;
+}
+
+function firstLine(err: unknown): string {
+  const e = err as SdkError;
+  const msg = (e?.message ?? String(err)).split("\n")[0].trim();
+  const code = errorCode(err);
+  const status = httpStatus(err);
+  const parts = [msg || code || "unknown error"];
+  if (code && code !== "Error" && !msg.includes(code)) parts.push(`(${code})`);
+  if (status && !msg.includes(String(status))) parts.push(`(HTTP ${status})`);
+  return parts.join(" ");
+}
+
+function isTransient(err: unknown): boolean {
+  const e = err as SdkError;
+  const status = httpStatus(err);
+  if (status !== undefined && (status >= 500 || status === 429)) return true;
+  if (TRANSIENT_NAMES.has(errorCode(err))) return true;
+  if (NETWORK_CODES.has(e?.code ?? "")) return true;
+  return /socket hang up|ECONNRESET|EPIPE|connection (reset|closed)/i.test(e?.message ?? "");
+}
+
+/**
+ * Wraps an SDK error from `what` (e.g. "cannot upload aa/bb/x") into a BackendError: credential,
+ * permission and bucket problems stop the target; throttling, 5xx and network errors (which
+ * the SDK has retried already) are transient; anything else concerns this file only.
+ * `scope` overrides the computed scope for failures other than the target-wide ones.
+ */
+export function s3Error(
+  err: unknown,
+  what: string,
+  t: S3Target,
+  scope?: FailureScope,
+): BackendError {
+  if (err instanceof BackendError) return err;
+  const target = targetMessage(err, t);
+  const code = errorCode(err) || (err as SdkError)?.code;
+  if (target) return new BackendError(target, "target", { cause: err, code });
+  const where = t.endpoint && isTransient(err) && httpStatus(err) === undefined
+    ? ` (endpoint ${t.endpoint})`
+    : "";
+  return new BackendError(
+    `${what}: ${firstLine(err)}${where}`,
+    scope ?? (isTransient(err) ? "transient" : "file"),
+    { cause: err, code },
+  );
+}
