@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { fixtureCache, listFiles, runTool } from "./helpers.ts";
-import { accessLogLines, startApache } from "./servers/apache.ts";
+import { accessLogLines, connectionsOpened, startApache } from "./servers/apache.ts";
 
 const auth = { user: "ci", password: "cli-secret" };
 const apache = await startApache({ auth });
@@ -17,12 +17,13 @@ let counter = 0;
 const fresh = () => `${apache.url}cli-${++counter}/`;
 const onDisk = (url: string) => join(apache.dir, url.slice(apache.url.length));
 
-/** `METHOD status` of each request the server logged while `fn` ran. */
-async function requestsDuring<T>(fn: () => Promise<T>): Promise<[T, string[]]> {
+/** `METHOD status` of each request the server logged while `fn` ran, and the connections used. */
+async function requestsDuring<T>(fn: () => Promise<T>): Promise<[T, string[], number]> {
   const before = (await accessLogLines(apache)).length;
   const result = await fn();
   const lines = await accessLogLines(apache, before);
-  return [result, lines.map((l) => `${l.split(" ")[0]} ${l.split(" ")[2]}`)];
+  const connections = await connectionsOpened(apache, before);
+  return [result, lines.map((l) => `${l.split(" ")[0]} ${l.split(" ")[2]}`), connections];
 }
 
 const count = (lines: string[], line: string) => lines.filter((l) => l === line).length;
@@ -30,7 +31,9 @@ const count = (lines: string[], line: string) => lines.filter((l) => l === line)
 Deno.test("webdav cli: upload stores every artifact with one PUT each; a re-upload sends none", async () => {
   const url = fresh();
   const files = await listFiles(LOCAL);
-  const [first, requests] = await requestsDuring(() => runTool(["upload", LOCAL, withLogin(url)]));
+  const [first, requests, connections] = await requestsDuring(() =>
+    runTool(["upload", LOCAL, withLogin(url)])
+  );
   assert.equal(first.code, 0, first.stdout + first.stderr);
   assert.match(first.stdout, new RegExp(`INFO: done: ${files.length} uploaded .* 0 failed`));
   assert.ok(!(first.stdout + first.stderr).includes(auth.password), "the password is not shown");
@@ -55,6 +58,8 @@ Deno.test("webdav cli: upload stores every artifact with one PUT each; a re-uplo
   assert.ok(
     requests.every((r) => /^(PUT 201|MKCOL (201|405|409)|PROPFIND (207|403|404))$/.test(r)),
   );
+  // Kept-alive connections: at most one per request in flight (16), not one per request.
+  assert.ok(connections >= 1 && connections <= 16, `${connections} connections`);
 
   const [again, second] = await requestsDuring(() => runTool(["upload", LOCAL, withLogin(url)]));
   assert.equal(again.code, 0, again.stdout + again.stderr);

@@ -125,7 +125,7 @@ Timeout 300
 LimitRequestBody 0
 
 TypesConfig /etc/mime.types
-LogFormat "%h %u %t \"%r\" %>s %b %D" lab
+LogFormat "%h %u %t \"%r\" %>s %b %D %k" lab
 CustomLog $state/access.log lab
 
 DavLockDB $state/davlock/DavLock

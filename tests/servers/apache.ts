@@ -30,7 +30,7 @@ export interface Apache extends AsyncDisposable {
   dir: string;
   /** Config, pid file, logs, lock database. */
   state: string;
-  /** access.log: `%h %u %t "%r" %>s %b %D` per request. */
+  /** access.log: `%h %u %t "%r" %>s %b %D %k` per request (%k: earlier requests on its connection). */
   accessLog: string;
   /** The generated CA certificate (with `tls`). */
   ca?: string;
@@ -133,11 +133,11 @@ function stopSync(state: string): void {
 }
 
 /**
- * The requests Apache logged, as `METHOD path status` lines, from line `from` on. Apache writes a
- * request's line just after its response, so a client can be faster than the log: this waits until
- * the log has stopped growing (three reads 20 ms apart agree).
+ * The lines of Apache's access log from line `from` on. Apache writes a request's line just after
+ * its response, so a client can be faster than the log: this waits until the log has stopped
+ * growing (three reads 20 ms apart agree).
  */
-export async function accessLogLines(apache: Apache, from = 0): Promise<string[]> {
+async function settledLog(apache: Apache, from: number): Promise<string[]> {
   const read = () => Deno.readTextFile(apache.accessLog).catch(() => "");
   let text = await read();
   for (let same = 0; same < 2;) {
@@ -146,8 +146,18 @@ export async function accessLogLines(apache: Apache, from = 0): Promise<string[]
     same = again.length === text.length ? same + 1 : 0;
     text = again;
   }
-  return text.split("\n").filter(Boolean).slice(from).map((line) => {
+  return text.split("\n").filter(Boolean).slice(from);
+}
+
+/** The requests Apache logged from line `from` on, as `METHOD path status` lines. */
+export async function accessLogLines(apache: Apache, from = 0): Promise<string[]> {
+  return (await settledLog(apache, from)).map((line) => {
     const m = /"(\S+) (\S+) [^"]*" (\d+)/.exec(line);
     return m ? `${m[1]} ${m[2]} ${m[3]}` : line;
   });
+}
+
+/** How many of the requests logged from line `from` on came over a new connection. */
+export async function connectionsOpened(apache: Apache, from = 0): Promise<number> {
+  return (await settledLog(apache, from)).filter((line) => line.endsWith(" 0")).length;
 }
