@@ -17,6 +17,7 @@ import {
   type PutSource,
 } from "../src/backends/backend.ts";
 import { retrying } from "../src/backends/retry.ts";
+import { WrappedBackend } from "./wrapped_backend.ts";
 
 /** A backend under test, at a root that does not exist yet. */
 export interface BackendFixture extends AsyncDisposable {
@@ -31,7 +32,7 @@ export interface BackendFixture extends AsyncDisposable {
 /** Every entry of a listing, sorted by path. */
 export async function collect(backend: Backend, metadata = true): Promise<Entry[]> {
   const entries: Entry[] = [];
-  for await (const e of backend.list({ metadata })) entries.push(e);
+  for await (const batch of backend.list({ metadata })) entries.push(...batch);
   return entries.sort((a, b) => (a.path < b.path ? -1 : 1));
 }
 
@@ -68,18 +69,11 @@ const ARTIFACT = "ab/cd/sstate:hello:arm64-isar:2.10:r0:arm64:10:abcd1234_dpkg_b
  * A backend whose single-file calls fail transiently the first `failures` times for each path,
  * as a flaky network would: what the retry layer must ride out.
  */
-class FlakyBackend implements Backend {
+class FlakyBackend extends WrappedBackend {
   #failed = new Map<string, number>();
   calls = 0;
-  constructor(readonly inner: Backend, readonly failures: number) {}
-  get displayUrl() {
-    return this.inner.displayUrl;
-  }
-  get features() {
-    return this.inner.features;
-  }
-  get defaultJobs() {
-    return this.inner.defaultJobs;
+  constructor(inner: Backend, readonly failures: number) {
+    super(inner);
   }
   #flaky<T>(key: string, fn: () => Promise<T>): Promise<T> {
     this.calls++;
@@ -90,29 +84,17 @@ class FlakyBackend implements Backend {
     }
     return fn();
   }
-  exists(o?: CallOptions) {
-    return this.inner.exists(o);
-  }
-  create(o?: CallOptions) {
-    return this.inner.create(o);
-  }
-  list(o?: CallOptions) {
-    return this.inner.list(o);
-  }
-  stat(path: string, o?: CallOptions) {
+  override stat(path: string, o?: CallOptions) {
     return this.#flaky(`stat ${path}`, () => this.inner.stat(path, o));
   }
-  put(path: string, source: PutSource, o?: PutOptions): Promise<PutResult> {
+  override put(path: string, source: PutSource, o?: PutOptions): Promise<PutResult> {
     return this.#flaky(`put ${path}`, () => this.inner.put(path, source, o));
   }
-  read(path: string, o?: CallOptions) {
+  override read(path: string, o?: CallOptions) {
     return this.#flaky(`read ${path}`, () => this.inner.read(path, o));
   }
-  delete(path: string, o?: CallOptions) {
+  override delete(path: string, o?: CallOptions) {
     return this.#flaky(`delete ${path}`, () => this.inner.delete(path, o));
-  }
-  close() {
-    return this.inner.close();
   }
 }
 
@@ -324,8 +306,10 @@ export function backendConformance(name: string, open: () => Promise<BackendFixt
         polls++;
         const st = await b.stat(ARTIFACT);
         if (st && st.size !== size) sawPartial = `stat size ${st.size}`;
-        for await (const e of b.list()) {
-          if (e.path === ARTIFACT && e.size !== size) sawPartial = `listed size ${e.size}`;
+        for await (const batch of b.list()) {
+          for (const e of batch) {
+            if (e.path === ARTIFACT && e.size !== size) sawPartial = `listed size ${e.size}`;
+          }
         }
         await new Promise((r) => setTimeout(r, 0));
       }
@@ -404,9 +388,9 @@ export function backendConformance(name: string, open: () => Promise<BackendFixt
       await Promise.all(names.slice(i, i + 20).map((n) => b.put(n, src)));
     }
     const seen: string[] = [];
-    for await (const e of b.list()) {
-      seen.push(e.path);
-      await new Promise((r) => setTimeout(r, 1));
+    for await (const batch of b.list()) {
+      seen.push(...batch.map((e) => e.path));
+      await new Promise((r) => setTimeout(r, 5));
     }
     assert.deepEqual(seen.sort(), [...names].sort());
   });

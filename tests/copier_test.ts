@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { Copier, CopyError } from "../src/backends/copier.ts";
 import { nativePlace } from "../src/backends/native_place.ts";
-import type { PlaceJob } from "../src/backends/place_file.ts";
+import type { PlaceJob } from "../src/backends/place_job.ts";
 import { listFiles, tempDir } from "./helpers.ts";
 
 /** A create-only job for `source` (its current size) to `target`, via `target.tmp`. */

@@ -49,7 +49,7 @@ Deno.test("file backend: follows linked files and directories outside the cache,
     await Deno.symlink(join(cache, "real"), join(cache, "alias")); // inside the cache: skipped
     await Deno.symlink(dir, join(cache, "up")); // above the cache: a loop, skipped
     const entries = [];
-    for await (const e of new FileBackend(cache).list()) entries.push(e);
+    for await (const batch of new FileBackend(cache).list()) entries.push(...batch);
     entries.sort((a, b) => (a.path < b.path ? -1 : 1));
     const far = entries[0].path; // through whichever of the two links came first
     assert.ok(far === "ab/cd/far" || far === "ab-again/cd/far", far);

@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { BackendError } from "../src/backends/backend.ts";
-import type { LocationOptions } from "../src/backends/factory.ts";
+import type { LocationOptions } from "../src/backends/url.ts";
 import { S3Backend } from "../src/backends/s3.ts";
 import { type Env, resolveS3Location } from "../src/backends/s3_config.ts";
 import { dropBucket, newBucketName, s3Server } from "./servers/ceph.ts";

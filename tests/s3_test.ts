@@ -5,7 +5,6 @@
  */
 import assert from "node:assert/strict";
 import {
-  CreateBucketCommand,
   ListMultipartUploadsCommand,
   PutBucketPolicyCommand,
   PutObjectCommand,
@@ -91,7 +90,9 @@ Deno.test("s3: lists 3,600 keys completely: pages, 256 hash prefixes in parallel
     const requests = countRequests(backend.client);
     const warnings: string[] = [];
     const seen: string[] = [];
-    for await (const e of backend.list({ onWarning: (w) => warnings.push(w) })) seen.push(e.path);
+    for await (const batch of backend.list({ onWarning: (w) => warnings.push(w) })) {
+      seen.push(...batch.map((e) => e.path));
+    }
     assert.equal(seen.length, expected.length, "no key listed twice or missed");
     assert.deepEqual(seen.sort(), expected.sort());
     assert.equal(warnings.length, 1, warnings.join("\n"));
@@ -271,11 +272,12 @@ Deno.test("s3: an aborted listing stops in the middle", async () => {
     const ctl = new AbortController();
     let n = 0;
     await assert.rejects(async () => {
-      for await (const _ of backend.list({ signal: ctl.signal })) {
-        if (++n === 10) ctl.abort();
+      for await (const batch of backend.list({ signal: ctl.signal })) {
+        n += batch.length;
+        ctl.abort(); // after the first page
       }
     }, isAbortError);
-    assert.ok(n < 1500);
+    assert.ok(n > 0 && n < 1500, `${n} listed`);
   });
 });
 

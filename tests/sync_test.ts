@@ -2,9 +2,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import {
-  type Backend,
   BackendError,
-  type CallOptions,
   type PutOptions,
   type PutResult,
   type PutSource,
@@ -17,6 +15,7 @@ import { RemoteIndex } from "../src/sync/remote_index.ts";
 import { runUpload } from "../src/sync/upload.ts";
 import { UploadQueue } from "../src/sync/upload_queue.ts";
 import { listFiles, tempDir } from "./helpers.ts";
+import { WrappedBackend } from "./wrapped_backend.ts";
 
 const tick = (ms = 1) => new Promise((r) => setTimeout(r, ms));
 
@@ -24,44 +23,13 @@ const tick = (ms = 1) => new Promise((r) => setTimeout(r, ms));
  * A real file backend that records when each put starts and ends, can slow puts down and can
  * make chosen paths fail, as a server would.
  */
-class RecordingBackend implements Backend {
+class RecordingBackend extends WrappedBackend {
   events: string[] = [];
   active = 0;
   maxActive = 0;
   fail = new Map<string, BackendError>();
   delayMs = 0;
-  constructor(readonly inner: Backend) {}
-  get displayUrl() {
-    return this.inner.displayUrl;
-  }
-  get features() {
-    return this.inner.features;
-  }
-  get defaultJobs() {
-    return this.inner.defaultJobs;
-  }
-  exists(o?: CallOptions) {
-    return this.inner.exists(o);
-  }
-  create(o?: CallOptions) {
-    return this.inner.create(o);
-  }
-  list(o?: CallOptions) {
-    return this.inner.list(o);
-  }
-  stat(p: string, o?: CallOptions) {
-    return this.inner.stat(p, o);
-  }
-  read(p: string, o?: CallOptions) {
-    return this.inner.read(p, o);
-  }
-  delete(p: string, o?: CallOptions) {
-    return this.inner.delete(p, o);
-  }
-  close() {
-    return this.inner.close();
-  }
-  async put(path: string, source: PutSource, options?: PutOptions): Promise<PutResult> {
+  override async put(path: string, source: PutSource, options?: PutOptions): Promise<PutResult> {
     this.events.push(`start ${path}`);
     this.maxActive = Math.max(this.maxActive, ++this.active);
     try {

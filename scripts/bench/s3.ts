@@ -154,7 +154,7 @@ async function measure(
   const wipe = async (prefix: string) => {
     const backend = new S3Backend(`s3://${bucket}/${prefix}`, {}, settings);
     const paths: string[] = [];
-    for await (const e of backend.list()) paths.push(e.path);
+    for await (const batch of backend.list()) paths.push(...batch.map((e) => e.path));
     for (let i = 0; i < paths.length; i += 1000) await backend.deleteMany(paths.slice(i, i + 1000));
     await backend.close();
   };

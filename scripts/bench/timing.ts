@@ -7,6 +7,9 @@ export interface RunResult {
   code: number;
   stdout: string;
   stderr: string;
+  /** With `resources`: CPU time (user + system) in ms and peak resident memory in KiB. */
+  cpuMs?: number;
+  peakKb?: number;
 }
 
 /** A command exited non-zero (or could not start) where success was required. */
@@ -27,12 +30,25 @@ export class CommandFailed extends Error {
 export interface RunOptions {
   cwd?: string;
   env?: Record<string, string>;
+  /** Also measure CPU time and peak memory (through GNU time, `/usr/bin/time`). */
+  resources?: boolean;
 }
+
+/** Whether GNU time is there to measure CPU time and peak memory. */
+export const HAVE_GNU_TIME = (() => {
+  try {
+    return Deno.statSync("/usr/bin/time").isFile;
+  } catch {
+    return false;
+  }
+})();
 
 /** Runs a command to completion and times it; throws `CommandFailed` unless it exits 0. */
 export async function run(cmd: string[], opts: RunOptions = {}): Promise<RunResult> {
-  const command = new Deno.Command(cmd[0], {
-    args: cmd.slice(1),
+  const report = opts.resources && HAVE_GNU_TIME ? await Deno.makeTempFile() : undefined;
+  const argv = report ? ["/usr/bin/time", "-o", report, "-f", "%U %S %M", ...cmd] : cmd;
+  const command = new Deno.Command(argv[0], {
+    args: argv.slice(1),
     cwd: opts.cwd,
     env: opts.env,
     stdin: "null",
@@ -52,6 +68,13 @@ export async function run(cmd: string[], opts: RunOptions = {}): Promise<RunResu
     stdout: new TextDecoder().decode(out.stdout),
     stderr: new TextDecoder().decode(out.stderr),
   };
+  if (report) {
+    const [user, sys, peak] = (await Deno.readTextFile(report)).trim().split("\n").at(-1)!
+      .split(" ").map(Number);
+    await Deno.remove(report);
+    result.cpuMs = (user + sys) * 1000;
+    result.peakKb = peak;
+  }
   if (result.code !== 0) throw new CommandFailed(cmd, result);
   return result;
 }
@@ -60,7 +83,8 @@ export async function run(cmd: string[], opts: RunOptions = {}): Promise<RunResu
 export interface Step {
   /** Name its timings are reported under. */
   label: string;
-  cmd: string[];
+  /** The command, or a function making it just before each run (e.g. a fresh target). */
+  cmd: string[] | (() => string[]);
   opts?: RunOptions;
   /** Checks the outcome (untimed); throws to fail the benchmark. */
   verify?: (result: RunResult) => void | Promise<void>;
@@ -85,23 +109,35 @@ export async function timeAlternating(
   log: (message: string) => void = () => {},
   warmup = 1,
 ): Promise<Map<string, number[]>> {
-  const times = new Map<string, number[]>();
+  const results = await measureAlternating(cases, runs, log, warmup);
+  return new Map([...results].map(([label, rs]) => [label, rs.map((r) => r.ms)]));
+}
+
+/** Like `timeAlternating`, with every run's whole result (CPU time and memory where asked). */
+export async function measureAlternating(
+  cases: BenchCase[],
+  runs: number,
+  log: (message: string) => void = () => {},
+  warmup = 1,
+): Promise<Map<string, RunResult[]>> {
+  const results = new Map<string, RunResult[]>();
   for (let round = -warmup; round < runs; round++) {
     const name = round < 0 ? "warm-up" : `run ${round + 1}/${runs}`;
     for (let i = 0; i < cases.length; i++) {
       const c = cases[(round + warmup + i) % cases.length];
       await c.setup?.();
       for (const step of c.steps) {
-        const result = await run(step.cmd, step.opts);
+        const cmd = typeof step.cmd === "function" ? step.cmd() : step.cmd;
+        const result = await run(cmd, step.opts);
         await step.verify?.(result);
         log(`  ${name}: ${step.label}: ${fmtSeconds(result.ms)}`);
         if (round < 0) continue;
-        if (!times.has(step.label)) times.set(step.label, []);
-        times.get(step.label)!.push(result.ms);
+        if (!results.has(step.label)) results.set(step.label, []);
+        results.get(step.label)!.push(result);
       }
     }
   }
-  return times;
+  return results;
 }
 
 /** Median of a non-empty list. */

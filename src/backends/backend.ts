@@ -95,8 +95,12 @@ export interface Backend {
   exists(options?: CallOptions): Promise<boolean>;
   /** Creates the cache root if it is missing. */
   create(options?: CallOptions): Promise<void>;
-  /** Every file below the root, streamed, in no particular order. */
-  list(options?: ListOptions): AsyncIterable<Entry>;
+  /**
+   * Every file below the root, streamed in batches (a directory, a page of a listing), in no
+   * particular order: handing over thousands of entries one by one would cost more than
+   * finding them.
+   */
+  list(options?: ListOptions): AsyncIterable<Entry[]>;
   /** One file's entry, or null if it does not exist. */
   stat(path: string, options?: CallOptions): Promise<Entry | null>;
   /**

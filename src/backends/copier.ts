@@ -3,7 +3,8 @@
  * worker threads, in batches: per file that costs a fraction of two async calls, and it uses
  * every core. Where workers cannot start, the same step runs in-process.
  */
-import { placeFile, type PlaceJob, type PlaceOutcome } from "./place_file.ts";
+import { placeFile } from "./place_file.ts";
+import type { PlaceJob, PlaceOutcome } from "./place_job.ts";
 
 /**
  * A batch sent to a worker: its jobs, and one flag per job that the main thread sets to

@@ -1,18 +1,10 @@
 /** Opens the backend a cache location names. */
 import { type Backend, BackendError } from "./backend.ts";
 import { FileBackend } from "./file.ts";
-import { redactUrl, schemeOf } from "./url.ts";
+import { type LocationOptions, redactUrl, schemeOf } from "./url.ts";
 
 /** The URL forms accepted, for error messages and help. */
 export const LOCATION_FORMS = "a path, file://PATH, http(s)://HOST/PATH or s3://BUCKET/PREFIX";
-
-/** Settings of remote backends that come from the command line rather than the URL. */
-export interface LocationOptions {
-  /** S3: the endpoint URL of an S3-compatible store (default: the environment's, or AWS). */
-  s3Endpoint?: string;
-  /** S3: path-style addressing (default: on when an endpoint is set). */
-  s3PathStyle?: boolean;
-}
 
 /**
  * Returns the backend for `location`; throws a BackendError for unknown or unsupported schemes.

@@ -114,12 +114,10 @@ export class FileBackend implements Backend {
     }
   }
 
-  /** Streams the tree (see `directories`). */
-  async *list(options: ListOptions = {}): AsyncIterable<Entry> {
+  /** Streams the tree, a directory at a time (see `directories`). */
+  async *list(options: ListOptions = {}): AsyncIterable<Entry[]> {
     for (const { files } of this.directories(options)) {
-      yield* files;
-      // Let other work (the copy workers' replies, a second listing) in between directories.
-      await Promise.resolve();
+      if (files.length > 0) yield files;
     }
   }
 

@@ -6,7 +6,7 @@
  * kernel). Fewer system calls than `cp`. Where libc or `O_TMPFILE` is not available (another
  * OS, musl, NFS), `nativePlace` says "unsupported" and the portable way is used.
  */
-import type { PlaceJob, PlaceOutcome } from "./place_file.ts";
+import type { PlaceJob, PlaceOutcome } from "./place_job.ts";
 
 const O_RDONLY = 0;
 const O_WRONLY = 1;

@@ -5,19 +5,7 @@
  * in-process where workers cannot start.
  */
 import { nativePlace } from "./native_place.ts";
-
-/** One file to place: where from, the temporary and the final name, the size it must have. */
-export interface PlaceJob {
-  source: string;
-  temp: string;
-  target: string;
-  size: number;
-  /** Create-only: never replace an existing target. */
-  exclusive: boolean;
-}
-
-/** What happened to a job: stored, already there (create-only), or abandoned on request. */
-export type PlaceOutcome = "stored" | "exists" | "cancelled";
+import type { PlaceJob, PlaceOutcome } from "./place_job.ts";
 
 /** Errors of `link` that mean "this filesystem has no hard links", not "the target exists". */
 const NO_LINKS = new Set(["EPERM", "ENOTSUP", "EOPNOTSUPP", "EXDEV", "EMLINK", "ENOSYS"]);

@@ -97,7 +97,7 @@ class RetryingBackend implements Backend {
     return this.#retry(() => this.inner.create(options), options);
   }
 
-  list(options?: ListOptions): AsyncIterable<Entry> {
+  list(options?: ListOptions): AsyncIterable<Entry[]> {
     return this.inner.list(options);
   }
 

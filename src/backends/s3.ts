@@ -27,16 +27,10 @@ import {
   type PutResult,
   type PutSource,
 } from "./backend.ts";
-import type { LocationOptions } from "./factory.ts";
+import type { LocationOptions } from "./url.ts";
 import { FileBody, useFileBodies } from "./s3_body.ts";
 import { type Env, FALLBACK_REGION, resolveS3Location, type S3Location } from "./s3_config.ts";
-import {
-  errorCode,
-  isNoSuchBucket,
-  isNotFound,
-  isPreconditionFailed,
-  s3Error,
-} from "./s3_errors.ts";
+import { isNoSuchBucket, isNotFound, isPreconditionFailed, s3Error } from "./s3_errors.ts";
 import { listPrefix, type ListRequest } from "./s3_list.ts";
 import { uploadMultipart } from "./s3_multipart.ts";
 
@@ -170,7 +164,7 @@ export class S3Backend implements Backend {
     );
   }
 
-  list(options: ListOptions = {}): AsyncIterable<Entry> {
+  list(options: ListOptions = {}): AsyncIterable<Entry[]> {
     const request: ListRequest = async (params, signal) => {
       try {
         const out = await this.client.send(

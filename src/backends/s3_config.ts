@@ -3,7 +3,7 @@
  * style and region from the options and the standard AWS environment variables.
  */
 import { BackendError } from "./backend.ts";
-import type { LocationOptions } from "./factory.ts";
+import type { LocationOptions } from "./url.ts";
 import { redactUrl } from "./url.ts";
 
 /** The region used when neither the environment nor the AWS config files name one. */

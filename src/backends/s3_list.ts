@@ -71,15 +71,15 @@ class Slots {
 }
 
 /**
- * Every object below `root` (a prefix ending in "/", or "" for the whole bucket) as entries with
- * paths relative to it. Keys that are not valid cache paths are skipped with a warning; "folder"
- * marker objects (keys ending in "/") silently.
+ * Every object below `root` (a prefix ending in "/", or "" for the whole bucket), a page of
+ * entries at a time, with paths relative to `root`. Keys that are not valid cache paths are
+ * skipped with a warning; "folder" marker objects (keys ending in "/") silently.
  */
 export async function* listPrefix(
   request: ListRequest,
   root: string,
   options: ParallelListOptions,
-): AsyncGenerator<Entry> {
+): AsyncGenerator<Entry[]> {
   options.signal?.throwIfAborted();
   const stop = new AbortController();
   const signal = options.signal ? AbortSignal.any([options.signal, stop.signal]) : stop.signal;
@@ -199,7 +199,7 @@ export async function* listPrefix(
       const batch = queue.shift();
       if (batch) {
         producers.shift()?.();
-        yield* batch;
+        yield batch;
         continue;
       }
       if (running === 0) return;

@@ -1,5 +1,13 @@
 /** Cache locations given on the command line: URL forms and their printable, redacted form. */
 
+/** Settings of remote backends that come from the command line rather than the URL. */
+export interface LocationOptions {
+  /** S3: the endpoint URL of an S3-compatible store (default: the environment's, or AWS). */
+  s3Endpoint?: string;
+  /** S3: path-style addressing (default: on when an endpoint is set). */
+  s3PathStyle?: boolean;
+}
+
 /**
  * Hides a password in `scheme://user:password@host` (even one with unescaped `@` or `/` in it:
  * everything up to the last `@` counts as user information) and signature-like query parameters.

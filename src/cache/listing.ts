@@ -7,6 +7,8 @@ import type { ArtifactFilter } from "./filter.ts";
 export interface Listing {
   artifacts: Artifact[];
   others: Entry[];
+  /** Parts of the cache skipped with a warning (passed to `options.onWarning`). */
+  skipped: number;
 }
 
 /** Lists every artifact of a cache that passes `filter`. */
@@ -17,14 +19,17 @@ export async function listArtifacts(
 ): Promise<Listing> {
   const artifacts: Artifact[] = [];
   const others: Entry[] = [];
-  for await (const entry of backend.list(options)) {
-    const name = parseArtifactName(entry.path);
-    if (!name) {
-      others.push(entry);
-      continue;
+  let skipped = 0;
+  const onWarning = (message: string) => {
+    skipped++;
+    options?.onWarning?.(message);
+  };
+  for await (const batch of backend.list({ ...options, onWarning })) {
+    for (const entry of batch) {
+      const name = parseArtifactName(entry.path);
+      if (!name) others.push(entry);
+      else if (!filter || filter(name)) artifacts.push({ ...entry, ...name });
     }
-    if (filter && !filter(name)) continue;
-    artifacts.push({ ...entry, ...name });
   }
-  return { artifacts, others };
+  return { artifacts, others, skipped };
 }

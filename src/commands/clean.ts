@@ -196,13 +196,9 @@ export const clean: Command = {
       }
       out.info(`scanning ${target.displayUrl}`);
       const now = Date.now();
-      let skipped = 0;
-      const { artifacts, others } = await listArtifacts(target, filter, {
+      const { artifacts, others, skipped } = await listArtifacts(target, filter, {
         signal: ctx.abort,
-        onWarning: (message) => {
-          skipped++;
-          out.warn(message);
-        },
+        onWarning: (message) => out.warn(message),
       });
       const links = artifacts.filter((a) => a.isLink);
       if (links.length > 0) out.line(`NOTE: ${links.length} artifacts are symbolic links`);

@@ -4,7 +4,8 @@
  * never touch the terminal or the process themselves.
  */
 import type { Backend } from "../backends/backend.ts";
-import { type LocationOptions, openBackend } from "../backends/factory.ts";
+import { openBackend } from "../backends/factory.ts";
+import type { LocationOptions } from "../backends/url.ts";
 import { retrying } from "../backends/retry.ts";
 import type { CommandName, Options } from "./options.ts";
 

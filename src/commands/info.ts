@@ -129,13 +129,9 @@ export const info: Command = {
         return 0;
       }
       out.info(`scanning ${target.displayUrl}`);
-      let skipped = 0;
-      const { artifacts, others } = await listArtifacts(target, filter, {
+      const { artifacts, others, skipped } = await listArtifacts(target, filter, {
         signal: ctx.abort,
-        onWarning: (message) => {
-          skipped++;
-          out.warn(message);
-        },
+        onWarning: (message) => out.warn(message),
       });
       const temps = others.filter((e) => parseTempName(e.path) !== null);
       if (options.json) {

@@ -148,9 +148,11 @@ async function listSignatures(
 ): Promise<SignatureRef[]> {
   const found: SignatureRef[] = [];
   if (stamps) {
-    for await (const entry of target.list(options)) {
-      const name = parseStampName(entry.path);
-      if (name && filter(name)) found.push({ path: entry.path, ...name });
+    for await (const batch of target.list(options)) {
+      for (const entry of batch) {
+        const name = parseStampName(entry.path);
+        if (name && filter(name)) found.push({ path: entry.path, ...name });
+      }
     }
   } else {
     const { artifacts } = await listArtifacts(target, filter, options);

@@ -39,9 +39,11 @@ export class RemoteIndex {
     options: ListOptions = {},
     onFile?: (path: string) => void,
   ): Promise<void> {
-    for await (const entry of target.list({ ...options, metadata: false })) {
-      this.#paths.add(entry.path);
-      onFile?.(entry.path);
+    for await (const batch of target.list({ ...options, metadata: false })) {
+      for (const entry of batch) {
+        this.#paths.add(entry.path);
+        onFile?.(entry.path);
+      }
     }
   }
 

@@ -163,7 +163,7 @@ export async function dropBucket(s: S3Server, bucket: string): Promise<void> {
   const backend = openS3(s, `s3://${bucket}`);
   try {
     const paths: string[] = [];
-    for await (const e of backend.list()) paths.push(e.path);
+    for await (const batch of backend.list()) paths.push(...batch.map((e) => e.path));
     for (let i = 0; i < paths.length; i += 1000) {
       await backend.deleteMany(paths.slice(i, i + 1000));
     }

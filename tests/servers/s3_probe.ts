@@ -15,7 +15,7 @@ try {
     const exists = await backend.exists();
     await backend.put("aa/probe", { file, size: 5 }, { ifAbsent: true });
     const paths: string[] = [];
-    for await (const e of backend.list()) paths.push(e.path);
+    for await (const batch of backend.list()) paths.push(...batch.map((e) => e.path));
     console.log(JSON.stringify({ exists, paths }));
   } finally {
     await backend.close();
