@@ -113,7 +113,9 @@ Deno.test("webdav: odd hrefs are mapped to cache paths; those outside are warned
     const b = new WebDavBackend(`http://127.0.0.1:${server.addr.port}/sstate/`);
     const warnings: string[] = [];
     const entries: Entry[] = [];
-    for await (const e of b.list({ onWarning: (w) => warnings.push(w) })) entries.push(e);
+    for await (const batch of b.list({ onWarning: (w) => warnings.push(w) })) {
+      entries.push(...batch);
+    }
     assert.deepEqual(entries.map((e) => [e.path, e.size, e.mtime]).sort(), [
       ["aa/abs", 5, Date.UTC(2026, 10, 2, 10)],
       ["bb/rel", 5, Date.UTC(2026, 10, 2, 10)],

@@ -29,7 +29,6 @@ import {
   BackendError,
   type CallOptions,
   checkPath,
-  describeError,
   type Entry,
   type Features,
   isAbortError,
@@ -167,7 +166,7 @@ export class WebDavBackend implements Backend {
     return status;
   }
 
-  list(options: ListOptions = {}): AsyncIterable<Entry> {
+  list(options: ListOptions = {}): AsyncIterable<Entry[]> {
     return listTree(this.#list, options);
   }
 

@@ -36,8 +36,8 @@ function isServerTemp(path: string): boolean {
   return path.startsWith(".davfs.tmp", slash + 1);
 }
 
-/** Every file below the root, streamed. */
-export async function* listTree(ctx: ListContext, options: ListOptions): AsyncIterable<Entry> {
+/** Every file below the root, streamed in batches (a collection, a piece of one response). */
+export async function* listTree(ctx: ListContext, options: ListOptions): AsyncIterable<Entry[]> {
   options.signal?.throwIfAborted();
   const metadata = options.metadata ?? true;
   let listed: Set<string> | null = null;
@@ -46,7 +46,7 @@ export async function* listTree(ctx: ListContext, options: ListOptions): AsyncIt
     try {
       for await (const batch of listInfinity(ctx, options, metadata)) {
         for (const e of batch) seen.add(e.path);
-        yield* batch;
+        yield batch;
       }
       if (ctx.infinity) return;
     } catch (err) {
@@ -57,7 +57,8 @@ export async function* listTree(ctx: ListContext, options: ListOptions): AsyncIt
     }
   }
   for await (const batch of walk(ctx, options, metadata)) {
-    for (const e of batch) if (!listed?.has(e.path)) yield e;
+    const fresh = listed ? batch.filter((e) => !listed.has(e.path)) : batch;
+    if (fresh.length > 0) yield fresh;
   }
 }
 
