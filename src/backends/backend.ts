@@ -126,6 +126,11 @@ export interface Backend {
    * Returns how many directories were removed. Present when `features.directories`.
    */
   pruneEmptyDirs?(dirs: Iterable<string>, options?: CallOptions): Promise<number>;
+  /**
+   * Gets ready for puts that are about to come (starts threads, opens connections), so that
+   * the first one does not wait for it. Optional; puts work without it.
+   */
+  prepare?(): void;
   /** Releases connections, workers and temporary state. */
   close(): Promise<void>;
 }
