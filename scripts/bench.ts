@@ -16,10 +16,12 @@ import { benchSiginfo } from "./bench/siginfo.ts";
 import { benchS3 } from "./bench/s3.ts";
 import { benchUpload } from "./bench/upload.ts";
 import { benchWatch } from "./bench/watch.ts";
+import { benchWebdav } from "./bench/webdav.ts";
 
 /** The benchmark sections, in report order. */
 const SECTIONS: Record<string, (ctx: BenchContext) => Promise<BenchSection>> = {
   upload: benchUpload,
+  webdav: benchWebdav,
   watch: benchWatch,
   siginfo: benchSiginfo,
   s3: benchS3,

@@ -94,11 +94,12 @@ const CASES: Case[] = [
     message: /^ERROR: unknown URL scheme 'ftp:\/\/' in ftp:\/\/me:\*\*\*@host\/x/m,
   },
   {
-    name: "WebDAV not yet supported",
-    args: () => ["info", "https://me:pw@dav/x"],
+    name: "WebDAV URL with a query",
+    args: () => ["info", "https://me:pw@dav/x?token=t"],
     code: 1,
     stream: "stdout",
-    message: /^ERROR: WebDAV targets are not supported yet: https:\/\/me:\*\*\*@dav\/x$/m,
+    message:
+      /^ERROR: a WebDAV URL takes no query or fragment: https:\/\/me:\*\*\*@dav\/x\?token=\*\*\*$/m,
   },
   {
     name: "unreadable source (a path through a file)",

@@ -49,8 +49,11 @@ export interface PutSource {
 /** Options of `Backend.put`. */
 export interface PutOptions extends CallOptions {
   /**
-   * Never replace an existing file: when `path` exists (or another writer stores it first) the
-   * put resolves "exists" and the target is unchanged. Upload always sets it.
+   * Never replace a file that exists when the put begins: the put resolves "exists" and the
+   * target is unchanged. Puts of one path racing in one process store it once; so do racing
+   * writers anywhere where the store can create exclusively (a local directory, S3). On a
+   * WebDAV server (Apache checks the condition when a request starts) two processes racing for
+   * one new path may both store it, each copy whole. Upload always sets it.
    */
   ifAbsent?: boolean;
 }
@@ -123,6 +126,11 @@ export interface Backend {
    * Returns how many directories were removed. Present when `features.directories`.
    */
   pruneEmptyDirs?(dirs: Iterable<string>, options?: CallOptions): Promise<number>;
+  /**
+   * Gets ready for puts that are about to come (starts threads, opens connections), so that
+   * the first one does not wait for it. Optional; puts work without it.
+   */
+  prepare?(): void;
   /** Releases connections, workers and temporary state. */
   close(): Promise<void>;
 }

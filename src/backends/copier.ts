@@ -145,6 +145,11 @@ export class Copier {
     }
   }
 
+  /** Starts the worker threads (if not started yet), before the first copy needs them. */
+  start(): void {
+    if (!this.#started && !this.#broken) this.#start();
+  }
+
   #start(): void {
     this.#started = true;
     if (this.threads < 1) return this.#fail();
@@ -165,7 +170,7 @@ export class Copier {
   }
 
   #pump(): void {
-    if (!this.#started && !this.#broken) this.#start();
+    this.start();
     if (this.#broken) {
       for (const p of this.#queue.splice(0)) this.#placeInProcess(p);
       return;

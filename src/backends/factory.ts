@@ -24,7 +24,7 @@ export async function openBackend(
       return new FileBackend(location);
     case "http":
     case "https":
-      throw new BackendError(`WebDAV targets are not supported yet: ${redactUrl(location)}`);
+      return (await import("./webdav.ts")).openWebDav(location);
     case "s3": {
       const { S3Backend } = await import("./s3.ts");
       return new S3Backend(location, options);

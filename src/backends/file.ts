@@ -228,17 +228,26 @@ export class FileBackend implements Backend {
     }
   }
 
-  async put(path: string, source: PutSource, options: PutOptions = {}): Promise<PutResult> {
-    const target = this.#abs(path);
-    const temp = tempNameFor(target, HOST, Deno.pid, ++tempCounter);
-    this.#copier ??= new Copier(
+  /** Starts the copy threads now: they take a few tens of milliseconds to come up. */
+  prepare(): void {
+    this.#startCopier().start();
+  }
+
+  #startCopier(): Copier {
+    return this.#copier ??= new Copier(
       Math.max(2, Math.min(8, navigator.hardwareConcurrency)),
       undefined,
       this.options.native ?? true,
     );
+  }
+
+  async put(path: string, source: PutSource, options: PutOptions = {}): Promise<PutResult> {
+    const target = this.#abs(path);
+    const temp = tempNameFor(target, HOST, Deno.pid, ++tempCounter);
+    const copier = this.#startCopier();
     this.#temps.add(temp);
     try {
-      return await this.#copier.copy(
+      return await copier.copy(
         { source: source.file, temp, target, size: source.size, exclusive: !!options.ifAbsent },
         options.signal,
       );

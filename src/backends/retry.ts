@@ -76,6 +76,7 @@ class RetryingBackend implements Backend {
   readonly defaultJobs: number;
   readonly deleteMany?: Backend["deleteMany"];
   readonly pruneEmptyDirs?: Backend["pruneEmptyDirs"];
+  readonly prepare?: Backend["prepare"];
 
   constructor(readonly inner: Backend, readonly policy: RetryPolicy) {
     this.displayUrl = inner.displayUrl;
@@ -83,6 +84,7 @@ class RetryingBackend implements Backend {
     this.defaultJobs = inner.defaultJobs;
     if (inner.deleteMany) this.deleteMany = (paths, o) => this.#deleteMany(paths, o);
     if (inner.pruneEmptyDirs) this.pruneEmptyDirs = (dirs, o) => inner.pruneEmptyDirs!(dirs, o);
+    if (inner.prepare) this.prepare = () => inner.prepare!();
   }
 
   #retry<T>(fn: () => Promise<T>, options?: CallOptions): Promise<T> {

@@ -7,7 +7,7 @@ import type { Backend, Entry } from "../backends/backend.ts";
 import type { FileBackend } from "../backends/file.ts";
 import { type Artifact, artifactKind, parseArtifactName } from "../cache/artifact.ts";
 import type { ArtifactFilter } from "../cache/filter.ts";
-import { EventLoopTurn } from "./event_loop.ts";
+import { letOthersRun } from "./event_loop.ts";
 import type { Limiter } from "./limiter.ts";
 import { RemoteIndex } from "./remote_index.ts";
 import { isOrphanedTemp } from "./stale_temps.ts";
@@ -180,11 +180,11 @@ export class UploadSession {
    */
   async reconcile(): Promise<UploadPlan> {
     const { source, filter, stop } = this.settings;
+    if (!this.settings.dryRun) this.settings.target.prepare?.();
     let indexReady = false;
     const indexed = this.#indexTarget().then(() => indexReady = true);
     indexed.catch(() => {}); // awaited below; a failure must not go unhandled meanwhile
     let held: Artifact[][] = [];
-    using turn = new EventLoopTurn();
     let slice = performance.now();
     for (const { files } of source.directories({ metadata: false, onWarning: this.#warn })) {
       if (stop?.aborted) break;
@@ -199,7 +199,7 @@ export class UploadSession {
         await this.queue.below(LOW_WATER);
         slice = performance.now();
       } else if (performance.now() - slice > WALK_SLICE_MS) {
-        await turn.next();
+        await letOthersRun();
         slice = performance.now();
       }
     }

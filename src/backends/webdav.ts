@@ -1,0 +1,486 @@
+/**
+ * WebDAV backend (`http://` and `https://`), made for Apache mod_dav_fs and anything that speaks
+ * RFC 4918 the same way.
+ *
+ * What Apache 2.4 does, measured, and what follows from it:
+ * - A PUT streams into a hidden temporary file beside the target and renames it into place when
+ *   the body is complete; a broken-off body leaves nothing. So one PUT per file is atomic, and
+ *   `If-None-Match: *` keeps an existing file (412).
+ * - That condition is checked when the request starts, not at the rename: of eight concurrent
+ *   conditional PUTs of one new name, all eight got 201 and the last rename won. `MOVE` with
+ *   `Overwrite: F` from a temporary name races the same way (two winners in half the trials), and
+ *   a `LOCK` of an unmapped URL even creates an empty file and still grants several exclusive
+ *   locks at once. Apache has no exclusive create for files; extra requests cannot buy one. So a
+ *   create-only put is one conditional PUT: it never replaces a file that existed when it started,
+ *   and puts of one path from this process run one after the other, so the second sees the
+ *   first's file. Two processes racing on one name both store it, each copy whole (an sstate
+ *   name carries the signature of the task that built it, so the copies are equivalent).
+ * - Of two MKCOLs of one new collection at once, the loser may get 403 (its mkdir fails with
+ *   EEXIST) instead of 405: a 403 for a collection that then exists counts as "exists".
+ * - DELETE of a collection is recursive and also removes the temporary files of uploads in
+ *   progress, which PROPFIND does not show. Pruning therefore deletes a collection only with a
+ *   tagged `If:` header naming the ETag it had when it was seen empty: a file added since (its
+ *   temporary file changes the directory's time and so its ETag) makes Apache refuse with 412.
+ *   An upload already running into the collection when it was seen cannot be detected; it fails
+ *   with a 5xx, and a retried put re-creates the collection (409 → MKCOL, PUT again).
+ */
+import {
+  type Backend,
+  BackendError,
+  type CallOptions,
+  checkPath,
+  type Entry,
+  type Features,
+  isAbortError,
+  type ListOptions,
+  parentOf,
+  type PutOptions,
+  type PutResult,
+  type PutSource,
+} from "./backend.ts";
+import { withRetry } from "./retry.ts";
+import { redactUrl } from "./url.ts";
+import { credentialsFor, urlCredentials } from "./webdav_credentials.ts";
+import { openBody } from "./webdav_body.ts";
+import { type Credentials, DavClient } from "./webdav_http.ts";
+import { type ListContext, listTree } from "./webdav_list.ts";
+import { type DavResource, MultistatusError, parseMultistatus } from "./webdav_xml.ts";
+
+const PROPS_STAT = '<?xml version="1.0" encoding="utf-8"?><D:propfind xmlns:D="DAV:"><D:prop>' +
+  "<D:resourcetype/><D:getcontentlength/><D:getlastmodified/><D:getetag/></D:prop></D:propfind>";
+
+/** Settings for tests and tuning. */
+export interface WebDavOptions {
+  /** Credentials (default: the URL's; `openWebDav` also looks in the environment and netrc). */
+  credentials?: Credentials;
+  /** A request without progress for this long fails transiently (default 60 s). */
+  stallTimeoutMs?: number;
+}
+
+/** Opens the WebDAV cache at `location`, with credentials from the URL, environment or netrc. */
+export async function openWebDav(location: string, options: WebDavOptions = {}) {
+  const url = parseLocation(location);
+  const credentials = options.credentials ?? await credentialsFor(url);
+  return new WebDavBackend(location, { ...options, credentials });
+}
+
+function parseLocation(location: string): URL {
+  let url: URL;
+  try {
+    url = new URL(location);
+  } catch {
+    throw new BackendError(`malformed URL ${redactUrl(location)}`, "target");
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:") {
+    throw new BackendError(`not a WebDAV URL: ${redactUrl(location)}`, "target");
+  }
+  if (url.search || url.hash) {
+    throw new BackendError(
+      `a WebDAV URL takes no query or fragment: ${redactUrl(location)}`,
+      "target",
+    );
+  }
+  return url;
+}
+
+/** The first response of a multistatus that names `path`. */
+function resourceAt(
+  client: DavClient,
+  resources: DavResource[],
+  url: string,
+  path: string,
+): DavResource | null {
+  return resources.find((r) => !r.failed && client.relative(r.href, url) === path) ?? null;
+}
+
+/** A cache in a WebDAV collection. */
+export class WebDavBackend implements Backend {
+  readonly displayUrl: string;
+  readonly features: Features = { directories: true, bulkDelete: false, retriesInternally: false };
+  /** Measured against Apache on two cores: 8 and 16 in flight upload alike; 16 hides latency. */
+  readonly defaultJobs = 16;
+  readonly #client: DavClient;
+  /** Collections known to exist (seen in a listing, created or found by MKCOL). */
+  readonly #dirs = new Set<string>();
+  /**
+   * Whether `#dirs` holds every collection there is (after a complete listing, or the creation
+   * of an empty root): a collection not in it is then created parents first, without asking.
+   */
+  #knowsAll = false;
+  /** MKCOLs in flight, so that parallel puts into a new collection create it once. */
+  readonly #mkcols = new Map<string, Promise<void>>();
+  /** The last put of each path in flight: puts of one path run one after the other. */
+  readonly #busy = new Map<string, Promise<unknown>>();
+  readonly #list: ListContext;
+
+  constructor(location: string, options: WebDavOptions = {}) {
+    const url = parseLocation(location);
+    this.displayUrl = redactUrl(location);
+    const credentials = options.credentials ?? urlCredentials(url);
+    url.username = "";
+    url.password = "";
+    this.#client = new DavClient(url, this.displayUrl, credentials, options.stallTimeoutMs);
+    this.#list = {
+      client: this.#client,
+      jobs: this.defaultJobs,
+      onCollection: (path) => this.#dirs.add(path),
+      onComplete: () => (this.#knowsAll = true),
+    };
+  }
+
+  async exists(options: CallOptions = {}): Promise<boolean> {
+    const root = await this.#resource("", options.signal);
+    return root !== null && root.collection;
+  }
+
+  async create(options: CallOptions = {}): Promise<void> {
+    const { signal } = options;
+    const status = await this.#mkcolUrl(this.#client.base, signal);
+    if (status === 201) this.#knowsAll = true; // a new collection has nothing in it
+    if (status === 405 && !(await this.exists(options))) {
+      throw new BackendError(`${this.displayUrl} exists but is not a collection`, "target");
+    }
+  }
+
+  /** MKCOL of `url`, creating missing parent collections up to the server's root first. */
+  async #mkcolUrl(url: string, signal?: AbortSignal): Promise<number> {
+    const what = `cannot create ${this.displayUrl}`;
+    const once = async () => {
+      const res = await this.#sendOnce("MKCOL", url, what, signal);
+      if (res.status === 201 || res.status === 405 || res.status === 409) return res.status;
+      if (res.status === 403 && url === this.#client.base && (await this.exists({ signal }))) {
+        return 405; // lost a race with another MKCOL of the root (see #mkcolOnce)
+      }
+      const err = this.#client.statusError(res, what);
+      throw err.scope === "file"
+        ? new BackendError(err.message, "target", { code: err.code })
+        : err;
+    };
+    let status = await once();
+    if (status === 409) {
+      const parent = new URL("..", url);
+      if (parent.pathname !== "/") await this.#mkcolUrl(parent.href, signal);
+      status = await once();
+      if (status === 409) throw new BackendError(`${what}: HTTP 409 Conflict`, "target");
+    }
+    return status;
+  }
+
+  list(options: ListOptions = {}): AsyncIterable<Entry[]> {
+    return listTree(this.#list, options);
+  }
+
+  async stat(path: string, options: CallOptions = {}): Promise<Entry | null> {
+    checkPath(path);
+    const r = await this.#resource(path, options.signal);
+    if (!r || r.collection) return null;
+    return { path, size: Math.max(r.size, 0), mtime: r.mtime };
+  }
+
+  /**
+   * The properties of one resource (PROPFIND `Depth: 0`), or null when it does not exist. A
+   * collection asked for without its trailing slash may answer with a redirect: also null.
+   */
+  async #resource(
+    path: string,
+    signal?: AbortSignal,
+    collection = path === "",
+  ): Promise<DavResource | null> {
+    const client = this.#client;
+    const url = client.url(path, collection);
+    const what = path === "" ? `cannot access ${this.displayUrl}` : `cannot stat ${path}`;
+    using watch = client.watch(signal);
+    const res = await client.propfind(url, "0", PROPS_STAT, what, watch);
+    if (res.status !== 207) {
+      await res.body?.cancel();
+      if (res.status === 404 || (path !== "" && isRedirectToCollection(res, url))) return null;
+      const err = client.statusError(res, what);
+      if (path === "" && err.scope === "file") {
+        throw new BackendError(err.message, "target", { code: err.code });
+      }
+      throw err;
+    }
+    const text = new TextDecoder().decode(await client.readBody(res, what, watch));
+    let resources: DavResource[];
+    try {
+      resources = parseMultistatus(text);
+    } catch (err) {
+      if (!(err instanceof MultistatusError)) throw err;
+      throw new BackendError(`${what}: unreadable response (${err.message})`, "transient");
+    }
+    return resourceAt(client, resources, url, path);
+  }
+
+  async put(path: string, source: PutSource, options: PutOptions = {}): Promise<PutResult> {
+    checkPath(path);
+    options.signal?.throwIfAborted();
+    const previous = this.#busy.get(path);
+    const mine = (previous ? settled(previous, options.signal) : Promise.resolve())
+      .then(() => this.#put(path, source, options));
+    this.#busy.set(path, mine);
+    try {
+      return await mine;
+    } finally {
+      if (this.#busy.get(path) === mine) this.#busy.delete(path);
+    }
+  }
+
+  async #put(path: string, source: PutSource, options: PutOptions): Promise<PutResult> {
+    const { signal } = options;
+    signal?.throwIfAborted();
+    const dir = parentOf(path);
+    await this.#ensureDir(dir, signal);
+    const first = await this.#putOnce(path, source, options);
+    if (first !== "no parent") return first;
+    // The parent went away (pruned by a clean meanwhile): create it again, once.
+    this.#knowsAll = false;
+    for (let d = dir; d !== ""; d = parentOf(d)) this.#dirs.delete(d);
+    await this.#ensureDir(dir, signal);
+    const second = await this.#putOnce(path, source, options);
+    if (second !== "no parent") return second;
+    throw new BackendError(
+      `cannot upload ${path}: HTTP 409 Conflict (a parent collection is missing)`,
+      "file",
+      { code: "409" },
+    );
+  }
+
+  /** One PUT; "no parent" when the server says a parent collection is missing (409). */
+  async #putOnce(
+    path: string,
+    source: PutSource,
+    options: PutOptions,
+  ): Promise<PutResult | "no parent"> {
+    const client = this.#client;
+    const what = `cannot upload ${path}`;
+    const url = client.url(path);
+    using watch = client.watch(options.signal);
+    await using body = await openBody(source, watch);
+    const headers: Record<string, string> = {};
+    if (options.ifAbsent) headers["If-None-Match"] = "*";
+    let res: Response;
+    try {
+      res = await client.send("PUT", url, { headers, body: body.body }, what, watch);
+    } catch (err) {
+      throw body.error ?? err;
+    }
+    await res.body?.cancel();
+    switch (res.status) {
+      case 200:
+      case 201:
+      case 204:
+        this.#dirs.add(parentOf(path));
+        return "stored";
+      case 409:
+        return "no parent";
+      case 412:
+        if (!options.ifAbsent) break;
+        if ((await this.#resource(path, options.signal))?.collection) {
+          throw collectionInTheWay(what);
+        }
+        return "exists";
+    }
+    if (isRedirectToCollection(res, url)) throw collectionInTheWay(what);
+    throw client.statusError(res, what);
+  }
+
+  /** Makes sure collection `dir` exists: MKCOL once per collection, parents only when missing. */
+  async #ensureDir(dir: string, signal?: AbortSignal): Promise<void> {
+    if (dir === "" || this.#dirs.has(dir)) return;
+    let pending = this.#mkcols.get(dir);
+    if (!pending) {
+      pending = this.#mkcol(dir, signal).finally(() => this.#mkcols.delete(dir));
+      this.#mkcols.set(dir, pending);
+    }
+    try {
+      await pending;
+    } catch (err) {
+      // Another put's abort is not ours: try again.
+      if (isAbortError(err) && !signal?.aborted) return this.#ensureDir(dir, signal);
+      throw err;
+    }
+  }
+
+  async #mkcol(dir: string, signal?: AbortSignal): Promise<void> {
+    // A parent known to be missing is created first; otherwise the MKCOL's 409 tells.
+    if (this.#knowsAll) await this.#ensureDir(parentOf(dir), signal);
+    let status = await this.#mkcolOnce(dir, signal);
+    if (status === 409) {
+      await this.#ensureDir(parentOf(dir), signal);
+      status = await this.#mkcolOnce(dir, signal);
+    }
+    if (status === 409) {
+      throw new BackendError(
+        `cannot create collection ${dir}: HTTP 409 Conflict (does ${this.displayUrl} exist?)`,
+      );
+    }
+    this.#dirs.add(dir);
+  }
+
+  /**
+   * One MKCOL: 201 created, 405 exists already, 409 its parent is missing. Apache answers 403
+   * to the loser of two MKCOLs of one new collection (its mkdir fails with EEXIST): a 403 for a
+   * collection that exists after all counts as 405.
+   */
+  async #mkcolOnce(dir: string, signal?: AbortSignal): Promise<number> {
+    const what = `cannot create collection ${dir}`;
+    const res = await this.#sendOnce("MKCOL", this.#client.url(dir, true), what, signal);
+    if (res.status === 201 || res.status === 405 || res.status === 409) return res.status;
+    if (res.status === 403 && (await this.#resource(dir, signal, true))?.collection) return 405;
+    throw this.#client.statusError(res, what);
+  }
+
+  /** A request without a body whose response body is not needed. */
+  async #sendOnce(method: string, url: string, what: string, signal?: AbortSignal) {
+    using watch = this.#client.watch(signal);
+    const res = await this.#client.send(method, url, {}, what, watch);
+    await res.body?.cancel();
+    return res;
+  }
+
+  async read(path: string, options: CallOptions = {}): Promise<Uint8Array | null> {
+    checkPath(path);
+    const client = this.#client;
+    const url = client.url(path);
+    const what = `cannot read ${path}`;
+    using watch = client.watch(options.signal);
+    const res = await client.send("GET", url, {}, what, watch);
+    if (res.status === 200) return await client.readBody(res, what, watch);
+    await res.body?.cancel();
+    if (res.status === 404 || isRedirectToCollection(res, url)) return null;
+    throw client.statusError(res, what);
+  }
+
+  /**
+   * DELETE with `Depth: 0`, which servers refuse (400) for a collection, so that a path naming a
+   * collection can never delete a tree.
+   */
+  async delete(path: string, options: CallOptions = {}): Promise<void> {
+    checkPath(path);
+    const client = this.#client;
+    const url = client.url(path);
+    const what = `cannot delete ${path}`;
+    using watch = client.watch(options.signal);
+    const res = await client.send("DELETE", url, { headers: { Depth: "0" } }, what, watch);
+    await res.body?.cancel();
+    if (res.status === 200 || res.status === 204 || res.status === 404) return;
+    if (res.status === 400 || isRedirectToCollection(res, url)) {
+      throw new BackendError(`not deleting ${path}: it is a collection`, "file", {
+        code: String(res.status),
+      });
+    }
+    throw client.statusError(res, what);
+  }
+
+  /**
+   * Deletes the collections among `dirs` and their ancestors that are empty, deepest first,
+   * each level `defaultJobs` at a time. A collection goes only if it still has the ETag it had
+   * when it was listed empty (see the module comment).
+   */
+  async pruneEmptyDirs(dirs: Iterable<string>, options: CallOptions = {}): Promise<number> {
+    const all = new Set<string>();
+    for (const dir of dirs) {
+      for (let d = dir; d !== "" && !all.has(d); d = parentOf(d)) all.add(checkPath(d));
+    }
+    const byDepth = new Map<number, string[]>();
+    for (const d of all) {
+      const depth = d.split("/").length;
+      byDepth.set(depth, [...byDepth.get(depth) ?? [], d]);
+    }
+    let removed = 0;
+    for (const depth of [...byDepth.keys()].sort((a, b) => b - a)) {
+      const level = byDepth.get(depth)!;
+      let next = 0;
+      const worker = async () => {
+        while (next < level.length) {
+          const dir = level[next++];
+          if (await withRetry(() => this.#pruneOne(dir, options.signal), options.signal)) {
+            removed++;
+          }
+        }
+      };
+      await Promise.all(Array.from({ length: Math.min(this.defaultJobs, level.length) }, worker));
+    }
+    return removed;
+  }
+
+  /** Deletes collection `dir` if it is empty and unchanged since seen so; whether it did. */
+  async #pruneOne(dir: string, signal?: AbortSignal): Promise<boolean> {
+    const client = this.#client;
+    const url = client.url(dir, true);
+    const what = `cannot prune ${dir}`;
+    let resources: DavResource[];
+    {
+      using watch = client.watch(signal);
+      const res = await client.propfind(url, "1", PROPS_STAT, what, watch);
+      if (res.status !== 207) {
+        await res.body?.cancel();
+        const err = client.statusError(res, what);
+        if (err.scope === "file") return false; // gone, or not a collection
+        throw err;
+      }
+      const text = new TextDecoder().decode(await client.readBody(res, what, watch));
+      try {
+        resources = parseMultistatus(text);
+      } catch {
+        return false;
+      }
+    }
+    const self = resourceAt(client, resources, url, dir);
+    const members = resources.filter((r) => r !== self && client.relative(r.href, url) !== dir);
+    // Without an ETag there is no safe way to delete only an empty collection: keep it.
+    if (!self?.collection || !self.etag || members.length > 0) return false;
+    using watch = client.watch(signal);
+    const res = await client.send(
+      "DELETE",
+      url,
+      { headers: { If: `<${url}> ([${self.etag}])` } },
+      what,
+      watch,
+    );
+    await res.body?.cancel();
+    if (res.status === 200 || res.status === 204) {
+      this.#dirs.delete(dir);
+      return true;
+    }
+    const err = client.statusError(res, what);
+    if (err.scope === "file") return false; // changed meanwhile (412, 424), or gone (404)
+    throw err;
+  }
+
+  close(): Promise<void> {
+    this.#dirs.clear();
+    this.#knowsAll = false;
+    return Promise.resolve();
+  }
+}
+
+function collectionInTheWay(what: string): BackendError {
+  return new BackendError(`${what}: a collection is in the way`, "file");
+}
+
+/** Whether `res` redirects `url` to `url/`, as Apache does for a collection named without "/". */
+function isRedirectToCollection(res: Response, url: string): boolean {
+  if (res.status < 300 || res.status >= 400) return false;
+  const to = res.headers.get("location");
+  if (!to) return false;
+  try {
+    return new URL(to, url).pathname === `${new URL(url).pathname}/`;
+  } catch {
+    return false;
+  }
+}
+
+/** Resolves once `previous` settles (whatever its outcome), or rejects when `signal` aborts. */
+function settled(previous: Promise<unknown>, signal?: AbortSignal): Promise<void> {
+  const done = previous.then(() => {}, () => {});
+  if (!signal) return done;
+  return new Promise((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+    done.then(() => {
+      signal.removeEventListener("abort", onAbort);
+      resolve();
+    });
+  });
+}

@@ -1,0 +1,134 @@
+/**
+ * isar-sstate's commands end to end against a real Apache mod_dav: upload, re-upload, info,
+ * analyze and clean over http (with Basic authentication) and https, and the one-line errors for
+ * bad credentials, unreachable servers and untrusted certificates.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { fixtureCache, listFiles, runTool } from "./helpers.ts";
+import { accessLogLines, connectionsOpened, startApache } from "./servers/apache.ts";
+
+const auth = { user: "ci", password: "cli-secret" };
+const apache = await startApache({ auth });
+const withLogin = (url: string) => url.replace("://", `://${auth.user}:${auth.password}@`);
+const LOCAL = fixtureCache("head", "local");
+
+let counter = 0;
+const fresh = () => `${apache.url}cli-${++counter}/`;
+const onDisk = (url: string) => join(apache.dir, url.slice(apache.url.length));
+
+/** `METHOD status` of each request the server logged while `fn` ran, and the connections used. */
+async function requestsDuring<T>(fn: () => Promise<T>): Promise<[T, string[], number]> {
+  const before = (await accessLogLines(apache)).length;
+  const result = await fn();
+  const lines = await accessLogLines(apache, before);
+  const connections = await connectionsOpened(apache, before);
+  return [result, lines.map((l) => `${l.split(" ")[0]} ${l.split(" ")[2]}`), connections];
+}
+
+const count = (lines: string[], line: string) => lines.filter((l) => l === line).length;
+
+Deno.test("webdav cli: upload stores every artifact with one PUT each; a re-upload sends none", async () => {
+  const url = fresh();
+  const files = await listFiles(LOCAL);
+  const [first, requests, connections] = await requestsDuring(() =>
+    runTool(["upload", LOCAL, withLogin(url)])
+  );
+  assert.equal(first.code, 0, first.stdout + first.stderr);
+  assert.match(first.stdout, new RegExp(`INFO: done: ${files.length} uploaded .* 0 failed`));
+  assert.ok(!(first.stdout + first.stderr).includes(auth.password), "the password is not shown");
+  assert.match(first.stdout, /uploading .* to http:\/\/ci:\*\*\*@127\.0\.0\.1/);
+  assert.deepEqual(await listFiles(onDisk(url)), files);
+  for (const f of files) {
+    assert.deepEqual(
+      await Deno.readFile(join(onDisk(url), f)),
+      await Deno.readFile(join(LOCAL, f)),
+    );
+  }
+  // One PUT per file and one MKCOL per collection: the target was created empty, so every
+  // collection is known to be missing and created parents first.
+  const collections = new Set(files.flatMap((f) => {
+    const parts = f.split("/").slice(0, -1);
+    return parts.map((_, i) => parts.slice(0, i + 1).join("/"));
+  }));
+  assert.equal(count(requests, "PUT 201"), files.length);
+  assert.equal(requests.filter((r) => r.startsWith("PUT")).length, files.length);
+  assert.equal(count(requests, "MKCOL 201"), collections.size + 1, "and the root");
+  assert.equal(requests.filter((r) => r.startsWith("MKCOL")).length, collections.size + 1);
+  assert.ok(
+    requests.every((r) => /^(PUT 201|MKCOL (201|405|409)|PROPFIND (207|403|404))$/.test(r)),
+  );
+  // Kept-alive connections: at most one per request in flight (16), not one per request.
+  assert.ok(connections >= 1 && connections <= 16, `${connections} connections`);
+
+  const [again, second] = await requestsDuring(() => runTool(["upload", LOCAL, withLogin(url)]));
+  assert.equal(again.code, 0, again.stdout + again.stderr);
+  assert.match(again.stdout, new RegExp(`INFO: done: 0 uploaded .* ${files.length} present`));
+  assert.ok(second.every((r) => r.startsWith("PROPFIND")), second.join(", "));
+});
+
+Deno.test("webdav cli: info, analyze and clean work on the uploaded cache", async () => {
+  const plainUrl = fresh();
+  const url = withLogin(plainUrl);
+  assert.equal((await runTool(["upload", LOCAL, url])).code, 0);
+  const files = await listFiles(LOCAL);
+
+  const info = await runTool(["info", "--json", url]);
+  assert.equal(info.code, 0, info.stderr);
+  const json = JSON.parse(info.stdout);
+  assert.equal(json.exists, true);
+  assert.equal(json.files, files.length);
+  let bytes = 0;
+  for (const f of files) bytes += (await Deno.stat(join(LOCAL, f))).size;
+  assert.equal(json.bytes, bytes);
+
+  const analyze = await runTool(["analyze", "--color", "never", LOCAL, url]);
+  assert.equal(analyze.code, 0, analyze.stderr);
+  const items = analyze.stdout.match(/^==== checking local item /gm)?.length ?? 0;
+  const hits = analyze.stdout.match(/^ -> found hit in remote cache$/gm)?.length ?? 0;
+  assert.ok(items > 0);
+  assert.equal(hits, items, analyze.stdout);
+
+  const clean = await runTool(["clean", "--max-age", "0s", "--max-sig-age", "0s", url]);
+  assert.equal(clean.code, 0, clean.stdout + clean.stderr);
+  assert.match(clean.stdout, new RegExp(`INFO: done: ${files.length} deleted, 0 failed`));
+  // Every file is gone, and so is every collection that held them; the root stays.
+  const left = [...Deno.readDirSync(onDisk(plainUrl))].map((e) => e.name);
+  assert.deepEqual(left, []);
+  const empty = await runTool(["info", "--json", url]);
+  assert.equal(JSON.parse(empty.stdout).files, 0);
+});
+
+Deno.test("webdav cli: bad credentials and unreachable servers stop with one line", async () => {
+  const wrong = fresh().replace("://", `://${auth.user}:not-it@`);
+  for (const args of [["upload", LOCAL, wrong], ["clean", wrong], ["info", wrong]]) {
+    const r = await runTool(args);
+    assert.equal(r.code, 1, `${args[0]}: ${r.stdout}${r.stderr}`);
+    const errors = (r.stdout + r.stderr).split("\n").filter((l) => l.startsWith("ERROR"));
+    assert.equal(errors.length, 1, `${args[0]}: ${r.stdout}${r.stderr}`);
+    assert.match(
+      errors[0],
+      /^ERROR: authentication failed for http:\/\/ci:\*\*\*@127\.0\.0\.1:\d+\//,
+    );
+    assert.ok(!(r.stdout + r.stderr).includes("not-it"));
+  }
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const closed = `http://127.0.0.1:${(listener.addr as Deno.NetAddr).port}/sstate/`;
+  listener.close();
+  const r = await runTool(["upload", LOCAL, closed]);
+  assert.equal(r.code, 1);
+  assert.deepEqual((r.stdout + r.stderr).split("\n").filter((l) => l.startsWith("ERROR")), [
+    `ERROR: cannot connect to ${closed}: Connection refused`,
+  ]);
+});
+
+Deno.test("webdav cli: https with a private CA works with DENO_CERT and only with it", async () => {
+  await using tls = await startApache({ tls: true });
+  const url = `${tls.url}cache/`;
+  const untrusted = await runTool(["upload", LOCAL, url]);
+  assert.equal(untrusted.code, 1);
+  assert.match(untrusted.stdout + untrusted.stderr, /ERROR: cannot connect to https:.*DENO_CERT/);
+  const trusted = await runTool(["upload", LOCAL, url], { DENO_CERT: tls.ca! });
+  assert.equal(trusted.code, 0, trusted.stdout + trusted.stderr);
+  assert.deepEqual(await listFiles(join(tls.dir, "cache")), await listFiles(LOCAL));
+});

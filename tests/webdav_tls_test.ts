@@ -1,0 +1,57 @@
+/**
+ * WebDAV over https against Apache with mod_ssl and a generated CA: verification is on (an
+ * unknown CA is one target error that says how to trust it), and with `DENO_CERT` naming the CA
+ * the whole conformance suite passes (in a child process, as DENO_CERT is read at start-up).
+ */
+import assert from "node:assert/strict";
+import { fileURLToPath } from "node:url";
+import { startApache } from "./servers/apache.ts";
+
+const here = (path: string) => fileURLToPath(new URL(path, import.meta.url));
+
+/** Runs deno with `args` and a clean environment plus `env`. */
+async function deno(args: string[], env: Record<string, string> = {}) {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args,
+    clearEnv: true,
+    env: {
+      HOME: Deno.env.get("HOME") ?? "/root",
+      PATH: Deno.env.get("PATH") ?? "",
+      NO_COLOR: "1",
+      ...env,
+    },
+    stdin: "null",
+  }).output();
+  const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
+  return { ok: out.success, text };
+}
+
+Deno.test("webdav over https: TLS is verified; DENO_CERT trusts a private CA", async () => {
+  await using apache = await startApache({ tls: true, auth: { user: "ci", password: "tls-pw" } });
+  assert.ok(apache.ca);
+  const url = apache.url.replace("https://", "https://ci:tls-pw@");
+  const probe = `
+    const { WebDavBackend } = await import(${JSON.stringify(here("../src/backends/webdav.ts"))});
+    const { credentialsFor } = await import(${
+    JSON.stringify(here("../src/backends/webdav_credentials.ts"))
+  });
+    const url = ${JSON.stringify(url)};
+    const b = new WebDavBackend(url);
+    try { console.log("exists:", await b.exists()); } catch (e) { console.log(e.scope + ": " + e.message); }`;
+  const untrusted = await deno(["eval", probe]);
+  assert.match(
+    untrusted.text,
+    /^target: cannot connect to https:\/\/ci:\*\*\*@127\.0\.0\.1:\d+\/sstate\/: .*(certificate|UnknownIssuer).*DENO_CERT/m,
+  );
+  assert.ok(!untrusted.text.includes("tls-pw"));
+  const trusted = await deno(["eval", probe], { DENO_CERT: apache.ca });
+  assert.match(trusted.text, /^exists: true$/m, trusted.text);
+
+  const suite = await deno(["test", "-A", here("./webdav_https_suite.ts")], {
+    DENO_CERT: apache.ca,
+    ISAR_SSTATE_TEST_HTTPS_URL: url,
+  });
+  const summary = /ok \| (\d+) passed \| 0 failed/.exec(suite.text);
+  assert.ok(suite.ok && summary, suite.text.slice(-3000));
+  assert.ok(Number(summary[1]) >= 20, summary[0]);
+});
