@@ -30,26 +30,35 @@ function spawnTool(args: string[]) {
     stderr: "piped",
   }).spawn();
   let stdout = "";
-  const reading = child.stdout.pipeThrough(new TextDecoderStream()).pipeTo(
-    new WritableStream({ write: (chunk) => void (stdout += chunk) }),
-  );
-  const stderr = new Response(child.stderr).text();
+  let stderr = "";
+  const reading = [
+    child.stdout.pipeThrough(new TextDecoderStream()).pipeTo(
+      new WritableStream({ write: (chunk) => void (stdout += chunk) }),
+    ),
+    child.stderr.pipeThrough(new TextDecoderStream()).pipeTo(
+      new WritableStream({ write: (chunk) => void (stderr += chunk) }),
+    ),
+  ];
+  /** Waits until `text()` matches `re` (or 20 s pass). */
+  const waitFor = async (text: () => string, re: RegExp) => {
+    for (let i = 0; i < 4000 && !re.test(text()); i++) {
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    assert.match(text(), re);
+  };
   return {
     child,
     get stdout() {
       return stdout;
     },
-    /** Waits until stdout matches `re` (or 20 s pass). */
-    async until(re: RegExp): Promise<void> {
-      for (let i = 0; i < 4000 && !re.test(stdout); i++) {
-        await new Promise((r) => setTimeout(r, 5));
-      }
-      assert.match(stdout, re);
-    },
+    /** Waits until stdout matches `re`. */
+    until: (re: RegExp) => waitFor(() => stdout, re),
+    /** Waits until stderr matches `re`. */
+    untilError: (re: RegExp) => waitFor(() => stderr, re),
     async finish() {
       const status = await child.status;
-      await reading;
-      return { code: status.code, stdout, stderr: await stderr };
+      await Promise.all(reading);
+      return { code: status.code, stdout, stderr };
     },
   };
 }
@@ -91,13 +100,14 @@ Deno.test("upload: Ctrl-C finishes the files in progress, then prints the summar
 Deno.test("upload: a second Ctrl-C stops at once and leaves no temporary file", async () => {
   await using dir = await tempDir();
   const src = join(dir.path, "sstate");
-  const size = 64 * 1024 * 1024;
-  await largeCache(src, 12, size);
+  const size = 256 * 1024 * 1024;
+  await largeCache(src, 6, size);
   const target = join(dir.path, "remote");
   const run = spawnTool(["upload", "-v", "-j", "4", src, target]);
   await run.until(/^\[UPLOAD\] /m);
   run.child.kill("SIGTERM");
-  await new Promise((r) => setTimeout(r, 20));
+  // The second signal once the first was handled (two at once may arrive as one).
+  await run.untilError(/^interrupted: finishing/m);
   run.child.kill("SIGTERM");
   const { code, stderr } = await run.finish();
   assert.equal(code, 143);
