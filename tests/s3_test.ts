@@ -5,7 +5,6 @@
  */
 import assert from "node:assert/strict";
 import {
-  CreateBucketCommand,
   ListMultipartUploadsCommand,
   PutBucketPolicyCommand,
   PutObjectCommand,

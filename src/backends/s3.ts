@@ -30,13 +30,7 @@ import {
 import type { LocationOptions } from "./factory.ts";
 import { BUFFERED_BODY_MAX, FileBody, readFileRange, useFileBodies } from "./s3_body.ts";
 import { type Env, FALLBACK_REGION, resolveS3Location, type S3Location } from "./s3_config.ts";
-import {
-  errorCode,
-  isNoSuchBucket,
-  isNotFound,
-  isPreconditionFailed,
-  s3Error,
-} from "./s3_errors.ts";
+import { isNoSuchBucket, isNotFound, isPreconditionFailed, s3Error } from "./s3_errors.ts";
 import { S3Transport } from "./s3_http.ts";
 import { listPrefix, type ListRequest } from "./s3_list.ts";
 import { uploadMultipart } from "./s3_multipart.ts";
