@@ -232,7 +232,7 @@ export class S3Backend implements Backend {
     signal?.throwIfAborted();
     let size: number;
     try {
-      const info = await Deno.stat(source.file);
+      const info = Deno.statSync(source.file); // see readFileRange
       if (!info.isFile) throw new Error("not a regular file");
       size = info.size;
     } catch (err) {
@@ -279,7 +279,7 @@ export class S3Backend implements Backend {
     options: PutOptions,
   ): Promise<PutResult> {
     const body = size <= BUFFERED_BODY_MAX
-      ? await readFileRange(file, 0, size)
+      ? readFileRange(file, 0, size)
       : new FileBody(file, 0, size);
     const out = await this.client.send(
       new PutObjectCommand({

@@ -21,19 +21,19 @@ export interface FileBytes {
   md5: string;
 }
 
-/** Reads `length` bytes of `file` from `start`; fails if the file ends early. */
-export async function readFileRange(
-  file: string,
-  start: number,
-  length: number,
-): Promise<FileBytes> {
+/**
+ * Reads `length` bytes of `file` from `start`; fails if the file ends early. Synchronous: for a
+ * body of at most BUFFERED_BODY_MAX bytes, mostly in the page cache right after a build, the
+ * read costs less than the hand-offs to and from Deno's I/O threads that async calls take.
+ */
+export function readFileRange(file: string, start: number, length: number): FileBytes {
   const bytes = new Uint8Array(length);
   try {
-    using handle = await Deno.open(file);
-    if (start > 0) await handle.seek(start, Deno.SeekMode.Start);
+    using handle = Deno.openSync(file);
+    if (start > 0) handle.seekSync(start, Deno.SeekMode.Start);
     let filled = 0;
     while (filled < length) {
-      const n = await handle.read(filled ? bytes.subarray(filled) : bytes);
+      const n = handle.readSync(filled ? bytes.subarray(filled) : bytes);
       if (n === null) throw new Error("it became shorter while it was being read");
       filled += n;
     }
