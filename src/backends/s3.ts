@@ -71,7 +71,8 @@ async function defaultRegion(): Promise<string> {
 export class S3Backend implements Backend {
   readonly displayUrl: string;
   readonly features: Features = { directories: false, bulkDelete: true, retriesInternally: true };
-  readonly defaultJobs = 16;
+  /** Measured on radosgw: 32 uploads in flight beat 8 and 16 clearly, and 64 no further. */
+  readonly defaultJobs = 32;
   readonly location: S3Location;
   /** The SDK client (exposed for instrumentation). */
   readonly client: S3Client;
