@@ -4,7 +4,7 @@
  * 10,000 artifacts, and the requests radosgw logged per uploaded file.
  */
 import { join, resolve } from "node:path";
-import { PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
+import { CreateBucketCommand, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import { S3Backend } from "../../src/backends/s3.ts";
 import { makeExampleCache } from "../make-example-cache.ts";
 import { type BenchContext, tally, warm } from "./context.ts";
@@ -133,8 +133,8 @@ async function measure(
     env: { AWS_ENDPOINT_URL: server.endpoint },
   };
   const admin = new S3Backend(`s3://${bucket}`, {}, settings);
-  await admin.create();
   const sdk = admin.client;
+  await sdk.send(new CreateBucketCommand({ Bucket: bucket }));
   const toolEnv = {
     AWS_ACCESS_KEY_ID: server.accessKeyId,
     AWS_SECRET_ACCESS_KEY: server.secretAccessKey,
