@@ -28,9 +28,10 @@ import {
   type PutSource,
 } from "./backend.ts";
 import type { LocationOptions } from "./url.ts";
-import { FileBody, useFileBodies } from "./s3_body.ts";
+import { BUFFERED_BODY_MAX, FileBody, readFileRange, useFileBodies } from "./s3_body.ts";
 import { type Env, FALLBACK_REGION, resolveS3Location, type S3Location } from "./s3_config.ts";
 import { isNoSuchBucket, isNotFound, isPreconditionFailed, s3Error } from "./s3_errors.ts";
+import { S3Transport } from "./s3_http.ts";
 import { listPrefix, type ListRequest } from "./s3_list.ts";
 import { uploadMultipart } from "./s3_multipart.ts";
 
@@ -70,7 +71,8 @@ async function defaultRegion(): Promise<string> {
 export class S3Backend implements Backend {
   readonly displayUrl: string;
   readonly features: Features = { directories: false, bulkDelete: true, retriesInternally: true };
-  readonly defaultJobs = 16;
+  /** Measured on radosgw: 32 uploads in flight beat 8 and 16 clearly, and 64 no further. */
+  readonly defaultJobs = 32;
   readonly location: S3Location;
   /** The SDK client (exposed for instrumentation). */
   readonly client: S3Client;
@@ -97,12 +99,12 @@ export class S3Backend implements Backend {
       requestChecksumCalculation: "WHEN_REQUIRED",
       responseChecksumValidation: "WHEN_REQUIRED",
       expectContinueHeader: false,
-      requestHandler: {
-        httpAgent: { keepAlive: true, maxSockets: 256 },
-        httpsAgent: { keepAlive: true, maxSockets: 256 },
-        connectionTimeout: 10_000,
-        requestTimeout: 120_000,
-      },
+      // Structurally the SDK's RequestHandler (whose types live in a package not imported here).
+      requestHandler: new S3Transport({
+        maxSockets: 256,
+        connectTimeout: 10_000,
+        idleTimeout: 120_000,
+      }) as unknown as S3ClientConfig["requestHandler"],
       logger: silentLogger,
     });
     useFileBodies(this.client);
@@ -220,8 +222,8 @@ export class S3Backend implements Backend {
   }
 
   /**
-   * Uploads `source`, streamed from the file: in one PutObject request up to
-   * MULTIPART_THRESHOLD, in parts above it. `ifAbsent` sends `If-None-Match: *`, and a 412 means
+   * Uploads `source`: in one PutObject request up to MULTIPART_THRESHOLD (from memory up to
+   * BUFFERED_BODY_MAX, else streamed from the file), in parts above it. `ifAbsent` sends `If-None-Match: *`, and a 412 means
    * the object is there already. The stored object is checked: its ETag against the MD5 of the
    * bytes sent where the ETag is an MD5, else its size with one HeadObject.
    */
@@ -231,7 +233,7 @@ export class S3Backend implements Backend {
     signal?.throwIfAborted();
     let size: number;
     try {
-      const info = await Deno.stat(source.file);
+      const info = Deno.statSync(source.file); // see readFileRange
       if (!info.isFile) throw new Error("not a regular file");
       size = info.size;
     } catch (err) {
@@ -277,13 +279,15 @@ export class S3Backend implements Backend {
     size: number,
     options: PutOptions,
   ): Promise<PutResult> {
-    const body = new FileBody(file, 0, size);
+    const body = size <= BUFFERED_BODY_MAX
+      ? readFileRange(file, 0, size)
+      : new FileBody(file, 0, size);
     const out = await this.client.send(
       new PutObjectCommand({
         Bucket: this.location.bucket,
         Key: key,
         // deno-lint-ignore no-explicit-any
-        Body: body as any,
+        Body: (body instanceof FileBody ? body : body.bytes) as any,
         ContentLength: size,
         IfNoneMatch: options.ifAbsent ? "*" : undefined,
       }),

@@ -72,7 +72,7 @@ export const upload: Command = {
   optionHelp: {
     verbose: "print [EXISTS] for every file the target has and [UPLOAD] for every file sent",
     "dry-run": "print what would be uploaded ([UPLOAD] lines) without changing the target",
-    jobs: "files in flight at once (default 64 to a directory, 8 or what suits a remote)",
+    jobs: "files in flight at once (default 64 to a directory, 32 to S3)",
   },
   description:
     "Lists SOURCE (a local SSTATE_DIR) and TARGET once each, then uploads every artifact that " +
