@@ -89,6 +89,27 @@ Deno.test("an unreadable cache root is an error", async () => {
   }
 });
 
+Deno.test("a cache behind an unsearchable directory is an error, not an empty cache", async () => {
+  await using dir = await tempDir();
+  const c = await cacheWithLockedDirs(dir.path);
+  await c.unlock();
+  const parent = join(dir.path, "locked");
+  await Deno.mkdir(parent);
+  const hidden = join(parent, "cache");
+  await Deno.rename(c.cache, hidden);
+  await Deno.chmod(parent, 0o000);
+  try {
+    for (const args of [["info", hidden], ["clean", hidden]]) {
+      const r = await runTool(args, {}, restricted);
+      assert.equal(r.code, 1, `${args[0]}: ${r.stdout}`);
+      assert.match(r.stdout, /^ERROR: cannot access file:\/\/.*locked\/cache: Permission denied/m);
+      assert.doesNotMatch(r.stdout, /Nothing to clean|does not exist/);
+    }
+  } finally {
+    await Deno.chmod(parent, 0o755);
+  }
+});
+
 Deno.test("kill -9 during an upload leaves only complete files; the next upload completes", async () => {
   await using dir = await tempDir();
   const src = join(dir.path, "src");

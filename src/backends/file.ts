@@ -69,8 +69,6 @@ export class FileBackend implements Backend {
   readonly defaultJobs = 256;
   #realRootPath?: string;
   #copier?: Copier;
-  /** Temporary files of puts in progress, removed on close whatever happened. */
-  #temps = new Set<string>();
 
   /**
    * `location` is a bare path or a `file://` URL. `native: false` keeps puts to the portable
@@ -245,7 +243,6 @@ export class FileBackend implements Backend {
     const target = this.#abs(path);
     const temp = tempNameFor(target, HOST, Deno.pid, ++tempCounter);
     const copier = this.#startCopier();
-    this.#temps.add(temp);
     try {
       return await copier.copy(
         { source: source.file, temp, target, size: source.size, exclusive: !!options.ifAbsent },
@@ -261,8 +258,6 @@ export class FileBackend implements Backend {
         throw wrap(err, `cannot write to ${this.displayUrl}`, "target");
       }
       throw wrap(err, "");
-    } finally {
-      this.#temps.delete(temp);
     }
   }
 
@@ -321,16 +316,14 @@ export class FileBackend implements Backend {
     return Promise.resolve(removed);
   }
 
+  /**
+   * Stops the copy threads. Every put has settled by now; a thread stopped in the middle of an
+   * abandoned copy may leave its temporary file, which the next upload removes (its process is
+   * gone) and `clean` removes once it is old.
+   */
   close(): Promise<void> {
     this.#copier?.close();
     this.#copier = undefined;
-    for (const temp of this.#temps) {
-      try {
-        Deno.removeSync(temp);
-      } catch {
-        // moved into place or never created
-      }
-    }
     return Promise.resolve();
   }
 }
