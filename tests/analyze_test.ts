@@ -60,6 +60,13 @@ for (const name of ["analyze-main", "analyze-filter"]) {
   });
 }
 
+Deno.test("analyze: -v is accepted, as the Python tool accepts it for every command", async () => {
+  const golden = await loadGolden("head", "analyze-main");
+  const result = await runTool([...golden.args, "-v", "--color", "always"]);
+  assert.equal(result.code, golden.exitCode, result.stderr);
+  assertSameBlocks(result.stdout, golden.stdout);
+});
+
 for (const version of ["head", "2022"] as const) {
   Deno.test(`analyze: golden ${version}/analyze-no-source`, async () => {
     const { golden, result } = await runGolden(version, "analyze-no-source");

@@ -103,6 +103,34 @@ Deno.test("filter: Python-only regex syntax means what it means in Python", () =
   assert.equal(pn("a\\tb", "a\tb"), true, "known escapes keep their meaning");
 });
 
+Deno.test("filter: what Python rejects is rejected, what it reads means the same", () => {
+  const pn = (regex: string, name: string) => makeFilter(regex)({ pn: name, arch: "" });
+  const rejected: [string, RegExp][] = [
+    ["(?<n>a)", /unknown extension \?<n/],
+    ["\\x4", /incomplete escape \\x4/],
+    ["\\u00e", /incomplete escape \\u00e/],
+    ["\\8", /invalid group reference 8/],
+    ["(a)\\2", /invalid group reference 2/],
+    ["[a-\\d]", /bad character range a-\\d/],
+    ["[\\w-z]", /bad character range \\w-z/],
+    ["\\N{LATIN SMALL LETTER A}", /named characters/],
+  ];
+  for (const [regex, message] of rejected) {
+    assert.throws(() => makeFilter(regex), message, regex);
+  }
+  assert.equal(pn("(a)\\1", "aa"), true, "a reference to an existing group");
+  assert.equal(pn("(a)\\1", "ab"), false);
+  assert.equal(pn("\\x41", "A"), true);
+  assert.equal(pn("\\101", "A"), true, "three octal digits are a character");
+  assert.equal(pn("a\\0", "a\0"), true);
+  assert.equal(pn("[\\w-]+x", "a-b-x"), true, "a dash at the end of a class is literal");
+  assert.equal(pn("[-\\d]+x", "1-2x"), true, "and at its start");
+  assert.equal(pn("[]a]+x", "]a]x"), true, "a ] first in a class is a member");
+  assert.equal(pn("[^]a]x", "bx"), true);
+  assert.equal(pn("[(?P<]x", "<x"), true, "no translation inside a class");
+  assert.equal(pn("(?<=a)b|c", "c"), true, "look-behind is not a named group");
+});
+
 Deno.test("filter: empty --filter and --arch select everything, as in the Python tool", () => {
   const all = makeFilter("", "");
   assert.equal(all({ pn: "hello", arch: "arm64" }), true);

@@ -137,6 +137,28 @@ const CASES: Case[] = [
     message: /unrecognized arguments: --json \('clean' does not take them\)/,
   },
   {
+    name: "a foreign option is named as it was typed",
+    args: (d) => ["info", "-j4", d],
+    code: 2,
+    stream: "stderr",
+    message: /unrecognized arguments: -j \('info' does not take them\)/,
+  },
+  {
+    name: "a syntax error under --json is JSON on stdout too",
+    args: (d) => ["info", "--json", "--bogus", d],
+    code: 2,
+    stream: "stdout",
+    message: /^\{"error":"unrecognized arguments: --bogus","exit":2\}$/m,
+  },
+  {
+    name: "a foreign option under --json is JSON on stdout too",
+    args: (d) => ["info", "--json", "--max-age", "1d", d],
+    code: 2,
+    stream: "stdout",
+    message:
+      /^\{"error":"unrecognized arguments: --max-age \('info' does not take them\)","exit":2\}$/m,
+  },
+  {
     name: "a target inside the source",
     args: (d) => ["upload", join(d, "src"), join(d, "src", "mirror")],
     code: 1,

@@ -18,8 +18,8 @@ export interface ParsedArgs {
   source?: string;
   target?: string;
   options: Options;
-  /** The long names of the options given, to check them against the command's. */
-  given: Set<string>;
+  /** The options given: long name → the spelling used first (`-v`, `--verbose`). */
+  given: Map<string, string>;
 }
 
 type Kind = "flag" | "string" | "int" | "choice";
@@ -101,7 +101,7 @@ function setValue(options: Options, spec: OptionSpec, raw: string, shown: string
 /** Parse argv (without the program name). Throws UsageError on syntax errors. */
 export function parseArgs(argv: readonly string[]): ParsedArgs {
   const options = defaultOptions();
-  const given = new Set<string>();
+  const given = new Map<string, string>();
   const positionals: string[] = [];
   const record = options as unknown as Record<string, unknown>;
   let onlyPositionals = false;
@@ -127,8 +127,8 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
       const eq = arg.indexOf("=");
       const name = eq >= 0 ? arg.slice(2, eq) : arg.slice(2);
       const spec = findLong(name);
-      given.add(spec.long);
       const shown = `--${spec.long}`;
+      if (!given.has(spec.long)) given.set(spec.long, shown);
       if (spec.kind === "flag") {
         if (eq >= 0) throw new UsageError(`argument ${shown}: ignored explicit argument`);
         record[spec.key] = true;
@@ -140,8 +140,8 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
       for (let k = 1; k < arg.length; k++) {
         const spec = OPTION_SPECS.find((s) => s.short === arg[k]);
         if (!spec) throw new UsageError(`unrecognized arguments: ${arg}`);
-        given.add(spec.long);
         const shown = `-${spec.short}`;
+        if (!given.has(spec.long)) given.set(spec.long, shown);
         if (spec.kind === "flag") {
           record[spec.key] = true;
           continue;

@@ -14,6 +14,11 @@ export const VERSION: string = denoConfig.version;
 
 const USAGE = "usage: isar-sstate COMMAND [SOURCE] TARGET [options]";
 
+/** The JSON object that stands for an error under `--json`. */
+function jsonError(message: string, exit: number): string {
+  return JSON.stringify({ error: message, exit });
+}
+
 function printUsageError(err: UsageError): void {
   const hint = err.command ? `isar-sstate ${err.command} --help` : "isar-sstate --help";
   console.error(
@@ -23,11 +28,11 @@ function printUsageError(err: UsageError): void {
 
 /** Options given that the command does not take are syntax errors, as in argparse. */
 function checkOptions(args: ParsedArgs, command: Command): void {
-  const foreign = [...args.given].filter((o) =>
+  const foreign = [...args.given].filter(([o]) =>
     !command.options.includes(o) && !ALWAYS_ALLOWED.includes(o)
   );
   if (foreign.length > 0) {
-    const list = foreign.map((o) => `--${o}`).join(", ");
+    const list = foreign.map(([, shown]) => shown).join(", ");
     throw new UsageError(
       `unrecognized arguments: ${list} ('${command.name}' does not take them)`,
       command.name,
@@ -42,6 +47,8 @@ export async function runCli(argv: readonly string[], sink?: LineSink): Promise<
     args = parseArgs(argv);
   } catch (err) {
     if (err instanceof UsageError) {
+      // Under --json, stdout carries JSON even when the arguments cannot be parsed.
+      if (argv.includes("--json")) console.log(jsonError(err.message, 2));
       printUsageError(err);
       return 2;
     }
@@ -107,12 +114,13 @@ export async function runCli(argv: readonly string[], sink?: LineSink): Promise<
     return interruption.exitCode ?? code;
   } catch (err) {
     if (err instanceof UsageError) {
+      if (options.json && !options.help) out.line(jsonError(err.message, 2));
       out.flush();
       printUsageError(err);
       return 2;
     }
     const report = reportOf(err);
-    if (options.json) out.line(JSON.stringify({ error: report.message, exit: report.exitCode }));
+    if (options.json) out.line(jsonError(report.message, report.exitCode));
     out.error(report.message);
     if (options.debug && !report.expected) console.error(err);
     return interruption.exitCode ?? report.exitCode;

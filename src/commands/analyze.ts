@@ -172,8 +172,9 @@ function itemJson(r: ItemResult) {
 export const analyze: Command = {
   name: "analyze",
   positionals: "SOURCE TARGET",
-  options: ["json", "filter", "arch", "jobs", "color", "s3-endpoint", "s3-path-style"],
+  options: ["verbose", "json", "filter", "arch", "jobs", "color", "s3-endpoint", "s3-path-style"],
   optionHelp: {
+    verbose: "accepted as the Python tool accepts it; analyze prints every item either way",
     jobs: "signature files read at once (default 8)",
     json: "print each item's status and differences as JSON",
   },
