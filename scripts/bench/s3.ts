@@ -5,7 +5,7 @@
  */
 import { join, resolve } from "node:path";
 import { CreateBucketCommand, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
-import { S3Backend } from "../../src/backends/s3.ts";
+import { S3Backend, type S3BackendSettings } from "../../src/backends/s3.ts";
 import { makeExampleCache } from "../make-example-cache.ts";
 import { type BenchContext, tally, warm } from "./context.ts";
 import { type BenchSection, firstLine, type Target } from "./results.ts";
@@ -98,6 +98,37 @@ async function loggedRequests(log: string, offset: number, bucket: string, prefi
   return { puts: mine.filter(([, m]) => m === "PUT").length, total: mine.length };
 }
 
+/** Files and bytes below `url`, as listed by the S3 backend. */
+async function bucketTally(url: string, settings: S3BackendSettings) {
+  const backend = new S3Backend(url, {}, settings);
+  let files = 0, bytes = 0;
+  try {
+    for await (const batch of backend.list()) {
+      files += batch.length;
+      bytes += batch.reduce((sum, e) => sum + e.size, 0);
+    }
+  } finally {
+    await backend.close();
+  }
+  return { files, bytes };
+}
+
+/** Throws unless `what` counted `got` files where `want` were expected. */
+function expectFiles(got: number | undefined, want: number, what: string): void {
+  if (got !== want) throw new Error(`${what}: ${got ?? "no"} files, expected ${want}`);
+}
+
+/** The file count of `isar-sstate info`'s output. */
+function infoFiles(stdout: string): number | undefined {
+  const m = /^INFO: found (\d+) files/m.exec(stdout);
+  return m ? Number(m[1]) : undefined;
+}
+
+/** The files (not directories) that `rclone lsf -R` printed. */
+function lsfFiles(stdout: string): number {
+  return stdout.split("\n").filter((l) => l !== "" && !l.endsWith("/")).length;
+}
+
 /** Runs the S3 benchmark and returns its report section. */
 export async function benchS3(ctx: BenchContext): Promise<BenchSection> {
   const rcloneVersion = await firstLine(["rclone", "version"]);
@@ -128,7 +159,7 @@ async function measure(
   });
   const expected = await tally(src);
   const bucket = `bench-${Date.now().toString(36)}`;
-  const settings = {
+  const settings: S3BackendSettings = {
     credentials: { accessKeyId: server.accessKeyId, secretAccessKey: server.secretAccessKey },
     env: { AWS_ENDPOINT_URL: server.endpoint },
   };
@@ -149,6 +180,16 @@ async function measure(
     RCLONE_CONFIG_X_SECRET_ACCESS_KEY: server.secretAccessKey,
     // rclone's SDK cannot use the machine's AWS_CA_BUNDLE on a plain-http endpoint.
     AWS_CA_BUNDLE: "",
+  };
+  /** Throws unless `prefix` holds `want`'s files and bytes (untimed). */
+  const expectOnBucket = async (prefix: string, want: typeof expected, who: string) => {
+    const got = await bucketTally(`s3://${bucket}/${prefix}`, settings);
+    if (got.files !== want.files || got.bytes !== want.bytes) {
+      throw new Error(
+        `${who}: s3://${bucket}/${prefix} holds ${got.files} files (${got.bytes} bytes), ` +
+          `expected ${want.files} (${want.bytes} bytes)`,
+      );
+    }
   };
   /** Empties a prefix (untimed). */
   const wipe = async (prefix: string) => {
@@ -173,12 +214,12 @@ async function measure(
       prefixes[name] = fresh(name);
       await warm(src);
     },
-    steps: [{ label, cmd: [], opts: { env } }].map((s) => ({
-      ...s,
-      get cmd() {
-        return cmd(prefixes[name]);
-      },
-    })),
+    steps: [{
+      label,
+      cmd: () => cmd(prefixes[name]),
+      opts: { env },
+      verify: () => expectOnBucket(prefixes[name], expected, label),
+    }],
   });
   const cases: BenchCase[] = [
     uploadCase(
@@ -212,6 +253,7 @@ async function measure(
   const countPrefix = fresh("count");
   await run([...ctx.tool, "upload", src, `s3://${bucket}/${countPrefix}`], { env: toolEnv });
   const counted = await loggedRequests(server.log, offset, bucket, countPrefix);
+  await expectOnBucket(countPrefix, expected, "counted upload");
   await wipe(countPrefix);
 
   ctx.log(`s3: storing ${listKeys} keys to list and ${cleanKeys} to clean`);
@@ -222,6 +264,7 @@ async function measure(
       label: LIST,
       cmd: [...ctx.tool, "info", `s3://${bucket}/list`],
       opts: { env: toolEnv },
+      verify: (r) => expectFiles(infoFiles(r.stdout), listKeys, LIST),
     }],
   }];
   if (rcloneVersion) {
@@ -231,11 +274,14 @@ async function measure(
         label: RCLONE_LIST,
         cmd: ["rclone", "lsf", "-R", `x:${bucket}/list`],
         opts: { env: rcloneEnv },
+        verify: (r) => expectFiles(lsfFiles(r.stdout), listKeys, RCLONE_LIST),
       }],
     });
   }
   const lists = await timeAlternating(listCases, ctx.runs, ctx.log);
   // Delete requests of the timed cleans: logged between each clean's setup and its end.
+  // DeleteObjects takes 1,000 keys: the fewest requests a clean can make, and one more at most.
+  const minDeletes = Math.ceil(cleanKeys / 1000);
   let cleanStart = 0;
   const perClean: number[] = [];
   const cleanCases: BenchCase[] = [{
@@ -248,17 +294,22 @@ async function measure(
       label: CLEAN,
       cmd: [...ctx.tool, "clean", "--max-age", "0s", `s3://${bucket}/clean`],
       opts: { env: toolEnv },
-      verify: async () => {
+      verify: async (r) => {
         const logged = (await Deno.readTextFile(server.log)).slice(cleanStart);
         perClean.push(
           [...logged.matchAll(new RegExp(`"(POST|DELETE) /${bucket}[/?]`, "g"))].length,
         );
+        if (!new RegExp(`^INFO: done: ${cleanKeys} deleted, 0 failed`, "m").test(r.stdout)) {
+          throw new Error(`${CLEAN}: not ${cleanKeys} deleted:\n${r.stdout}`);
+        }
+        await expectOnBucket("clean", { files: 0, bytes: 0 }, CLEAN);
       },
     }],
   }];
   const cleans = await timeAlternating(cleanCases, ctx.runs, ctx.log);
   // The first clean is the untimed warm-up.
-  const deleteRequests = perClean.slice(1).reduce((a, b) => a + b, 0);
+  const timedCleans = perClean.slice(1);
+  const deleteRequests = timedCleans.reduce((a, b) => a + b, 0);
   for (const p of Object.values(prefixes)) await wipe(p);
   await wipe("list");
   await admin.close();
@@ -290,8 +341,9 @@ async function measure(
   targets.push({
     name: `DeleteObjects requests per clean of ${cleanKeys}`,
     measured: (deleteRequests / ctx.runs).toFixed(1),
-    limit: `≈ ${cleanKeys / 1000}`,
-    met: deleteRequests / ctx.runs <= cleanKeys / 1000 + 1,
+    limit: `${minDeletes} .. ${minDeletes + 1} per clean`,
+    met: timedCleans.length === ctx.runs &&
+      timedCleans.every((n) => n >= minDeletes && n <= minDeletes + 1),
   });
   const mib = (expected.bytes / 1048576).toFixed(1);
   return {

@@ -30,7 +30,13 @@ import {
 import type { LocationOptions } from "./url.ts";
 import { BUFFERED_BODY_MAX, FileBody, readFileRange, useFileBodies } from "./s3_body.ts";
 import { type Env, FALLBACK_REGION, resolveS3Location, type S3Location } from "./s3_config.ts";
-import { isNoSuchBucket, isNotFound, isPreconditionFailed, s3Error } from "./s3_errors.ts";
+import {
+  isNoSuchBucket,
+  isNotFound,
+  isPreconditionFailed,
+  keyError,
+  s3Error,
+} from "./s3_errors.ts";
 import { S3Transport } from "./s3_http.ts";
 import { listPrefix, type ListRequest } from "./s3_list.ts";
 import { uploadMultipart } from "./s3_multipart.ts";
@@ -354,7 +360,10 @@ export class S3Backend implements Backend {
     }
   }
 
-  /** Deletes up to MAX_BULK_DELETE paths with one DeleteObjects request. */
+  /**
+   * Deletes up to MAX_BULK_DELETE paths with one DeleteObjects request. A key the response lists
+   * as refused is an error of that path ("file"); a refused request fails them all (throws).
+   */
   async deleteMany(paths: readonly string[], options: CallOptions = {}): Promise<DeleteOutcome[]> {
     if (paths.length > MAX_BULK_DELETE) {
       throw new BackendError(
@@ -384,12 +393,7 @@ export class S3Backend implements Backend {
         for (const e of out.Errors ?? []) {
           const path = byKey.get(e.Key ?? "");
           if (path === undefined || e.Code === "NoSuchKey") continue;
-          const err = s3Error(
-            { name: e.Code, Code: e.Code, message: e.Message ?? e.Code },
-            `cannot delete ${path}`,
-            this.#target,
-          );
-          outcomes.set(path, { path, error: err });
+          outcomes.set(path, { path, error: keyError(e.Code, e.Message) });
         }
       } catch (err) {
         this.#fail(err, `cannot delete ${byKey.size} objects`, options.signal);

@@ -123,6 +123,15 @@ function isTransient(err: unknown): boolean {
 }
 
 /**
+ * The error of one key that a DeleteObjects response lists as not deleted: it concerns that file
+ * only, whatever its code (the request itself went through), and its message is just the reason,
+ * for callers that name the file themselves.
+ */
+export function keyError(code: string | undefined, message: string | undefined): BackendError {
+  return new BackendError(firstLine({ Code: code, message: message || code }), "file", { code });
+}
+
+/**
  * Wraps an SDK error from `what` (e.g. "cannot upload aa/bb/x") into a BackendError: credential,
  * permission and bucket problems stop the target; throttling, 5xx and network errors (which
  * the SDK has retried already) are transient; anything else concerns this file only.

@@ -4,6 +4,7 @@
  * of the body, or after forwarding the whole request (so the server acts on a request whose
  * answer the client never gets). It understands just enough HTTP to find request boundaries on
  * kept-alive connections (Content-Length and chunked bodies); responses are copied unchanged.
+ * Optionally it answers chosen requests itself, or inverts the first body byte of chosen ones.
  */
 
 /** What happens to one request. */
@@ -17,6 +18,13 @@ export interface RequestHead {
   headers: Map<string, string>;
 }
 
+/** A response the proxy gives itself, on a connection it then closes. */
+export interface Answer {
+  status: number;
+  /** Sent as `application/xml` (an S3 error document, for example). */
+  body?: string;
+}
+
 /** How the proxy behaves. */
 export interface FaultProxyOptions {
   /** The server's port on 127.0.0.1. */
@@ -25,6 +33,13 @@ export interface FaultProxyOptions {
   fault?: (head: RequestHead) => Fault;
   /** Called before a request is forwarded; the request waits for it. */
   beforeForward?: (head: RequestHead) => Promise<void>;
+  /** The proxy's own answer to a request (read whole, never forwarded), or undefined. */
+  answer?: (head: RequestHead) => Answer | undefined;
+  /**
+   * Whether to forward the request with the first byte of its Content-Length body inverted:
+   * the same length, so headers and a signature that leaves out the payload still hold.
+   */
+  corrupt?: (head: RequestHead) => boolean;
 }
 
 /** A running proxy. */
@@ -203,19 +218,17 @@ export function startFaultProxy(options: FaultProxyOptions): FaultProxy {
         const fault = options.fault?.(head) ?? "none";
         counts[fault]++;
         if (fault === "drop-before") break;
-        if (fault === "503") {
+        const answer = fault === "503" ? { status: 503 } : options.answer?.(head);
+        if (answer) {
           await body(head, reader, () => Promise.resolve());
-          await writeAll(
-            client,
-            encoder.encode(
-              "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
-            ),
-          );
+          await writeAll(client, encoder.encode(responseText(answer)));
           break;
         }
         await options.beforeForward?.(head);
         await writeAll(upstream, headBytes);
-        const forward = (bytes: Uint8Array) => writeAll(upstream, bytes);
+        const forward = options.corrupt?.(head)
+          ? corrupter(upstream)
+          : (bytes: Uint8Array) => writeAll(upstream, bytes);
         if (fault === "drop-mid") {
           const length = Number(head.headers.get("content-length") ?? 1 << 20);
           await body(head, reader, forward, Math.floor(length / 2));
@@ -256,6 +269,33 @@ export function startFaultProxy(options: FaultProxyOptions): FaultProxy {
     counts,
     close,
     [Symbol.asyncDispose]: close,
+  };
+}
+
+const REASONS: Record<number, string> = {
+  403: "Forbidden",
+  404: "Not Found",
+  503: "Service Unavailable",
+};
+
+/** The HTTP/1.1 text of `answer`, closing the connection. */
+function responseText(answer: Answer): string {
+  const body = answer.body ?? "";
+  const type = body ? "Content-Type: application/xml\r\n" : "";
+  return `HTTP/1.1 ${answer.status} ${REASONS[answer.status] ?? "Error"}\r\n${type}` +
+    `Content-Length: ${encoder.encode(body).length}\r\nConnection: close\r\n\r\n${body}`;
+}
+
+/** A sink that writes to `conn` with the first byte inverted. */
+function corrupter(conn: Deno.Conn): (bytes: Uint8Array) => Promise<void> {
+  let first = true;
+  return (bytes) => {
+    if (first && bytes.length > 0) {
+      bytes = bytes.slice();
+      bytes[0] ^= 0xff;
+      first = false;
+    }
+    return writeAll(conn, bytes);
   };
 }
 
