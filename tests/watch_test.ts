@@ -219,6 +219,11 @@ Deno.test("watch: a target that goes away holds the uploads, reports once, then 
   assert.ok(arrived, stdout);
   assert.equal(code, 143);
   assert.equal(stdout.match(/is unreachable/g)?.length, 1, "one report per outage");
+  assert.match(
+    stdout,
+    /^INFO: file:\/\/.* is still unreachable after \d+s; [1-9]\d* files wait for it$/m,
+    "the pending count is reported while the target is down",
+  );
   assert.match(stdout, /^INFO: file:\/\/.* is reachable again after \d+s; uploading \d+ /m);
   await assertTargetHolds(dst, [...first, ...during]);
 });
@@ -238,6 +243,57 @@ Deno.test("watch: SIGTERM uploads what is pending, then exits with 143", async (
   assert.match(stderr, /^interrupted: finishing the work in progress/m);
   assert.match(stdout, /^INFO: done: 40 uploaded .* 0 not uploaded in /m);
   await assertTargetHolds(dst, written);
+});
+
+Deno.test("watch: a second signal ends a flush that waits for a target that is down", async () => {
+  const { dir, src, dst, env } = await setup();
+  await using _ = dir;
+  const run = spawnTool(["watch", src, dst], { env, restricted: true });
+  await run.until(/^INFO: 0 files already present on target$/m);
+  const chmodAll = (mode: string) =>
+    new Deno.Command("chmod", { args: ["-R", mode, dst] }).output();
+  await chmodAll("a-w");
+  try {
+    for (let n = 0; n < 5; n++) writeLikeBitbake(src, n, "s");
+    await run.until(/is unreachable/);
+    run.child.kill("SIGTERM");
+    await run.until(/^interrupted: finishing the work in progress/m);
+    run.child.kill("SIGTERM");
+    // The flush would wait a minute for the target; the second signal must end it now.
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const stuck = new Promise<null>((r) => timer = setTimeout(() => r(null), 30_000));
+    const ended = await Promise.race([run.finish(), stuck]);
+    clearTimeout(timer);
+    if (!ended) run.child.kill("SIGKILL");
+    assert.ok(ended, "the second signal did not end the flush");
+    assert.equal(ended.code, 143);
+    assert.match(ended.stderr, /^interrupted again: stopping now/m);
+    assert.match(ended.stdout, /^INFO: done: 0 uploaded .*, 10 not uploaded in /m);
+    assert.match(ended.stdout, /^WARNING: 10 files were not uploaded; the next watch or upload/m);
+  } finally {
+    await chmodAll("u+w");
+  }
+  assert.deepEqual(await listFiles(dst), [], "nothing half-written is left");
+});
+
+Deno.test("watch: --settle and --rescan-interval out of range are one-line errors", async () => {
+  const { dir, src, dst, env } = await setup();
+  await using _ = dir;
+  for (
+    const [args, message] of [
+      [["--settle", "700000"], /^ERROR: --settle must be between 0 and 600000, got 700000$/m],
+      [
+        ["--rescan-interval", "0"],
+        /^ERROR: --rescan-interval must be between 1 and 86400, got 0$/m,
+      ],
+    ] as const
+  ) {
+    const r = await runTool(["watch", ...args, src, dst], env);
+    assert.equal(r.code, 1, r.stdout + r.stderr);
+    assert.match(r.stdout + r.stderr, message);
+    assert.equal((r.stdout + r.stderr).trim().split("\n").length, 1, "one line");
+  }
+  assert.deepEqual(await listFiles(dir.path), [], "nothing was created");
 });
 
 Deno.test("watch: after kill -9, a restart uploads what was missed, using the saved index", async () => {

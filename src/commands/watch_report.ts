@@ -124,6 +124,16 @@ export class WatchReport {
       );
       this.event("down", { error: message, pending });
     },
+    stillDown: (message, downMs, pending) => {
+      // A terminal's status line shows the count live; logs get a line per failed probe.
+      if (!this.status.live || this.out.json) {
+        this.out.info(
+          `${this.targetName} is still unreachable after ${seconds(downMs)}; ${pending} files ` +
+            "wait for it",
+        );
+      }
+      this.event("pending", { error: message, downMs, pending });
+    },
     up: (downMs, pending) => {
       this.info(
         `${this.targetName} is reachable again after ${seconds(downMs)}; uploading ${pending} ` +

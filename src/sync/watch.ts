@@ -53,6 +53,8 @@ export interface WatchObserver {
   failed?(artifact: Artifact, message: string, retryInMs: number | null): void;
   /** The target cannot be reached; `pending` artifacts wait for it. */
   down?(message: string, pending: number): void;
+  /** A probe of the target failed again, `downMs` into the outage. */
+  stillDown?(message: string, downMs: number, pending: number): void;
   /** The target answers again after `downMs`. */
   up?(downMs: number, pending: number): void;
   /** Part of the source or target was skipped, or the index could not be saved. */
@@ -120,6 +122,10 @@ export class Watcher {
       down: (err) => {
         this.#armPatience();
         observer.down?.(err.message, this.counts.pending);
+        observer.changed?.();
+      },
+      stillDown: (err, ms) => {
+        observer.stillDown?.(err.message, ms, this.counts.pending);
         observer.changed?.();
       },
       up: (ms) => {

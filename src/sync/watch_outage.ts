@@ -32,9 +32,10 @@ export interface Backoff {
 /** 1 s, doubling up to a minute. */
 export const OUTAGE_BACKOFF: Backoff = { firstDelayMs: 1000, maxDelayMs: 60_000 };
 
-/** What a gate tells about outages: once when one starts, once when it ends. */
+/** What a gate tells about outages: when one starts, after each failed probe, when it ends. */
 export interface OutageObserver {
   down?(error: BackendError): void;
+  stillDown?(error: BackendError, downMs: number): void;
   up?(downMs: number): void;
 }
 
@@ -148,6 +149,7 @@ export class OutageGate {
     outage.probing = false;
     outage.error = error;
     this.#schedule(outage);
+    this.observer.stillDown?.(error, now - outage.since);
   }
 
   /** A probe was cut short: let another call probe at once. */
