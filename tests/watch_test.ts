@@ -193,6 +193,22 @@ Deno.test("watch: an unreadable directory is reported once, uploaded once readab
   assert.equal(stdout.match(/unreadable directory/g)?.length, 1, "said once");
 });
 
+Deno.test("watch --json: warnings are events too, so a CI log parser sees them", async () => {
+  const { dir, src, dst, env } = await setup();
+  await using _ = dir;
+  const written = writeLikeBitbake(src, 0, "j");
+  await Deno.mkdir(join(src, "ab/cd"), { recursive: true });
+  await Deno.chmod(join(src, "ab/cd"), 0o000);
+  const run = spawnTool(["watch", "--json", src, dst, "--", "true"], { env, restricted: true });
+  const { code, stdout } = await run.finish();
+  await Deno.chmod(join(src, "ab/cd"), 0o755);
+  assert.equal(code, 0, stdout);
+  const warnings = jsonEvents(stdout).filter((e) => e.event === "warning");
+  assert.equal(warnings.length, 1, stdout);
+  assert.match(String(warnings[0].message), /^skipping unreadable directory ab\/cd /);
+  await assertTargetHolds(dst, written);
+});
+
 Deno.test("watch: a target that goes away holds the uploads, reports once, then catches up", async () => {
   const { dir, src, dst, env } = await setup();
   await using _ = dir;

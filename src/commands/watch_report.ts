@@ -142,7 +142,10 @@ export class WatchReport {
         { downMs, pending },
       );
     },
-    warning: (message) => this.out.warn(message),
+    warning: (message) => {
+      this.out.warn(message);
+      this.event("warning", { message });
+    },
     unwatched: (reason) => {
       this.out.warn(
         `cannot watch the source for changes: ${unwatchedAdvice(reason)}. New artifacts are ` +
@@ -151,7 +154,11 @@ export class WatchReport {
       this.event("unwatched", { reason });
     },
     removedOrphans: (n) =>
-      this.out.info(`removed ${n} temporary files left on the target by killed uploads`),
+      this.info(
+        `removed ${n} temporary files left on the target by killed uploads`,
+        "removedTemps",
+        { count: n },
+      ),
     changed: () => this.refresh(),
   };
 
