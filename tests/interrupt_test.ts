@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { listFiles, MAIN, tempDir } from "./helpers.ts";
+import { fixtureCache, listFiles, MAIN, tempDir } from "./helpers.ts";
 
 const HASH = "cd34" + "0".repeat(60);
 
@@ -134,4 +134,61 @@ Deno.test("clean: Ctrl-C stops deleting and reports what was deleted", async () 
   assert.ok(deleted > 0 && deleted < 3000, `stopped part way (${deleted})`);
   assert.equal((await listFiles(target)).length, 3000 - deleted, "the summary is the truth");
   assert.match(stdout, new RegExp(`^WARNING: ${3000 - deleted} files were not deleted`, "m"));
+});
+
+/**
+ * `copies` copies of every siginfo file below `from`, each under a new hash (in its own
+ * `HH/hh` directory), in `to`. Returns how many files were written.
+ */
+async function replicateSignatures(from: string, to: string, copies: number): Promise<number> {
+  const sigs: string[] = [];
+  const walk = async (dir: string) => {
+    for await (const e of Deno.readDir(dir)) {
+      if (e.isDirectory) await walk(join(dir, e.name));
+      else if (e.name.endsWith(".siginfo")) sigs.push(join(dir, e.name));
+    }
+  };
+  await walk(from);
+  let written = 0;
+  for (let c = 0; c < copies; c++) {
+    for (const [i, sig] of sigs.entries()) {
+      const hash = (c * sigs.length + i).toString(16).padStart(8, "0") + "e".repeat(56);
+      const name = sig.split("/").pop()!.replace(/:[0-9a-f]{64}_/, `:${hash}_`);
+      const dir = join(to, hash.slice(0, 2), hash.slice(2, 4));
+      await Deno.mkdir(dir, { recursive: true });
+      await Deno.copyFile(sig, join(dir, name));
+      written++;
+    }
+  }
+  return written;
+}
+
+Deno.test("lint: Ctrl-C stops linting, keeps what was printed and says what was left", async () => {
+  await using dir = await tempDir();
+  const cache = join(dir.path, "sstate");
+  const total = await replicateSignatures(fixtureCache("head", "remote"), cache, 40);
+  const run = spawnTool(["lint", "-v", "-j", "1", cache]);
+  await run.until(/^==== /m);
+  run.child.kill("SIGINT");
+  const { code, stdout, stderr } = await run.finish();
+  assert.equal(code, 130, stderr);
+  assert.match(stderr, /^interrupted: finishing the work in progress/m);
+  const left = /^WARNING: (\d+) signatures were not linted: the run was stopped$/m.exec(stdout);
+  assert.ok(left, stdout.slice(-500));
+  assert.ok(Number(left[1]) > 0 && Number(left[1]) < total, `stopped part way (${left[1]})`);
+});
+
+Deno.test("analyze: Ctrl-C stops analyzing, keeps what was printed and says what was left", async () => {
+  await using dir = await tempDir();
+  const local = join(dir.path, "local");
+  const total = await replicateSignatures(fixtureCache("head", "local"), local, 40);
+  const run = spawnTool(["analyze", "-j", "1", local, fixtureCache("head", "remote")]);
+  await run.until(/\S/);
+  run.child.kill("SIGINT");
+  const { code, stdout, stderr } = await run.finish();
+  assert.equal(code, 130, stderr);
+  assert.match(stderr, /^interrupted: finishing the work in progress/m);
+  const left = /^WARNING: (\d+) items were not analyzed: the run was stopped$/m.exec(stdout);
+  assert.ok(left, stdout.slice(-500));
+  assert.ok(Number(left[1]) > 0 && Number(left[1]) < total, `stopped part way (${left[1]})`);
 });
