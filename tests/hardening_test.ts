@@ -287,3 +287,70 @@ Deno.test("progress: the share done counts files and bytes alike", () => {
   assert.equal(doneFraction(100, 100, 1_000_000_000, 1_000_000_000), 1);
   assert.equal(doneFraction(3, 10, 0, 0), 0.3, "without byte totals: files alone");
 });
+
+/** A small tmpfs mounted at `dir` (root only); undefined where mounting is not allowed. */
+async function smallFilesystem(
+  dir: string,
+  size: string,
+): Promise<(() => Promise<void>) | undefined> {
+  await Deno.mkdir(dir, { recursive: true });
+  const mount = await new Deno.Command("mount", {
+    args: ["-t", "tmpfs", "-o", `size=${size}`, "tmpfs", dir],
+    stderr: "null",
+  }).output().catch(() => null);
+  if (!mount?.success) return undefined;
+  return async () => {
+    await new Deno.Command("umount", { args: [dir] }).output();
+  };
+}
+
+/** Whether this process may mount a tmpfs (root with the capability; not in every container). */
+const canMount = Deno.uid() === 0 && await (async () => {
+  const probe = await Deno.makeTempDir();
+  const unmount = await smallFilesystem(probe, "16k");
+  await unmount?.();
+  await Deno.remove(probe);
+  return unmount !== undefined;
+})();
+
+Deno.test({
+  name: "a full or read-only target stops the upload with one line; what landed is whole",
+  ignore: !canMount,
+  async fn() {
+    await using dir = await tempDir();
+    const src = join(dir.path, "src");
+    await copyTree(local, src);
+    const sizes = new Map<string, number>();
+    for (const f of await listFiles(src)) sizes.set(f, (await Deno.stat(join(src, f))).size);
+    // Room for a few files only: the local fixture holds ~200 files.
+    const target = join(dir.path, "full");
+    const unmount = (await smallFilesystem(target, "64k"))!;
+    try {
+      const up = await runTool(["upload", src, target]);
+      assert.equal(up.code, 1, up.stdout);
+      const errors = up.stdout.split("\n").filter((l) => l.startsWith("ERROR:"));
+      assert.equal(errors.length, 1, up.stdout);
+      assert.match(
+        errors[0],
+        /^ERROR: cannot write to file:\/\/.*full: No space left on device.*; stopping the upload$/,
+      );
+      assert.match(up.stdout, /^WARNING: \d+ files were not uploaded: the upload was stopped$/m);
+      const landed = await listFiles(target);
+      assert.ok(landed.length > 0 && landed.length < sizes.size, `${landed.length} landed`);
+      for (const f of landed) {
+        assert.equal((await Deno.stat(join(target, f))).size, sizes.get(f), `${f} is whole`);
+      }
+
+      // The same target made read-only: one line again, nothing changes.
+      await new Deno.Command("mount", { args: ["-o", "remount,ro", target] }).output();
+      const ro = await runTool(["upload", src, target]);
+      assert.equal(ro.code, 1, ro.stdout);
+      const roErrors = ro.stdout.split("\n").filter((l) => l.startsWith("ERROR:"));
+      assert.equal(roErrors.length, 1, ro.stdout);
+      assert.match(roErrors[0], /^ERROR: cannot write to file:\/\/.*full: Read-only file system/);
+      assert.deepEqual(await listFiles(target), landed, "nothing changed on a read-only target");
+    } finally {
+      await unmount();
+    }
+  },
+});

@@ -257,6 +257,7 @@ export class FileBackend implements Backend {
       if ((code === "EACCES" || code === "EPERM") && !this.#rootWritable()) {
         throw wrap(err, `cannot write to ${this.displayUrl}`, "target");
       }
+      if (TARGET_CODES.has(code)) throw wrap(err, `cannot write to ${this.displayUrl}`, "target");
       throw wrap(err, "");
     }
   }
