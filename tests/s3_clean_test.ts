@@ -5,7 +5,7 @@
  * one line.
  */
 import assert from "node:assert/strict";
-import { PutBucketPolicyCommand, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
+import { PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import { keyError, s3Error } from "../src/backends/s3_errors.ts";
 import { collect } from "./backend_conformance.ts";
 import { runTool, tempDir } from "./helpers.ts";
@@ -17,6 +17,7 @@ import {
   s3Server,
   sdkClient,
   serverRequests,
+  setDeletePolicy,
 } from "./servers/ceph.ts";
 import { startFaultProxy } from "./servers/request_fault_proxy.ts";
 
@@ -47,24 +48,6 @@ async function storeArchives(client: S3Client, bucket: string): Promise<string[]
     }
   }));
   return paths;
-}
-
-/** Sets a bucket policy of one statement for every principal. */
-async function policy(client: S3Client, bucket: string, effect: string, resource: string) {
-  await client.send(
-    new PutBucketPolicyCommand({
-      Bucket: bucket,
-      Policy: JSON.stringify({
-        Version: "2012-10-17",
-        Statement: [{
-          Effect: effect,
-          Principal: "*",
-          Action: ["s3:DeleteObject"],
-          Resource: [`arn:aws:s3:::${bucket}/${resource}`],
-        }],
-      }),
-    }),
-  );
 }
 
 /** Runs `clean --max-age 0s --jobs 1 s3://bucket/cache` with `server`'s credentials. */
@@ -110,7 +93,7 @@ Deno.test("s3 clean: each key refused inside DeleteObjects is one ERROR line; th
     const paths = await storeArchives(client, bucket);
     const denied = paths.filter((p) => p.startsWith("dd/")).sort();
     assert.equal(denied.length, COUNT / 100);
-    await policy(client, bucket, "Deny", "cache/dd/*");
+    await setDeletePolicy(client, bucket, "Deny", "cache/dd/*");
     const start = (await serverRequests(server, bucket)).length;
     const run = await clean(server, bucket);
     assert.equal(run.code, 1, run.all);
@@ -133,7 +116,7 @@ Deno.test("s3 clean: each key refused inside DeleteObjects is one ERROR line; th
     assert.equal(deletes.length, Math.ceil(COUNT / 1000), deletes.join("\n"));
     assert.deepEqual((await collect(backend)).map((e) => e.path).sort(), denied);
   } finally {
-    await policy(client, bucket, "Allow", "*");
+    await setDeletePolicy(client, bucket, "Allow", "*");
     client.destroy();
     await backend.close();
     await dropBucket(server, bucket);

@@ -4,12 +4,7 @@
  * name the bucket but never a secret. Requests are counted at the SDK client.
  */
 import assert from "node:assert/strict";
-import {
-  ListMultipartUploadsCommand,
-  PutBucketPolicyCommand,
-  PutObjectCommand,
-  type S3Client,
-} from "@aws-sdk/client-s3";
+import { ListMultipartUploadsCommand, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import { BackendError, isAbortError, MAX_BULK_DELETE } from "../src/backends/backend.ts";
 import { MULTIPART_THRESHOLD, S3Backend } from "../src/backends/s3.ts";
 import { collect, localFile, pattern } from "./backend_conformance.ts";
@@ -22,6 +17,7 @@ import {
   type S3Server,
   s3Server,
   sdkClient,
+  setDeletePolicy,
   settingsFor,
 } from "./servers/ceph.ts";
 
@@ -164,20 +160,7 @@ Deno.test("s3: deleteMany removes 1,000 keys with one DeleteObjects request", as
 Deno.test("s3: deleteMany reports the keys the store refused, and deletes the rest", async () => {
   await withBucket("deny", async ({ bucket, backend, client }) => {
     await putKeys(client, bucket, ["cache/keep/a", "cache/keep/b", "cache/free/c"]);
-    await client.send(
-      new PutBucketPolicyCommand({
-        Bucket: bucket,
-        Policy: JSON.stringify({
-          Version: "2012-10-17",
-          Statement: [{
-            Effect: "Deny",
-            Principal: "*",
-            Action: ["s3:DeleteObject"],
-            Resource: [`arn:aws:s3:::${bucket}/cache/keep/*`],
-          }],
-        }),
-      }),
-    );
+    await setDeletePolicy(client, bucket, "Deny", "cache/keep/*");
     const outcomes = await backend.deleteMany(["keep/a", "free/c", "keep/b", "../bad"]);
     assert.deepEqual(outcomes.map((o) => o.path), ["keep/a", "free/c", "keep/b", "../bad"]);
     assert.equal(outcomes[1].error, undefined);
@@ -190,20 +173,7 @@ Deno.test("s3: deleteMany reports the keys the store refused, and deletes the re
     }
     assert.match(outcomes[3].error!.message, /outside the cache root/);
     assert.deepEqual((await collect(backend)).map((e) => e.path), ["keep/a", "keep/b"]);
-    await client.send(
-      new PutBucketPolicyCommand({
-        Bucket: bucket,
-        Policy: JSON.stringify({
-          Version: "2012-10-17",
-          Statement: [{
-            Effect: "Allow",
-            Principal: "*",
-            Action: ["s3:DeleteObject"],
-            Resource: [`arn:aws:s3:::${bucket}/*`],
-          }],
-        }),
-      }),
-    );
+    await setDeletePolicy(client, bucket, "Allow", "*");
   });
 });
 

@@ -5,7 +5,12 @@
  * leaves behind.
  */
 import { fileURLToPath } from "node:url";
-import { CreateBucketCommand, DeleteBucketCommand, S3Client } from "@aws-sdk/client-s3";
+import {
+  CreateBucketCommand,
+  DeleteBucketCommand,
+  PutBucketPolicyCommand,
+  S3Client,
+} from "@aws-sdk/client-s3";
 import { S3Backend, type S3BackendSettings } from "../../src/backends/s3.ts";
 
 /** A running S3 server and its credentials. */
@@ -215,4 +220,27 @@ export async function serverRequests(s: S3Server, bucket: string): Promise<strin
   const text = await Deno.readTextFile(s.log);
   const re = new RegExp(`"([A-Z]+ /${bucket}[/?][^ "]*) HTTP`, "g");
   return [...text.matchAll(re)].map((m) => m[1]);
+}
+
+/** Allows or denies every principal deleting the keys `resource` matches (`cache/dd/*`). */
+export async function setDeletePolicy(
+  client: S3Client,
+  bucket: string,
+  effect: "Allow" | "Deny",
+  resource: string,
+): Promise<void> {
+  await client.send(
+    new PutBucketPolicyCommand({
+      Bucket: bucket,
+      Policy: JSON.stringify({
+        Version: "2012-10-17",
+        Statement: [{
+          Effect: effect,
+          Principal: "*",
+          Action: ["s3:DeleteObject"],
+          Resource: [`arn:aws:s3:::${bucket}/${resource}`],
+        }],
+      }),
+    }),
+  );
 }
