@@ -1,12 +1,14 @@
 /**
  * isar-sstate's commands end to end against a real Apache mod_dav: upload, re-upload, info,
- * analyze and clean over http (with Basic authentication) and https, and the one-line errors for
- * bad credentials, unreachable servers and untrusted certificates.
+ * analyze and clean over http (with Basic authentication) and https, the one-line errors for
+ * bad credentials, refused access, unreachable servers and untrusted certificates, a full disk
+ * refusing one file (507, from a proxy in front of Apache), and two uploads racing.
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { fixtureCache, listFiles, runTool } from "./helpers.ts";
 import { accessLogLines, connectionsOpened, startApache } from "./servers/apache.ts";
+import { type RequestHead, startFaultProxy } from "./servers/request_fault_proxy.ts";
 
 const auth = { user: "ci", password: "cli-secret" };
 const apache = await startApache({ auth });
@@ -27,6 +29,19 @@ async function requestsDuring<T>(fn: () => Promise<T>): Promise<[T, string[], nu
 }
 
 const count = (lines: string[], line: string) => lines.filter((l) => l === line).length;
+const errorLines = (text: string) => text.split("\n").filter((l) => l.startsWith("ERROR"));
+
+/** `url` (on Apache) reached through a request fault proxy that answers some requests itself. */
+function throughProxy(url: string, answer: (head: RequestHead) => number | undefined) {
+  const proxy = startFaultProxy({
+    targetPort: apache.port,
+    answer(head) {
+      const status = answer(head);
+      return status ? { status } : undefined;
+    },
+  });
+  return { proxy, url: url.replace(`:${apache.port}/`, `:${proxy.port}/`) };
+}
 
 Deno.test("webdav cli: upload stores every artifact with one PUT each; a re-upload sends none", async () => {
   const url = fresh();
@@ -131,4 +146,80 @@ Deno.test("webdav cli: https with a private CA works with DENO_CERT and only wit
   const trusted = await runTool(["upload", LOCAL, url], { DENO_CERT: tls.ca! });
   assert.equal(trusted.code, 0, trusted.stdout + trusted.stderr);
   assert.deepEqual(await listFiles(join(tls.dir, "cache")), await listFiles(LOCAL));
+});
+
+Deno.test("webdav cli: a 507 for one file fails that file only; the others upload", async () => {
+  const url = fresh();
+  const files = await listFiles(LOCAL);
+  const victim = files.find((f) => f.endsWith(".tar.zst"))!;
+  const victimPath = new URL(url).pathname + victim.split("/").map(encodeURIComponent).join("/");
+  let refused = 0;
+  const { proxy, url: via } = throughProxy(url, (head) => {
+    if (head.method !== "PUT" || head.path !== victimPath || refused > 0) return undefined;
+    refused++;
+    return 507;
+  });
+  await using _ = proxy;
+  const r = await runTool(["upload", LOCAL, withLogin(via)]);
+  assert.equal(refused, 1, "the proxy refused the one PUT");
+  assert.equal(r.code, 1, r.stdout + r.stderr);
+  const errors = errorLines(r.stdout + r.stderr);
+  assert.equal(errors.length, 1, errors.join("\n"));
+  const escaped = victim.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  assert.match(errors[0], new RegExp(`^ERROR: upload of ${escaped} failed: .*HTTP 507`));
+  assert.match(r.stdout, new RegExp(`done: ${files.length - 1} uploaded .* 1 failed`));
+  assert.deepEqual(await listFiles(onDisk(url)), files.filter((f) => f !== victim));
+});
+
+Deno.test("webdav cli: a 403 on upload stops the run with one error line", async () => {
+  const url = fresh();
+  let refused = 0;
+  const { proxy, url: via } = throughProxy(url, (head) => {
+    if (head.method !== "PUT") return undefined;
+    refused++;
+    return 403;
+  });
+  await using _ = proxy;
+  const r = await runTool(["upload", LOCAL, withLogin(via)]);
+  assert.equal(r.code, 1, r.stdout + r.stderr);
+  // Up to 16 PUTs are in flight when the first 403 comes back: one line for all of them.
+  assert.ok(refused > 1, `several PUTs were refused, not ${refused}`);
+  const errors = errorLines(r.stdout + r.stderr);
+  assert.equal(errors.length, 1, errors.join("\n"));
+  assert.match(errors[0], /^ERROR: access denied to http:\/\/ci:\*\*\*@127\.0\.0\.1:\d+\/.*403/);
+  assert.deepEqual(await listFiles(onDisk(url)), []);
+});
+
+Deno.test("webdav cli: two upload processes racing on one target both succeed; every file arrives whole", async () => {
+  const url = fresh();
+  const files = await listFiles(LOCAL);
+  const [[a, b], requests] = await requestsDuring(() =>
+    Promise.all([
+      runTool(["upload", LOCAL, withLogin(url)]),
+      runTool(["upload", LOCAL, withLogin(url)]),
+    ])
+  );
+  const done = (r: typeof a) => {
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    const m = /done: (\d+) uploaded .*?, (\d+) present/.exec(r.stdout);
+    assert.ok(m, r.stdout);
+    return [Number(m[1]), Number(m[2])];
+  };
+  const [storedA, presentA] = done(a);
+  const [storedB, presentB] = done(b);
+  // Each process accounts for every file: stored by it, or found stored (412 or listed).
+  assert.equal(storedA + presentA, files.length);
+  assert.equal(storedB + presentB, files.length);
+  // Every file was stored at least once. Apache checks If-None-Match when a PUT starts, so two
+  // PUTs of one name running at once may both store it (see webdav.ts): each copy is whole.
+  assert.ok(storedA + storedB >= files.length);
+  assert.ok(count(requests, "PUT 201") >= files.length);
+  assert.deepEqual(await listFiles(onDisk(url)), files, "no temporary file is left");
+  for (const f of files) {
+    assert.deepEqual(
+      await Deno.readFile(join(onDisk(url), f)),
+      await Deno.readFile(join(LOCAL, f)),
+      f,
+    );
+  }
 });

@@ -1,15 +1,17 @@
 /**
  * WebDAV backend behaviour beyond the conformance suite, against a real Apache mod_dav (and, for
- * what Apache never does, a stub server or a fault-injecting proxy in front of Apache).
+ * what Apache never does, a stub server or a fault-injecting proxy in front of Apache). Two real
+ * upload processes racing are in webdav_cli_test.ts.
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { BackendError, type Entry, isAbortError } from "../src/backends/backend.ts";
 import { retrying } from "../src/backends/retry.ts";
 import { openWebDav, WebDavBackend } from "../src/backends/webdav.ts";
+import { BUFFER_LIMIT } from "../src/backends/webdav_body.ts";
 import { collect, localFile, pattern } from "./backend_conformance.ts";
 import { accessLogLines, startApache } from "./servers/apache.ts";
-import { type Fault, startFaultProxy } from "./servers/request_fault_proxy.ts";
+import { type Fault, type RequestHead, startFaultProxy } from "./servers/request_fault_proxy.ts";
 
 const apache = await startApache();
 const auth = { user: "builder", password: "pw-not-to-be-shown" };
@@ -258,6 +260,16 @@ Deno.test("webdav: an unreachable server is one target error", async () => {
     err.message,
     /^cannot connect to http:\/\/u:\*\*\*@127\.0\.0\.1:\d+\/sstate\/: .*refused/,
   );
+  // A streamed PUT (node:http, not fetch) fails the same way.
+  await using scratch = await scratchDir();
+  const large = await localFile(scratch.path, "large", pattern(BUFFER_LIMIT + 1));
+  const put = await b.put("f", large).then(() => null, (e) => e);
+  assert.ok(put instanceof BackendError, String(put));
+  assert.equal(put.scope, "target");
+  assert.match(
+    put.message,
+    /^cannot connect to http:\/\/u:\*\*\*@127\.0\.0\.1:\d+\/sstate\/: Connection refused$/,
+  );
 });
 
 Deno.test("webdav: a server that stops answering fails transiently after the stall timeout", async () => {
@@ -271,7 +283,14 @@ Deno.test("webdav: a server that stops answering fails transiently after the sta
     const port = (listener.addr as Deno.NetAddr).port;
     const b = new WebDavBackend(`http://127.0.0.1:${port}/sstate/`, { stallTimeoutMs: 300 });
     const src = await localFile(scratch.path, "f", pattern(50));
-    for (const call of [() => b.put("f", src), () => b.read("f"), () => collect(b)]) {
+    const large = await localFile(scratch.path, "large", pattern(BUFFER_LIMIT + 1));
+    const calls = [
+      () => b.put("f", src),
+      () => b.put("g", large),
+      () => b.read("f"),
+      () => collect(b),
+    ];
+    for (const call of calls) {
       const err = await call().then(() => null, (e) => e);
       assert.ok(err instanceof BackendError, String(err));
       assert.equal(err.scope, "transient");
@@ -390,6 +409,90 @@ Deno.test("webdav: a large file streams, with memory far below its size", async 
   assert.deepEqual(await Deno.readFile(join(dirOf(url), "aa/large")), await Deno.readFile(file));
 });
 
+Deno.test("webdav: a streamed PUT carries the file's size as Content-Length", async () => {
+  await using scratch = await scratchDir();
+  const url = freshUrl(guarded);
+  const heads: RequestHead[] = [];
+  await using proxy = startFaultProxy({
+    targetPort: guarded.port,
+    fault(head) {
+      if (head.method === "PUT") heads.push(head);
+      return "none";
+    },
+  });
+  const b = new WebDavBackend(url.replace(`:${guarded.port}/`, `:${proxy.port}/`), {
+    credentials: auth,
+  });
+  await b.create();
+  // Read whole (fetch), streamed, and streamed in whole read chunks (256 KiB).
+  const sizes = [BUFFER_LIMIT, BUFFER_LIMIT + 1, 2 * BUFFER_LIMIT];
+  for (const [i, size] of sizes.entries()) {
+    const src = await localFile(scratch.path, `f${i}`, pattern(size, i));
+    assert.equal(await b.put(`aa/f${i}`, src, { ifAbsent: i === 1 }), "stored");
+  }
+  await b.close();
+  assert.deepEqual(heads.map((h) => h.headers.get("content-length")), sizes.map(String));
+  for (const h of heads) {
+    assert.equal(h.headers.get("transfer-encoding"), undefined, h.path);
+    assert.match(h.headers.get("authorization") ?? "", /^Basic /, h.path);
+  }
+  assert.equal(heads[1].headers.get("if-none-match"), "*");
+  for (const [i, size] of sizes.entries()) {
+    const stored = join(dirOf(url, guarded), `aa/f${i}`);
+    assert.equal((await Deno.stat(stored)).size, size);
+    assert.deepEqual(await Deno.readFile(stored), pattern(size, i));
+  }
+});
+
+Deno.test("webdav: with HTTP_PROXY set, streamed PUTs go through the proxy as well", async () => {
+  const url = freshUrl();
+  const seen: RequestHead[] = [];
+  // Apache serves absolute-form requests as well: the fault proxy passes for a forward proxy.
+  await using proxy = startFaultProxy({
+    targetPort: apache.port,
+    fault(head) {
+      seen.push(head);
+      return "none";
+    },
+  });
+  const probe = (path: string) => `
+    const { WebDavBackend } = await import(${
+    JSON.stringify(new URL("../src/backends/webdav.ts", import.meta.url).href)
+  });
+    const { BUFFER_LIMIT } = await import(${
+    JSON.stringify(new URL("../src/backends/webdav_body.ts", import.meta.url).href)
+  });
+    const b = new WebDavBackend(${JSON.stringify(url)});
+    await b.create();
+    const file = Deno.makeTempFileSync();
+    Deno.writeFileSync(file, new Uint8Array(BUFFER_LIMIT + 1));
+    console.log(await b.put(${JSON.stringify(path)}, { file, size: BUFFER_LIMIT + 1 }));
+    await b.close();
+    Deno.removeSync(file);`;
+  const run = async (path: string, env: Record<string, string>) => {
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["eval", probe(path)],
+      clearEnv: true,
+      env: { HOME: Deno.env.get("HOME") ?? "/root", PATH: Deno.env.get("PATH") ?? "", ...env },
+      stdin: "null",
+    }).output();
+    const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
+    assert.equal(text.trim(), "stored", text);
+  };
+  const http_proxy = `http://127.0.0.1:${proxy.port}`;
+  await run("aa/via-proxy", { HTTP_PROXY: http_proxy });
+  const puts = seen.filter((h) => h.method === "PUT");
+  assert.deepEqual(puts.map((h) => h.path), [`${url}aa/via-proxy`]);
+  assert.equal(puts[0].headers.get("transfer-encoding"), "chunked");
+  // NO_PROXY naming the host: fetch goes direct, and streamed PUTs, with Content-Length, too.
+  seen.length = 0;
+  await run("aa/direct", { HTTP_PROXY: http_proxy, NO_PROXY: "localhost,127.0.0.1" });
+  assert.deepEqual(seen, []);
+  for (const name of ["aa/via-proxy", "aa/direct"]) {
+    assert.equal((await Deno.stat(join(dirOf(url), name))).size, BUFFER_LIMIT + 1);
+  }
+});
+
 /** Waits until Apache's temporary file of an upload appears in `dir` (on its disk). */
 async function uploadStarted(dir: string): Promise<void> {
   for (;;) {
@@ -424,6 +527,32 @@ Deno.test("webdav: a file that shrinks while it uploads fails and stores nothing
   assert.deepEqual(await filesOnDisk(dirOf(url)), ["aa/first"]);
 });
 
+Deno.test("webdav: a file that grows while it uploads fails and stores nothing", async () => {
+  await using scratch = await scratchDir();
+  // A multiple of the read size: the last read ends exactly at the expected size, so only a
+  // check before the last bytes go out tells that the file goes on.
+  const size = 128 << 20;
+  const src = await localFile(scratch.path, "large", pattern(size, 5));
+  const url = freshUrl();
+  const b = new WebDavBackend(url);
+  await b.create();
+  await b.put("aa/first", await localFile(scratch.path, "small", pattern(10)));
+  const outcome = b.put("aa/large", src).then(() => null, (e) => e);
+  await uploadStarted(join(dirOf(url), "aa"));
+  {
+    using f = await Deno.open(src.file, { append: true });
+    await f.write(pattern(1000));
+  }
+  const err = await outcome;
+  assert.ok(err instanceof BackendError, String(err));
+  assert.equal(err.scope, "file");
+  assert.match(err.message, /grew/);
+  for (let i = 0; i < 500 && (await filesOnDisk(dirOf(url))).length > 1; i++) {
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  assert.deepEqual(await filesOnDisk(dirOf(url)), ["aa/first"]);
+});
+
 Deno.test("webdav: an upload aborted halfway leaves no temporary file on the server", async () => {
   await using scratch = await scratchDir();
   const src = await localFile(scratch.path, "large", pattern(128 << 20, 6));
@@ -443,7 +572,7 @@ Deno.test("webdav: an upload aborted halfway leaves no temporary file on the ser
   assert.deepEqual(await filesOnDisk(dirOf(url)), ["aa/first"]);
 });
 
-Deno.test("webdav: uploaders in two processes racing on one name leave one whole copy", async () => {
+Deno.test("webdav: two backends sharing nothing, racing on one name, leave one whole copy", async () => {
   await using scratch = await scratchDir();
   const url = freshUrl();
   const one = new WebDavBackend(url);
@@ -464,7 +593,7 @@ Deno.test("webdav: uploaders in two processes racing on one name leave one whole
   assert.deepEqual(await filesOnDisk(dirOf(url)), ["aa/same"]);
 });
 
-Deno.test("webdav: uploaders in several processes creating the same collections all succeed", async () => {
+Deno.test("webdav: four backends sharing nothing, creating the same collections at once, all succeed", async () => {
   await using scratch = await scratchDir();
   const url = freshUrl();
   await new WebDavBackend(url).create();

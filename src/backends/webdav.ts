@@ -260,7 +260,9 @@ export class WebDavBackend implements Backend {
     if (options.ifAbsent) headers["If-None-Match"] = "*";
     let res: Response;
     try {
-      res = await client.send("PUT", url, { headers, body: body.body }, what, watch);
+      res = body.body instanceof Uint8Array
+        ? await client.send("PUT", url, { headers, body: body.body }, what, watch)
+        : await client.sendStream("PUT", url, headers, body.body, source.size, what, watch);
     } catch (err) {
       throw body.error ?? err;
     }
@@ -451,6 +453,7 @@ export class WebDavBackend implements Backend {
   close(): Promise<void> {
     this.#dirs.clear();
     this.#knowsAll = false;
+    this.#client.close();
     return Promise.resolve();
   }
 }

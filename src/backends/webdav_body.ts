@@ -3,7 +3,7 @@ import { BackendError, describeError, type PutSource } from "./backend.ts";
 import type { Watchdog } from "./webdav_http.ts";
 
 /** Files up to this size are read into memory and sent in one piece; larger ones stream. */
-const BUFFER_LIMIT = 4 << 20;
+export const BUFFER_LIMIT = 4 << 20;
 /** Read size when streaming a file. */
 const CHUNK = 256 << 10;
 
@@ -14,14 +14,13 @@ export interface PutBody extends AsyncDisposable {
 }
 
 /**
- * The body of a put: small files read whole (sent with `Content-Length`), larger ones as a
- * stream of the open file, read as the request sends it. Either way exactly `source.size` bytes
- * or a failure: a file that is not that size (before or during the upload) fails with scope
- * "file", and a stream that fails breaks off the request, so the server keeps nothing.
- *
- * Deno's `fetch` sends a streamed body with chunked encoding, whatever `Content-Length` says;
- * Apache stores a chunked PUT as atomically as any other, and the byte count here gives the
- * guarantee Content-Length would.
+ * The body of a put: small files read whole, larger ones as a stream of the open file, read as
+ * the request sends it (`DavClient.sendStream`, with `Content-Length: source.size`). Either way
+ * exactly `source.size` bytes or a failure: a file that is not that size (before or during the
+ * upload) fails with scope "file", and a stream that fails breaks off the request, so the server
+ * keeps nothing. As the server takes the body as complete after `source.size` bytes, the stream
+ * checks that the file ends there before it hands over the last of them: a file that grew fails
+ * with the server still short of a body.
  */
 export async function openBody(source: PutSource, watch: Watchdog): Promise<PutBody> {
   const sizeError = (found: string) =>
@@ -85,6 +84,15 @@ export async function openBody(source: PutSource, watch: Watchdog): Promise<PutB
         }
         sent += n;
         if (sent > source.size) throw sizeError("grew while uploading");
+        if (sent === source.size) {
+          const more = await file.read(new Uint8Array(1));
+          if (cancelled) return;
+          if (more !== null) throw sizeError("grew while uploading");
+          close();
+          ctl.enqueue(chunk.subarray(0, n));
+          ctl.close();
+          return;
+        }
         ctl.enqueue(chunk.subarray(0, n));
       } catch (err) {
         if (cancelled) return;

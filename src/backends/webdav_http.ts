@@ -5,11 +5,29 @@
  *
  * Requests go through Deno's `fetch`, which keeps connections alive per host, so thousands of
  * small requests share a few connections (and TLS sessions), and which honours `DENO_CERT`,
- * `DENO_TLS_CA_STORE` and the proxy variables. The npm `webdav` client is not used: it sends its
- * requests through `node-fetch`, cannot make a PUT conditional, and its PROPFIND parsing is lossy
- * (see webdav_xml.ts).
+ * `DENO_TLS_CA_STORE` and the proxy variables. Its one gap: a streamed body always goes out
+ * chunked, without `Content-Length`. So a PUT streamed from a file (see webdav_body.ts) goes
+ * through node:http(s) instead (`sendStream`), with `Content-Length`, on keep-alive agents of
+ * its own, under the same watchdog and abort signal. node:https does not trust what `fetch`
+ * trusts in every setting (Deno 2.9: `fetch` adds the certificates of `DENO_CERT` and
+ * `NODE_EXTRA_CA_CERTS` to its store, node:https takes `DENO_CERT`'s only while
+ * `NODE_EXTRA_CA_CERTS` is unset), so it is given `fetch`'s CAs: the stores `DENO_TLS_CA_STORE`
+ * names and the certificates in both files. node:http knows no proxy
+ * variables: where one applies, streamed PUTs stay with `fetch` (chunked).
+ *
+ * The npm `webdav` client is not used. Its `putFileContents` sends no `Content-Length` for a
+ * stream body (its `contentLength` option is ignored for streams). It sends everything through
+ * its own fetch layer (`@buttercup/fetch`, which is node-fetch outside browsers, so node:http(s)
+ * under Deno, with the trust described above), and that follows redirects, while a redirect is
+ * how Apache answers for a collection named without its slash. A deep `getDirectoryContents` is
+ * one `Depth: infinity` PROPFIND, which Apache refuses by default, with no walk to fall back on
+ * (webdav_list.ts walks in parallel, bounded). And its PROPFIND parsing is lossy (see
+ * webdav_xml.ts).
  */
+import http from "node:http";
+import https from "node:https";
 import { BackendError, checkPath } from "./backend.ts";
+import { NODE_CONNECT_ERRORS, proxied, toResponse, trustedCas } from "./webdav_node.ts";
 
 /** User name and password for HTTP Basic authentication. */
 export interface Credentials {
@@ -80,6 +98,8 @@ export class DavClient {
   readonly #baseSegments: string[];
   readonly #origin: string;
   readonly #auth?: string;
+  /** Keep-alive agents of streamed PUTs (`sendStream`), made on first use. */
+  #agents?: { http: http.Agent; https: https.Agent };
 
   constructor(
     base: URL,
@@ -140,6 +160,134 @@ export class DavClient {
     }
   }
 
+  /**
+   * Sends a request whose body is a stream of exactly `length` bytes, with that
+   * `Content-Length`: over node:http(s) on this client's keep-alive agents, unless a proxy
+   * variable applies to `url` (then through `send`, chunked). `watch` stops it when it stalls,
+   * and so does an abort of the caller's signal; a failure of `body` breaks the request off, so
+   * the server never gets a whole body, and rejects with that failure. Failures and the result
+   * are those of `send`; the response comes read to its end (its body is null).
+   */
+  async sendStream(
+    method: string,
+    url: string,
+    headers: Record<string, string>,
+    body: ReadableStream<Uint8Array>,
+    length: number,
+    what: string,
+    watch: Watchdog,
+  ): Promise<Response> {
+    const target = new URL(url);
+    if (proxied(target)) return this.send(method, url, { headers, body }, what, watch);
+    const secure = target.protocol === "https:";
+    const all: Record<string, string> = { ...headers, "Content-Length": String(length) };
+    if (this.#auth) all.Authorization = this.#auth;
+    const ca = secure ? trustedCas() : undefined;
+    this.#agents ??= {
+      http: new http.Agent({ keepAlive: true }),
+      https: new https.Agent({ keepAlive: true }),
+    };
+    const signal = watch.signal;
+    if (signal.aborted) throw this.failure(signal.reason, what, watch, true);
+    const reader = body.getReader();
+    return await new Promise<Response>((resolve, reject) => {
+      let settled = false;
+      let sent = false;
+      let answered = false;
+      /** Resumes the body's copy after a full write buffer drained, or the request ended. */
+      let wake: (() => void) | null = null;
+      let socket: import("node:net").Socket | null = null;
+      const req = (secure ? https : http).request({
+        host: target.hostname.replace(/^\[(.*)\]$/, "$1"),
+        port: target.port || undefined,
+        method,
+        path: target.pathname + target.search,
+        headers: all,
+        agent: secure ? this.#agents!.https : this.#agents!.http,
+        ca,
+      }, (res) => {
+        answered = true;
+        watch.kick();
+        res.on("data", () => watch.kick());
+        res.once("error", failWith);
+        res.once("end", () => {
+          const status = res.statusCode ?? 0;
+          if (status < 200 || status > 599) {
+            return fail(
+              new BackendError(`${what}: HTTP ${status}`, "file", {
+                code: String(status),
+              }),
+            );
+          }
+          settle();
+          // A server may answer before it has the whole body (401, say): the rest is not sent.
+          if (!sent) req.destroy();
+          resolve(toResponse(status, res));
+        });
+      });
+      const settle = () => {
+        settled = true;
+        signal.removeEventListener("abort", onAbort);
+        socket?.off("close", onClose);
+        reader.cancel().catch(() => {});
+        wake?.();
+      };
+      function fail(err: unknown) {
+        if (settled) return;
+        settle();
+        req.destroy();
+        reject(err);
+      }
+      const failWith = (err: unknown) => fail(this.failure(err, what, watch, true));
+      const onAbort = () => failWith(signal.reason);
+      // node:http in Deno does not always report a kept-alive connection that the server
+      // closes while the body is sent (no "error", the write never drains): the socket's close
+      // is the sign. A response read before the close gets a moment to be handed over.
+      const onClose = () => {
+        if (answered) return;
+        setTimeout(() => {
+          if (!answered) {
+            failWith(Object.assign(new Error("connection closed by the server"), {
+              code: "ECONNRESET",
+            }));
+          }
+        }, 50);
+      };
+      signal.addEventListener("abort", onAbort, { once: true });
+      req.on("error", failWith);
+      req.on("drain", () => wake?.());
+      req.on("close", onClose);
+      req.on("socket", (s) => {
+        if (settled) return;
+        socket = s;
+        s.once("close", onClose);
+      });
+      (async () => {
+        for (;;) {
+          const { done, value } = await reader.read();
+          if (settled) return;
+          if (done) {
+            sent = true;
+            req.end();
+            return;
+          }
+          if (!req.write(value)) {
+            await new Promise<void>((resume) => (wake = resume));
+            wake = null;
+            if (settled) return;
+          }
+        }
+      })().catch(failWith);
+    });
+  }
+
+  /** Releases the connections `sendStream` keeps alive. */
+  close(): void {
+    this.#agents?.http.destroy();
+    this.#agents?.https.destroy();
+    this.#agents = undefined;
+  }
+
   /** A PROPFIND of `url` with `Depth: depth` asking for the properties in `body`. */
   propfind(url: string, depth: string, body: string, what: string, watch: Watchdog) {
     const headers = { Depth: depth, "Content-Type": "application/xml; charset=utf-8" };
@@ -175,8 +323,11 @@ export class DavClient {
     return new Watchdog(this.stallTimeoutMs, signal);
   }
 
-  /** The error to throw for a request that failed with `err` (also while reading its body). */
-  failure(err: unknown, what: string, watch: Watchdog): unknown {
+  /**
+   * The error to throw for a request that failed with `err` (also while reading its body);
+   * `node`: a failure of node:http(s) rather than of `fetch`.
+   */
+  failure(err: unknown, what: string, watch: Watchdog, node = false): unknown {
     if (watch.caller?.aborted) return watch.caller.reason;
     if (err instanceof BackendError) return err;
     if (watch.timedOut) {
@@ -186,7 +337,29 @@ export class DavClient {
         { code: "ETIMEDOUT", cause: err },
       );
     }
-    return this.networkError(err, what);
+    return node ? this.nodeNetworkError(err, what) : this.networkError(err, what);
+  }
+
+  /** A node:http(s) failure as a BackendError, scoped as `networkError` scopes fetch's. */
+  nodeNetworkError(err: unknown, what: string): BackendError {
+    const code = String((err as { code?: unknown })?.code ?? "");
+    const message = err instanceof Error ? err.message : String(err);
+    let reason: string | null = null;
+    if (NODE_CONNECT_ERRORS[code] !== undefined) reason = NODE_CONNECT_ERRORS[code] || message;
+    else if (/CERT|UNABLE_TO_|ERR_TLS_|ERR_SSL_/.test(code)) {
+      reason = `${message} (for a private CA, set DENO_CERT=/path/ca.pem or ` +
+        "DENO_TLS_CA_STORE=system)";
+    }
+    if (reason !== null) {
+      return new BackendError(`cannot connect to ${this.display}: ${reason}`, "target", {
+        cause: err,
+        code: code || undefined,
+      });
+    }
+    return new BackendError(`${what}: connection lost (${message})`, "transient", {
+      cause: err,
+      code: code || undefined,
+    });
   }
 
   /** A fetch failure as a BackendError. */
@@ -213,9 +386,11 @@ export class DavClient {
   }
 
   /**
-   * The error for an unexpected status. 401/403/407, 501 and 507 concern the whole target (bad
-   * credentials, no permission, an unsupported method, a full disk) and stop a run; busy or
-   * failing servers are transient; anything else concerns the one file.
+   * The error for an unexpected status. 401/403/407 and 501/505 concern the whole target (bad
+   * credentials, no permission, an unsupported method) and stop a run; busy or failing servers
+   * are transient; anything else concerns the one file, 507 (Insufficient Storage) too: a quota
+   * or a full disk refuses this file, while smaller ones, or space freed meanwhile, may still
+   * fit.
    */
   statusError(res: Response, what: string): BackendError {
     const status = res.status;
@@ -237,7 +412,7 @@ export class DavClient {
       return new BackendError(`access denied to ${this.display} (${line})`, "target", { code });
     }
     if (status === 507) {
-      return new BackendError(`${this.display} is full (${line})`, "target", { code });
+      return new BackendError(`${what}: no space on ${this.display} (${line})`, "file", { code });
     }
     if (status === 501 || status === 505) {
       return new BackendError(`${what}: the server does not support it (${line})`, "target", {
