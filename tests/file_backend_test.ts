@@ -99,3 +99,45 @@ Deno.test("file backend: local paths are made absolute and normalized", () => {
   assert.equal(absolutePath("/"), "/");
   assert.equal(absolutePath("/.."), "/");
 });
+
+Deno.test("file: a listing on its own thread, larger than it may run ahead, arrives whole, once", async () => {
+  const root = await Deno.makeTempDir();
+  try {
+    const expected = new Set<string>();
+    for (let d = 0; d < 400; d++) {
+      const dir = `${(d >> 4).toString(16).padStart(2, "0")}/${(d & 15).toString(16)}`;
+      await Deno.mkdir(join(root, dir), { recursive: true });
+      for (let f = 0; f < 30; f++) {
+        Deno.writeFileSync(join(root, dir, `f${f}`), new Uint8Array(f));
+        expected.add(`${dir}/f${f}`);
+      }
+    }
+    const backend = new FileBackend(root);
+    const seen: string[] = [];
+    for await (const batch of backend.list({ background: true })) {
+      // A slow consumer: the walk waits for it instead of piling up batches.
+      await new Promise((r) => setTimeout(r, 5));
+      for (const e of batch) {
+        seen.push(e.path);
+        assert.equal(e.size, Number(e.path.slice(e.path.lastIndexOf("/f") + 2)), e.path);
+      }
+    }
+    assert.equal(seen.length, expected.size, "each file once");
+    assert.deepEqual(new Set(seen), expected);
+    const inProcess = (await Array.fromAsync(backend.list())).flat().map((e) => e.path);
+    assert.deepEqual(seen.toSorted(), inProcess.toSorted(), "the same files as in-process");
+    // A consumer that stops early ends the walk (no hang, no thread left behind).
+    for await (const _ of backend.list({ metadata: false, background: true })) break;
+    const ac = new AbortController();
+    let batches = 0;
+    await assert.rejects(async () => {
+      for await (const _ of backend.list({ signal: ac.signal, background: true })) {
+        if (++batches === 1) ac.abort(new DOMException("stop", "AbortError"));
+      }
+    }, /stop/);
+    assert.equal(batches, 1, "no batch after the abort");
+    await backend.close();
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});

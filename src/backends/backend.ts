@@ -36,6 +36,11 @@ export interface ListOptions extends CallOptions {
    * cannot be listed is an error, never a warning.
    */
   onWarning?: (message: string) => void;
+  /**
+   * The caller does other work while the listing runs (an upload walks its source meanwhile):
+   * a backend may then list on a thread of its own, so that both go at once.
+   */
+  background?: boolean;
 }
 
 /** The local file a `put` stores, with the size it must have on the target. */

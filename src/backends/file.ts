@@ -5,7 +5,6 @@ import {
   type CallOptions,
   checkPath,
   type Entry,
-  type FailureScope,
   type Features,
   type ListOptions,
   parentOf,
@@ -14,33 +13,10 @@ import {
   type PutSource,
 } from "./backend.ts";
 import { Copier } from "./copier.ts";
+import { TARGET_CODES, wrap } from "./fs_errors.ts";
 import { tempNameFor } from "./temp_name.ts";
-
-const TRANSIENT_CODES = new Set(["EAGAIN", "EBUSY", "EINTR", "ETIMEDOUT", "EMFILE", "ENFILE"]);
-/** Errors that make every further write fail too. */
-const TARGET_CODES = new Set(["ENOSPC", "EROFS", "EDQUOT"]);
-
-function scopeOf(code: string): FailureScope {
-  if (TRANSIENT_CODES.has(code)) return "transient";
-  return TARGET_CODES.has(code) ? "target" : "file";
-}
-
-/** The system's reason, without the call and paths Deno appends (`…: remove '/x'`). */
-function reasonOf(err: unknown): string {
-  const msg = err instanceof Error ? err.message.split("\n")[0] : String(err);
-  return msg.replace(/: [a-z_]+ '.*$/, "");
-}
-
-/** A BackendError for `err`: `what` says what failed where the caller does not (or ""). */
-function wrap(err: unknown, what: string, scope?: FailureScope): BackendError {
-  if (err instanceof BackendError) return err;
-  const code = (err as { code?: string }).code ?? "";
-  const reason = reasonOf(err);
-  return new BackendError(what ? `${what}: ${reason}` : reason, scope ?? scopeOf(code), {
-    cause: err,
-    code,
-  });
-}
+import { listInProcess, listInThread } from "./tree_lister.ts";
+import { type WalkedDirectory, walkTree } from "./tree_walk.ts";
 
 /**
  * The absolute, normalized form of a local path (what `path.resolve` does, without loading the
@@ -67,7 +43,6 @@ export class FileBackend implements Backend {
   readonly features: Features = { directories: true, bulkDelete: false, retriesInternally: false };
   /** Copies queued for the copy threads: enough for full batches, cheap to hold. */
   readonly defaultJobs = 256;
-  #realRootPath?: string;
   #copier?: Copier;
 
   /**
@@ -112,59 +87,23 @@ export class FileBackend implements Backend {
     }
   }
 
-  /** Streams the tree, a directory at a time (see `directories`). */
-  async *list(options: ListOptions = {}): AsyncIterable<Entry[]> {
-    for (const { files } of this.directories(options)) {
-      if (files.length > 0) yield files;
-    }
+  /**
+   * Streams the tree in batches of entries, walked as `directories` walks it. With `background`
+   * the walk runs on a thread of its own, so that the caller's own work (an upload's walk of its
+   * source) runs at the same time; without, in-process, which is faster on its own.
+   */
+  list(options: ListOptions = {}): AsyncIterable<Entry[]> {
+    if (options.background) return listInThread(this.root, this.displayUrl, options);
+    return (async function* (walk) {
+      yield* walk;
+    })(listInProcess(this.root, this.displayUrl, options));
   }
 
-  /**
-   * The tree one directory at a time, each with its files. Directories are read synchronously
-   * (one cheap syscall each), and so are the per-file stats when metadata is wanted: on local
-   * disks a sync stat costs a third of an async one. Links to directories are followed (a
-   * cache spread over disks by symlinked directories lists completely), each real directory
-   * once, so link loops end. An unreadable directory below the root is reported and skipped.
-   * `from` starts the walk at that directory (relative) instead of the root.
-   */
-  *directories(
+  /** The tree one directory at a time, each with its files (see `walkTree`). */
+  directories(
     options: ListOptions & { from?: string } = {},
-  ): Generator<{ dir: string; files: Entry[] }> {
-    const metadata = options.metadata ?? true;
-    const pending = [options.from ? checkPath(options.from) : ""];
-    const linkedDirs = new Set<string>();
-    while (pending.length > 0) {
-      options.signal?.throwIfAborted();
-      const rel = pending.pop()!;
-      const files: Entry[] = [];
-      const add = (path: string, isLink: boolean) => {
-        if (!metadata && !isLink) files.push({ path, size: 0, mtime: 0 });
-        else {
-          const entry = this.#entry(path, isLink);
-          if (entry) files.push(entry);
-        }
-      };
-      try {
-        for (const e of Deno.readDirSync(rel === "" ? this.root : this.#under(rel))) {
-          const path = rel === "" ? e.name : `${rel}/${e.name}`;
-          if (e.isDirectory) pending.push(path);
-          else if (!e.isSymlink) add(path, false);
-          else {
-            const kind = this.#linkKind(path, linkedDirs);
-            if (kind === "directory") pending.push(path);
-            else if (kind === "file") add(path, true);
-          }
-        }
-      } catch (err) {
-        if (rel === "") throw wrap(err, `cannot list ${this.displayUrl}`, "target");
-        if (err instanceof Deno.errors.NotFound || err instanceof Deno.errors.NotADirectory) {
-          continue; // removed meanwhile
-        }
-        options.onWarning?.(`skipping unreadable directory ${rel} (${reasonOf(err)})`);
-        continue;
-      }
-      yield { dir: rel, files };
-    }
+  ): Generator<WalkedDirectory> {
+    return walkTree(this.root, this.displayUrl, options);
   }
 
   /** The size of a file, or null if it is gone (synchronous: for the upload's hot path). */
@@ -173,40 +112,6 @@ export class FileBackend implements Backend {
       return Deno.statSync(this.#under(path)).size;
     } catch {
       return null;
-    }
-  }
-
-  /**
-   * What a symlink is for the walk: a file, a directory outside the cache to walk (once), or
-   * something to skip (a directory inside the cache or above it, walked anyway or a loop).
-   */
-  #linkKind(path: string, seen: Set<string>): "file" | "directory" | "skip" {
-    try {
-      const full = this.#under(path);
-      if (!Deno.statSync(full).isDirectory) return "file";
-      const real = `${Deno.realPathSync(full)}/`;
-      const root = `${this.#realRoot()}/`;
-      if (seen.has(real) || real.startsWith(root) || root.startsWith(real)) return "skip";
-      seen.add(real);
-      return "directory";
-    } catch {
-      return "file"; // dangling: its stat fails and the listing leaves it out
-    }
-  }
-
-  #realRoot(): string {
-    return this.#realRootPath ??= Deno.realPathSync(this.root);
-  }
-
-  #entry(path: string, isLink: boolean): Entry | null {
-    try {
-      const info = Deno.statSync(this.#under(path));
-      if (!info.isFile) return null;
-      const entry: Entry = { path, size: info.size, mtime: info.mtime?.getTime() ?? 0 };
-      if (isLink) entry.isLink = true;
-      return entry;
-    } catch {
-      return null; // vanished, or a dangling link
     }
   }
 

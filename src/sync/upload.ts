@@ -132,7 +132,8 @@ export class UploadSession {
     const { settings, events } = this;
     if (!settings.targetExists) return;
     const orphans: string[] = [];
-    const options = { signal: settings.abort, onWarning: this.#warn };
+    // The source is walked meanwhile: the target may be listed on a thread of its own.
+    const options = { signal: settings.abort, onWarning: this.#warn, background: true };
     await this.index.fill(settings.target, options, (path) => {
       if (path.endsWith(".tmp") && isOrphanedTemp(path)) orphans.push(path);
     });
