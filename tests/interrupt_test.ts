@@ -163,32 +163,36 @@ async function replicateSignatures(from: string, to: string, copies: number): Pr
   return written;
 }
 
-Deno.test("lint: Ctrl-C stops linting, keeps what was printed and says what was left", async () => {
-  await using dir = await tempDir();
-  const cache = join(dir.path, "sstate");
-  const total = await replicateSignatures(fixtureCache("head", "remote"), cache, 40);
-  const run = spawnTool(["lint", "-v", "-j", "1", cache]);
-  await run.until(/^==== /m);
-  run.child.kill("SIGINT");
-  const { code, stdout, stderr } = await run.finish();
-  assert.equal(code, 130, stderr);
-  assert.match(stderr, /^interrupted: finishing the work in progress/m);
-  const left = /^WARNING: (\d+) signatures were not linted: the run was stopped$/m.exec(stdout);
-  assert.ok(left, stdout.slice(-500));
-  assert.ok(Number(left[1]) > 0 && Number(left[1]) < total, `stopped part way (${left[1]})`);
-});
-
-Deno.test("analyze: Ctrl-C stops analyzing, keeps what was printed and says what was left", async () => {
-  await using dir = await tempDir();
-  const local = join(dir.path, "local");
-  const total = await replicateSignatures(fixtureCache("head", "local"), local, 40);
-  const run = spawnTool(["analyze", "-j", "1", local, fixtureCache("head", "remote")]);
-  await run.until(/\S/);
-  run.child.kill("SIGINT");
-  const { code, stdout, stderr } = await run.finish();
-  assert.equal(code, 130, stderr);
-  assert.match(stderr, /^interrupted: finishing the work in progress/m);
-  const left = /^WARNING: (\d+) items were not analyzed: the run was stopped$/m.exec(stdout);
-  assert.ok(left, stdout.slice(-500));
-  assert.ok(Number(left[1]) > 0 && Number(left[1]) < total, `stopped part way (${left[1]})`);
-});
+/** Commands that read signatures: what they read, how they start printing, and what they say. */
+const SIGNATURE_READERS = [
+  {
+    name: "lint",
+    copyOf: "remote",
+    args: (cache: string) => ["lint", "-v", "-j", "1", cache],
+    printing: /^==== /m,
+    left: /^WARNING: (\d+) signatures were not linted: the run was stopped$/m,
+  },
+  {
+    name: "analyze",
+    copyOf: "local",
+    args: (cache: string) => ["analyze", "-j", "1", cache, fixtureCache("head", "remote")],
+    printing: /\S/,
+    left: /^WARNING: (\d+) items were not analyzed: the run was stopped$/m,
+  },
+];
+for (const reader of SIGNATURE_READERS) {
+  Deno.test(`${reader.name}: Ctrl-C stops part way, keeps what was printed, says what was left`, async () => {
+    await using dir = await tempDir();
+    const cache = join(dir.path, "sstate");
+    const total = await replicateSignatures(fixtureCache("head", reader.copyOf), cache, 40);
+    const run = spawnTool(reader.args(cache));
+    await run.until(reader.printing);
+    run.child.kill("SIGINT");
+    const { code, stdout, stderr } = await run.finish();
+    assert.equal(code, 130, stderr);
+    assert.match(stderr, /^interrupted: finishing the work in progress/m);
+    const left = reader.left.exec(stdout);
+    assert.ok(left, stdout.slice(-500));
+    assert.ok(Number(left[1]) > 0 && Number(left[1]) < total, `stopped part way (${left[1]})`);
+  });
+}
