@@ -217,6 +217,14 @@ export function countRequests(client: S3Client): RequestLog {
 
 /** The requests radosgw logged for `bucket` so far, as `METHOD /bucket/...?query` lines. */
 export async function serverRequests(s: S3Server, bucket: string): Promise<string[]> {
+  // radosgw writes its log behind the answers: wait until it has been quiet for a moment.
+  let size = -1;
+  for (let i = 0; i < 20; i++) {
+    const now = (await Deno.stat(s.log)).size;
+    if (now === size) break;
+    size = now;
+    await new Promise((r) => setTimeout(r, 300));
+  }
   const text = await Deno.readTextFile(s.log);
   const re = new RegExp(`"([A-Z]+ /${bucket}[/?][^ "]*) HTTP`, "g");
   return [...text.matchAll(re)].map((m) => m[1]);
