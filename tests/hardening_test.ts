@@ -50,6 +50,13 @@ Deno.test("unreadable directories are skipped with one warning each, by every co
     assert.match(up.stdout, /^WARNING: skipped 2 unreadable parts of the caches/m);
     assert.equal((await listFiles(target)).length, c.visible);
 
+    // The locked cache as a target: its listing (on a thread of its own) warns once as well.
+    const into = await runTool(["upload", target, c.cache], {}, restricted);
+    assert.equal(into.code, 0, into.stdout);
+    assert.equal(warningsAbout(into.stdout, "lost+found"), 1, into.stdout);
+    assert.equal(warningsAbout(into.stdout, c.lockedDir), 1, into.stdout);
+    assert.match(into.stdout, new RegExp(`^INFO: ${c.visible} files already present`, "m"));
+
     const analyze = await runTool(
       ["analyze", c.cache, fixtureCache("head", "remote")],
       {},

@@ -15,7 +15,7 @@ import {
 import { Copier } from "./copier.ts";
 import { TARGET_CODES, wrap } from "./fs_errors.ts";
 import { tempNameFor } from "./temp_name.ts";
-import { listInProcess, listInThread } from "./tree_lister.ts";
+import { listTree } from "./tree_lister.ts";
 import { type WalkedDirectory, walkTree } from "./tree_walk.ts";
 
 /**
@@ -87,16 +87,9 @@ export class FileBackend implements Backend {
     }
   }
 
-  /**
-   * Streams the tree in batches of entries, walked as `directories` walks it. With `background`
-   * the walk runs on a thread of its own, so that the caller's own work (an upload's walk of its
-   * source) runs at the same time; without, in-process, which is faster on its own.
-   */
+  /** Streams the tree in batches of entries, walked as `directories` walks it (see `listTree`). */
   list(options: ListOptions = {}): AsyncIterable<Entry[]> {
-    if (options.background) return listInThread(this.root, this.displayUrl, options);
-    return (async function* (walk) {
-      yield* walk;
-    })(listInProcess(this.root, this.displayUrl, options));
+    return listTree(this.root, this.displayUrl, options);
   }
 
   /** The tree one directory at a time, each with its files (see `walkTree`). */

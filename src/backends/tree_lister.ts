@@ -1,8 +1,8 @@
 /**
- * Lists a local tree on a worker thread of its own: reading 25,000 directories is mostly kernel
- * time, and on a thread of its own it overlaps with whatever the main thread does meanwhile (an
- * upload walks its source while it lists its target). Where no thread can start, the same walk
- * runs in-process.
+ * Lists a local tree, in-process or, for a caller with work of its own meanwhile, on a worker
+ * thread: reading 25,000 directories is mostly kernel time, and on a thread of its own it
+ * overlaps with what the main thread does (an upload walks its source while it lists its
+ * target). Where no thread can start, the same walk runs in-process.
  */
 import { BackendError, type Entry, type FailureScope, type ListOptions } from "./backend.ts";
 import { walkTree } from "./tree_walk.ts";
@@ -38,8 +38,24 @@ export type WalkReply =
 
 const WALK_WORKER = new URL("./walk_worker.ts", import.meta.url);
 
-/** The files of the tree below `root`, in batches (see `walkTree` for what is listed). */
-export async function* listInThread(
+/**
+ * The files of the tree below `root`, in batches (see `walkTree` for what is listed): with
+ * `background` walked on a thread of its own, so that the caller's own work runs at the same
+ * time; without, in-process, which is faster on its own.
+ */
+export function listTree(
+  root: string,
+  displayUrl: string,
+  options: ListOptions = {},
+): AsyncIterable<Entry[]> {
+  if (options.background) return listInThread(root, displayUrl, options);
+  return (async function* () {
+    yield* listInProcess(root, displayUrl, options);
+  })();
+}
+
+/** The files of the tree below `root`, walked on a worker thread, in batches. */
+async function* listInThread(
   root: string,
   displayUrl: string,
   options: ListOptions = {},
@@ -115,7 +131,7 @@ function entriesOf(batch: Extract<WalkReply, { kind: "files" }>): Entry[] {
 }
 
 /** The same walk on this thread, in batches of a directory. */
-export function* listInProcess(root: string, displayUrl: string, options: ListOptions) {
+function* listInProcess(root: string, displayUrl: string, options: ListOptions) {
   for (const { files } of walkTree(root, displayUrl, options)) {
     if (files.length > 0) yield files;
   }
