@@ -2,7 +2,13 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { Copier, CopyError } from "../src/backends/copier.ts";
 import { nativePlace } from "../src/backends/native_place.ts";
-import type { PlaceJob } from "../src/backends/place_job.ts";
+import {
+  JOB_CANCELLED,
+  JOB_COMMITTED,
+  JOB_PENDING,
+  type PlaceJob,
+  sharedCancelCheck,
+} from "../src/backends/place_job.ts";
 import { listFiles, tempDir } from "./helpers.ts";
 
 /** A create-only job for `source` (its current size) to `target`, via `target.tmp`. */
@@ -105,12 +111,13 @@ Deno.test("native placing: used where the system has it, create-only, nothing na
   const source = join(dir.path, "src", "f0");
   const target = join(dir.path, "out", "ab", "f0");
   const made = new Set<string>();
-  const never = () => false;
+  const never = { cancelled: () => false, cancelledOrCommit: () => false };
+  const always = { cancelled: () => true, cancelledOrCommit: () => true };
   assert.equal(nativePlace(job(source, target), made, never), "stored");
   assert.equal(await Deno.readTextFile(target), "content 0");
   assert.equal(nativePlace(job(source, target), made, never), "exists");
   assert.equal(
-    nativePlace(job(source, join(dir.path, "out", "ab", "f1")), made, () => true),
+    nativePlace(job(source, join(dir.path, "out", "ab", "f1")), made, always),
     "cancelled",
   );
   assert.deepEqual(await listFiles(join(dir.path, "out")), ["ab/f0"], "no temporary name, ever");
@@ -120,4 +127,21 @@ Deno.test("native placing: used where the system has it, create-only, nothing na
   );
   assert.deepEqual(await listFiles(join(dir.path, "out")), ["ab/f0"]);
   assert.equal(nativePlace(job(source, target, false), made, never), "unsupported", "replacing");
+});
+
+Deno.test("copier: a job is either cancelled or committed, never both", () => {
+  const states = new Int32Array(new SharedArrayBuffer(8));
+  const cancel = (i: number) =>
+    Atomics.compareExchange(states, i, JOB_PENDING, JOB_CANCELLED) !== JOB_COMMITTED;
+  // Cancelled first: the worker sees it before the move and gives the job up.
+  const first = sharedCancelCheck(states, 0);
+  assert.equal(first.cancelled(), false);
+  assert.ok(cancel(0), "a pending job can be cancelled");
+  assert.equal(first.cancelled(), true);
+  assert.equal(first.cancelledOrCommit(), true, "not committed after a cancel");
+  // Committed first: a later cancel cannot stop it, so the caller waits for the outcome.
+  const second = sharedCancelCheck(states, 1);
+  assert.equal(second.cancelledOrCommit(), false);
+  assert.equal(cancel(1), false, "a committed job cannot be cancelled");
+  assert.equal(second.cancelled(), false);
 });

@@ -4,11 +4,18 @@
  * every core. Where workers cannot start, the same step runs in-process.
  */
 import { placeFile } from "./place_file.ts";
-import type { PlaceJob, PlaceOutcome } from "./place_job.ts";
+import {
+  JOB_CANCELLED,
+  JOB_COMMITTED,
+  JOB_PENDING,
+  type PlaceJob,
+  type PlaceOutcome,
+} from "./place_job.ts";
 
 /**
- * A batch sent to a worker: its jobs, and one flag per job that the main thread sets to
- * abandon it (checked before the copy and before the move into place).
+ * A batch sent to a worker: its jobs, and one state per job (see `sharedCancelCheck`): the main
+ * thread cancels a job that is not committed yet; the worker commits it before the move into
+ * place.
  */
 export interface CopyBatch {
   id: number;
@@ -83,8 +90,9 @@ export class Copier {
 
   /**
    * Copies `job.source` to `job.temp`, then moves it to `job.target` (creating directories).
-   * An abort rejects at once with the signal's reason and removes the temporary file; the
-   * worker abandons the job if it has not moved it into place yet.
+   * An abort rejects at once with the signal's reason and removes the temporary file, and the
+   * worker abandons the job, unless the file is already going into place: then the copy
+   * settles with that outcome, so an aborted copy never leaves a file it reported as not stored.
    */
   copy(job: PlaceJob, signal?: AbortSignal): Promise<"stored" | "exists"> {
     if (signal?.aborted) return Promise.reject(signal.reason);
@@ -127,8 +135,12 @@ export class Copier {
 
   #abandon(p: Pending): void {
     if (p.settled) return;
-    if (p.sent) Atomics.store(p.sent.cancel, p.sent.index, 1);
-    else this.#queue.splice(this.#queue.indexOf(p), 1);
+    if (p.sent) {
+      const { cancel, index } = p.sent;
+      const state = Atomics.compareExchange(cancel, index, JOB_PENDING, JOB_CANCELLED);
+      // Committed: the file is going into place; its outcome, due at once, settles the copy.
+      if (state === JOB_COMMITTED) return;
+    } else this.#queue.splice(this.#queue.indexOf(p), 1);
     removeQuietly(p.job.temp);
     this.#settle(p, p.signal!.reason);
   }
@@ -194,7 +206,8 @@ export class Copier {
     if (p.settled) return;
     try {
       const cancelled = () => p.signal?.aborted ?? false;
-      this.#settle(p, placeFile(p.job, this.#madeDirs, cancelled, this.native));
+      const check = { cancelled, cancelledOrCommit: cancelled };
+      this.#settle(p, placeFile(p.job, this.#madeDirs, check, this.native));
     } catch (err) {
       const e = err as Error & { code?: string };
       this.#settle(p, { message: e.message, code: e.code });

@@ -6,6 +6,7 @@
  */
 import type { CopyBatch, CopyReply } from "./copier.ts";
 import { placeFile } from "./place_file.ts";
+import { sharedCancelCheck } from "./place_job.ts";
 
 const madeDirs = new Set<string>();
 
@@ -13,7 +14,7 @@ self.onmessage = (event: MessageEvent<CopyBatch>) => {
   const { id, jobs, cancel, native } = event.data;
   const results = jobs.map((job, i) => {
     try {
-      return placeFile(job, madeDirs, () => Atomics.load(cancel, i) !== 0, native);
+      return placeFile(job, madeDirs, sharedCancelCheck(cancel, i), native);
     } catch (err) {
       const code = (err as { code?: string }).code;
       return { message: err instanceof Error ? err.message : String(err), code };

@@ -6,7 +6,7 @@
  * kernel). Fewer system calls than `cp`. Where libc or `O_TMPFILE` is not available (another
  * OS, musl, NFS), `nativePlace` says "unsupported" and the portable way is used.
  */
-import type { PlaceJob, PlaceOutcome } from "./place_job.ts";
+import type { CancelCheck, PlaceJob, PlaceOutcome } from "./place_job.ts";
 
 const O_RDONLY = 0;
 const O_WRONLY = 1;
@@ -128,13 +128,14 @@ function copyAll(c: Libc, from: number, to: number, source: string): number {
 
 /**
  * Places one file the fast way: "unsupported" where it cannot (the caller then uses the
- * portable way), "cancelled" if `cancelled()` said so before the name was given.
+ * portable way), "cancelled" if the job was cancelled before the name was given (then it is
+ * committed: see `CancelCheck`).
  * Replacing (non-exclusive) jobs are left to the portable way.
  */
 export function nativePlace(
   job: PlaceJob,
   madeDirs: Set<string>,
-  cancelled: () => boolean,
+  check: CancelCheck,
 ): PlaceOutcome | "unsupported" {
   const c = loadLibc();
   if (!c || !job.exclusive) return "unsupported";
@@ -152,7 +153,7 @@ export function nativePlace(
           { code: "ESIZE" },
         );
       }
-      if (cancelled()) return "cancelled";
+      if (check.cancelledOrCommit()) return "cancelled";
       const linked = c.linkat(
         AT_FDCWD,
         cString(`/proc/self/fd/${out}`),

@@ -5,7 +5,7 @@
  * in-process where workers cannot start.
  */
 import { nativePlace } from "./native_place.ts";
-import type { PlaceJob, PlaceOutcome } from "./place_job.ts";
+import type { CancelCheck, PlaceJob, PlaceOutcome } from "./place_job.ts";
 
 /** Errors of `link` that mean "this filesystem has no hard links", not "the target exists". */
 const NO_LINKS = new Set(["EPERM", "ENOTSUP", "EOPNOTSUPP", "EXDEV", "EMLINK", "ENOSYS"]);
@@ -53,18 +53,19 @@ function linkIntoPlace(temp: string, target: string): PlaceOutcome {
 /**
  * Places one file: the fast native way where it works (unless `native` is false), else through
  * a named temporary file. `madeDirs` remembers the directories known to exist (each is created
- * once); `cancelled` is asked before the copy and again before the file is moved into place.
+ * once); `check` is asked before the copy, and before the file is moved into place the job is
+ * cancelled or committed (see `CancelCheck`).
  * Never leaves a temporary file behind.
  */
 export function placeFile(
   job: PlaceJob,
   madeDirs: Set<string>,
-  cancelled: () => boolean,
+  check: CancelCheck,
   native = true,
 ): PlaceOutcome {
-  if (cancelled()) return "cancelled";
+  if (check.cancelled()) return "cancelled";
   if (native) {
-    const outcome = nativePlace(job, madeDirs, cancelled);
+    const outcome = nativePlace(job, madeDirs, check);
     if (outcome !== "unsupported") return outcome;
   }
   const dir = job.target.slice(0, job.target.lastIndexOf("/"));
@@ -87,7 +88,7 @@ export function placeFile(
         code: "ESIZE",
       });
     }
-    if (cancelled()) {
+    if (check.cancelledOrCommit()) {
       removeQuietly(job.temp);
       return "cancelled";
     }
