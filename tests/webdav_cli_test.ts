@@ -73,8 +73,11 @@ Deno.test("webdav cli: upload stores every artifact with one PUT each; a re-uplo
   assert.ok(
     requests.every((r) => /^(PUT 201|MKCOL (201|405|409)|PROPFIND (207|403|404))$/.test(r)),
   );
-  // Kept-alive connections: at most one per request in flight (16), not one per request.
-  assert.ok(connections >= 1 && connections <= 16, `${connections} connections`);
+  // Kept-alive connections: about one per request in flight (16), not one per request. A
+  // request sent while a finished one's connection is not back in the pool yet opens another,
+  // so a few more may show on a busy machine.
+  assert.ok(connections >= 1 && connections <= 32, `${connections} connections`);
+  assert.ok(connections * 4 < requests.length, `${connections} for ${requests.length} requests`);
 
   const [again, second] = await requestsDuring(() => runTool(["upload", LOCAL, withLogin(url)]));
   assert.equal(again.code, 0, again.stdout + again.stderr);
