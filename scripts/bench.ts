@@ -34,7 +34,16 @@ const USAGE =
   --only LIST    run only these sections (${Object.keys(SECTIONS).join(", ")})
   --quick        small data sets, to try the benchmark out (writes no RESULTS.md)
   --keep         keep the scratch directory bench/work/
-  --tool CMD     the isar-sstate to measure, e.g. dist/isar-sstate (default: deno run -A main.ts)`;
+  --tool CMD     the isar-sstate to measure, e.g. dist/isar-sstate (default: deno run -A main.ts with the
+                 V8 flags the binary is built with)`;
+
+/** The `--v8-flags=…` argument of `deno task compile`: the binary's heap settings. */
+async function v8FlagsOf(repo: string): Promise<string> {
+  const config = JSON.parse(await Deno.readTextFile(join(repo, "deno.json")));
+  const flags = /--v8-flags=\S+/.exec(config.tasks.compile);
+  if (!flags) throw new Error("deno.json: the compile task sets no --v8-flags");
+  return flags[0];
+}
 
 async function main(): Promise<number> {
   const { values } = parseArgs({
@@ -68,7 +77,8 @@ async function main(): Promise<number> {
     work,
     runs,
     quick: values.quick,
-    tool: values.tool?.split(" ") ?? [Deno.execPath(), "run", "-A", join(repo, "main.ts")],
+    tool: values.tool?.split(" ") ??
+      [Deno.execPath(), "run", "-A", await v8FlagsOf(repo), join(repo, "main.ts")],
     log: (message) => console.error(message),
   };
   try {

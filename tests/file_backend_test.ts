@@ -20,6 +20,14 @@ backendConformance("file:// (portable placing)", async () => {
   };
 });
 
+backendConformance("file:// (listings shared with a helper thread)", async () => {
+  const parent = await Deno.makeTempDir({ prefix: "isar-sstate-file-" });
+  return {
+    backend: new FileBackend(join(parent, "cache"), { listHelperAfterMs: 0 }),
+    [Symbol.asyncDispose]: () => Deno.remove(parent, { recursive: true }),
+  };
+});
+
 backendConformance("bare path", async () => {
   const parent = await Deno.makeTempDir({ prefix: "isar-sstate-path-" });
   return {
@@ -59,6 +67,58 @@ Deno.test("file backend: follows linked files and directories outside the cache,
       ["real/file", 5, false],
     ]);
   } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("file: a listing shared with a helper thread lists every file once, linked directories too", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const cache = join(dir, "cache");
+    const expected: string[] = [];
+    for (let d = 0; d < 6; d++) {
+      for (let f = 0; f < 5; f++) {
+        const path = `0${d}/a${f % 2}/f${f}`;
+        await Deno.mkdir(join(cache, path, ".."), { recursive: true });
+        await Deno.writeTextFile(join(cache, path), "x".repeat(f));
+        expected.push(path);
+      }
+    }
+    await Deno.writeTextFile(join(cache, "top-file"), "12");
+    expected.push("top-file");
+    await Deno.mkdir(join(dir, "other-disk/cd"), { recursive: true });
+    await Deno.writeTextFile(join(dir, "other-disk/cd/far"), "123");
+    // The main thread follows the root's link, the helper (which claims 00 first) hands its
+    // link back: the two meet across threads.
+    await Deno.symlink(join(dir, "other-disk"), join(cache, "00/a0/disk"));
+    await Deno.symlink(join(dir, "other-disk"), join(cache, "disk"));
+    await Deno.symlink(join(cache, "01"), join(cache, "02/alias")); // inside the cache: skipped
+    await Deno.mkdir(join(cache, "03/locked"));
+    await Deno.chmod(join(cache, "03/locked"), 0);
+    const list = async (listHelperAfterMs: number) => {
+      const warnings: string[] = [];
+      const backend = new FileBackend(cache, { listHelperAfterMs });
+      const entries = (await Array.fromAsync(backend.list({ onWarning: (w) => warnings.push(w) })))
+        .flat();
+      return { entries, warnings };
+    };
+    const shared = await list(0);
+    const alone = await list(Infinity);
+    const paths = shared.entries.map((e) => e.path).sort();
+    const far = paths.filter((p) => p.endsWith("/cd/far"));
+    assert.equal(far.length, 1, `the linked directory once: ${far}`);
+    assert.deepEqual(paths.filter((p) => !p.endsWith("/cd/far")), expected.sort());
+    assert.deepEqual(
+      shared.entries.map((e) => [e.path.replace(/^.*cd\/far$/, "far"), e.size]).sort(),
+      alone.entries.map((e) => [e.path.replace(/^.*cd\/far$/, "far"), e.size]).sort(),
+      "the same files and sizes as a walk on one thread",
+    );
+    if (Deno.uid() !== 0) {
+      assert.deepEqual(shared.warnings, alone.warnings);
+      assert.equal(shared.warnings.length, 1, shared.warnings.join("\n"));
+    }
+  } finally {
+    await Deno.chmod(join(dir, "cache/03/locked"), 0o755).catch(() => {});
     await Deno.remove(dir, { recursive: true });
   }
 });

@@ -73,6 +73,7 @@ export class Copier {
   #queue: Pending[] = [];
   #inFlight = new Map<number, { worker: Worker; jobs: Pending[] }>();
   #madeDirs = new Set<string>();
+  #bySignal = new WeakMap<AbortSignal, Set<Pending>>();
   #nextId = 0;
   #started = false;
   #broken = false;
@@ -98,16 +99,27 @@ export class Copier {
     if (signal?.aborted) return Promise.reject(signal.reason);
     return new Promise((resolve, reject) => {
       const pending: Pending = { job, signal, resolve, reject, settled: false };
-      if (signal) {
-        const onAbort = () => this.#abandon(pending);
-        signal.addEventListener("abort", onAbort, { once: true });
-        const done = () => signal.removeEventListener("abort", onAbort);
-        pending.resolve = (o) => (done(), resolve(o));
-        pending.reject = (e) => (done(), reject(e));
-      }
+      if (signal) this.#watch(signal).add(pending);
       this.#queue.push(pending);
       this.#schedulePump();
     });
+  }
+
+  /**
+   * The unsettled copies under `signal`, with one abort listener for all of them (the copies of
+   * an upload share one signal: no listener per file).
+   */
+  #watch(signal: AbortSignal): Set<Pending> {
+    let pendings = this.#bySignal.get(signal);
+    if (!pendings) {
+      const watched = pendings = new Set();
+      this.#bySignal.set(signal, watched);
+      signal.addEventListener("abort", () => {
+        this.#bySignal.delete(signal);
+        for (const p of watched) this.#abandon(p);
+      }, { once: true });
+    }
+    return pendings;
   }
 
   /** Pumps once the current task is done, so that copies asked for together go as one batch. */
@@ -148,6 +160,7 @@ export class Copier {
   #settle(p: Pending, result: PlaceOutcome | { message: string; code?: string } | unknown): void {
     if (p.settled) return;
     p.settled = true;
+    if (p.signal) this.#bySignal.get(p.signal)?.delete(p);
     if (result === "stored" || result === "exists") p.resolve(result);
     else if (result === "cancelled") p.reject(p.signal?.reason ?? new CopyError("cancelled"));
     else if (result instanceof Error || result instanceof DOMException) p.reject(result);

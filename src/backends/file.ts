@@ -47,9 +47,13 @@ export class FileBackend implements Backend {
 
   /**
    * `location` is a bare path or a `file://` URL. `native: false` keeps puts to the portable
-   * way of placing files (named temporary file, rename or link), for tests of it.
+   * way of placing files (named temporary file, rename or link), for tests of it;
+   * `listHelperAfterMs` is when a listing's helper thread joins (see `listTree`).
    */
-  constructor(location: string, readonly options: { native?: boolean } = {}) {
+  constructor(
+    location: string,
+    readonly options: { native?: boolean; listHelperAfterMs?: number } = {},
+  ) {
     const path = location.startsWith("file://") ? location.slice("file://".length) : location;
     if (path === "") throw new BackendError("empty file:// path");
     this.displayUrl = `file://${path}`;
@@ -89,7 +93,7 @@ export class FileBackend implements Backend {
 
   /** Streams the tree in batches of entries, walked as `directories` walks it (see `listTree`). */
   list(options: ListOptions = {}): AsyncIterable<Entry[]> {
-    return listTree(this.root, this.displayUrl, options);
+    return listTree(this.root, this.displayUrl, options, this.options.listHelperAfterMs);
   }
 
   /** The tree one directory at a time, each with its files (see `walkTree`). */

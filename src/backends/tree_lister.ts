@@ -1,10 +1,12 @@
 /**
- * Lists a local tree, in-process or, for a caller with work of its own meanwhile, on a worker
- * thread: reading 25,000 directories is mostly kernel time, and on a thread of its own it
- * overlaps with what the main thread does (an upload walks its source while it lists its
- * target). Where no thread can start, the same walk runs in-process.
+ * Lists a local tree. Reading 25,000 directories is mostly kernel time, so a second thread
+ * shortens it: for a caller with work of its own meanwhile (an upload walks its source while it
+ * lists its target) the whole walk runs on a thread; otherwise the walk starts in-process and,
+ * once it proves long, a helper thread takes a share of the root's subdirectories. Where no
+ * thread can start, the same walk runs in-process.
  */
 import { BackendError, type Entry, type FailureScope, type ListOptions } from "./backend.ts";
+import { letOthersRun } from "./event_loop.ts";
 import { walkTree } from "./tree_walk.ts";
 
 /** What the main thread asks the walk worker for. */
@@ -12,14 +14,22 @@ export interface WalkRequest {
   root: string;
   displayUrl: string;
   metadata: boolean;
-  /** Shared with the main thread: [CANCEL] set to stop the walk, [TAKEN] batches taken. */
+  /** Shared with the main thread: see CANCEL, TAKEN and CLAIMED. */
   control: Int32Array;
+  /**
+   * Walk only the root's subdirectories `shared` that the worker claims (the main thread claims
+   * the others), and hand links to directories back instead of following them. Without it the
+   * worker walks the whole tree.
+   */
+  shared?: string[];
 }
 
 /** Index in `WalkRequest.control` of the flag that stops the walk. */
 export const CANCEL = 0;
 /** Index in `WalkRequest.control` of the count of batches the main thread has taken. */
 export const TAKEN = 1;
+/** Index in `WalkRequest.control` of the count of shared subdirectories claimed so far. */
+export const CLAIMED = 2;
 
 /** What the walk worker answers, in order: entries and warnings, then an end or an error. */
 export type WalkReply =
@@ -33,25 +43,114 @@ export type WalkReply =
     links: number[];
   }
   | { kind: "warning"; message: string }
+  /** A link to a directory, for the main thread to follow (a shared walk). */
+  | { kind: "link"; path: string }
   | { kind: "end" }
   | { kind: "error"; message: string; scope: FailureScope; code?: string };
 
 const WALK_WORKER = new URL("./walk_worker.ts", import.meta.url);
 
+/** How long an in-process walk runs alone before a helper thread joins it, in ms. */
+const HELPER_AFTER_MS = 25;
+/** How often an in-process walk takes the helper's batches, in ms. */
+const TAKE_EVERY_MS = 4;
+
 /**
  * The files of the tree below `root`, in batches (see `walkTree` for what is listed): with
  * `background` walked on a thread of its own, so that the caller's own work runs at the same
- * time; without, in-process, which is faster on its own.
+ * time; without, in-process, with a helper thread for a walk that has taken `helperAfterMs`
+ * (`Infinity`: never) and is not half done. With 0 the helper starts at once and claims the
+ * first subdirectory (a fixed order, for tests).
  */
 export function listTree(
   root: string,
   displayUrl: string,
   options: ListOptions = {},
+  helperAfterMs = HELPER_AFTER_MS,
 ): AsyncIterable<Entry[]> {
   if (options.background) return listInThread(root, displayUrl, options);
-  return (async function* () {
-    yield* listInProcess(root, displayUrl, options);
-  })();
+  return listInProcess(root, displayUrl, options, helperAfterMs);
+}
+
+/** A walk worker and the replies it sent that were not taken yet. */
+class WalkThread {
+  /** Links to directories it handed back (a shared walk). */
+  readonly links: string[] = [];
+  readonly control = new Int32Array(new SharedArrayBuffer(12));
+  ended = false;
+  /** It stopped without an end: it could not run, or it crashed. */
+  died = false;
+  answered = false;
+  #worker: Worker;
+  #replies: WalkReply[] = [];
+  #wake?: () => void;
+
+  /** Throws if no worker can start. `claimed`: shared subdirectories claimed already. */
+  constructor(
+    request: Omit<WalkRequest, "control">,
+    readonly onWarning?: (message: string) => void,
+    claimed = 0,
+  ) {
+    Atomics.store(this.control, CLAIMED, claimed);
+    this.#worker = new Worker(WALK_WORKER.href, { type: "module" });
+    this.#worker.onmessage = (e: MessageEvent<WalkReply>) => {
+      this.#replies.push(e.data);
+      this.#wake?.();
+    };
+    this.#worker.onerror = (e) => {
+      e.preventDefault();
+      this.died = true;
+      this.#wake?.();
+    };
+    this.#worker.postMessage({ ...request, control: this.control });
+  }
+
+  /** The batches that arrived so far; warnings go to `onWarning`, errors are thrown. */
+  *take(): Generator<Entry[]> {
+    while (!this.ended && this.#replies.length > 0) {
+      const reply = this.#replies.shift()!;
+      this.answered = true;
+      if (reply.kind === "files") {
+        Atomics.add(this.control, TAKEN, 1);
+        Atomics.notify(this.control, TAKEN);
+        yield entriesOf(reply);
+      } else if (reply.kind === "warning") this.onWarning?.(reply.message);
+      else if (reply.kind === "link") this.links.push(reply.path);
+      else if (reply.kind === "end") this.ended = true;
+      else throw new BackendError(reply.message, reply.scope, { code: reply.code });
+    }
+  }
+
+  /** Resolves once a reply arrives, the worker dies or `signal` aborts. */
+  async wait(signal?: AbortSignal): Promise<void> {
+    if (this.#replies.length > 0 || this.died) return;
+    const onAbort = () => this.#wake?.();
+    signal?.addEventListener("abort", onAbort, { once: true });
+    try {
+      if (!signal?.aborted) await new Promise<void>((resolve) => this.#wake = resolve);
+    } finally {
+      this.#wake = undefined;
+      signal?.removeEventListener("abort", onAbort);
+    }
+  }
+
+  /** Everything else it sends, until its end. */
+  async *rest(signal?: AbortSignal): AsyncGenerator<Entry[]> {
+    for (;;) {
+      yield* this.take();
+      if (this.ended) return;
+      if (this.died) throw new BackendError("the listing thread stopped");
+      await this.wait(signal);
+      signal?.throwIfAborted();
+    }
+  }
+
+  /** Stops the worker (at once, or between two directories). */
+  close(): void {
+    Atomics.store(this.control, CANCEL, 1);
+    Atomics.notify(this.control, TAKEN);
+    this.#worker.terminate();
+  }
 }
 
 /** The files of the tree below `root`, walked on a worker thread, in batches. */
@@ -62,59 +161,133 @@ async function* listInThread(
 ): AsyncGenerator<Entry[]> {
   const { signal, onWarning } = options;
   signal?.throwIfAborted();
-  let worker: Worker;
+  let thread: WalkThread;
   try {
-    worker = new Worker(WALK_WORKER.href, { type: "module" });
+    thread = new WalkThread({ root, displayUrl, metadata: options.metadata ?? true }, onWarning);
   } catch {
-    yield* listInProcess(root, displayUrl, options);
+    yield* listInProcess(root, displayUrl, options, Infinity);
     return;
   }
-  const control = new Int32Array(new SharedArrayBuffer(8));
-  const replies: WalkReply[] = [];
-  let died = false;
-  let wake: (() => void) | undefined;
-  worker.onmessage = (e: MessageEvent<WalkReply>) => {
-    replies.push(e.data);
-    wake?.();
-  };
-  worker.onerror = (e) => {
-    e.preventDefault();
-    died = true;
-    wake?.();
-  };
-  const onAbort = () => wake?.();
-  signal?.addEventListener("abort", onAbort, { once: true });
-  let answered = false;
   try {
-    worker.postMessage({ root, displayUrl, metadata: options.metadata ?? true, control });
     for (;;) {
-      while (replies.length === 0 && !died && !signal?.aborted) {
-        await new Promise<void>((resolve) => wake = resolve);
-        wake = undefined;
-      }
-      signal?.throwIfAborted();
-      const reply = replies.shift();
-      if (!reply) {
+      yield* thread.take();
+      if (thread.ended) return;
+      if (thread.died) {
         // The thread could not run at all: walk here instead. Once it answered, that is a
         // failure of the listing.
-        if (answered) throw new BackendError(`cannot list ${displayUrl}: the listing stopped`);
-        yield* listInProcess(root, displayUrl, options);
+        if (thread.answered) {
+          throw new BackendError(`cannot list ${displayUrl}: the listing stopped`);
+        }
+        yield* listInProcess(root, displayUrl, options, Infinity);
         return;
       }
-      answered = true;
-      if (reply.kind === "files") {
-        Atomics.add(control, TAKEN, 1);
-        Atomics.notify(control, TAKEN);
-        yield entriesOf(reply);
-      } else if (reply.kind === "warning") onWarning?.(reply.message);
-      else if (reply.kind === "end") return;
-      else throw new BackendError(reply.message, reply.scope, { code: reply.code });
+      await thread.wait(signal);
+      signal?.throwIfAborted();
     }
   } finally {
-    Atomics.store(control, CANCEL, 1);
-    Atomics.notify(control, TAKEN);
-    worker.terminate();
-    signal?.removeEventListener("abort", onAbort);
+    thread.close();
+  }
+}
+
+/** The root's subdirectories (not links), sorted; none if the root cannot be read. */
+function subdirectoriesOf(root: string): string[] {
+  try {
+    const names: string[] = [];
+    for (const e of Deno.readDirSync(root)) if (e.isDirectory) names.push(e.name);
+    return names.sort();
+  } catch {
+    return []; // the walk reports why
+  }
+}
+
+/**
+ * The walk in-process, in batches of a directory. The root's subdirectories are claimed one at
+ * a time; once the walk has run `helperAfterMs` with at least half of them left, a helper
+ * thread claims some too. Links to directories found by the helper are followed here at the
+ * end, so each real directory is walked once.
+ */
+async function* listInProcess(
+  root: string,
+  displayUrl: string,
+  options: ListOptions,
+  helperAfterMs: number,
+): AsyncGenerator<Entry[]> {
+  const names = subdirectoriesOf(root);
+  let helper: WalkThread | undefined;
+  let helperTried = false;
+  /** Shared subdirectories this thread claimed: before the helper started, and since. */
+  let claimedAlone = 0;
+  let claimedBeside = 0;
+  const claim = () => {
+    if (!helper) return claimedAlone++;
+    const next = Atomics.add(helper.control, CLAIMED, 1);
+    if (next < names.length) claimedBeside++;
+    return next;
+  };
+  const linkedDirs = new Set<string>();
+  const started = performance.now();
+  let lastTake = started;
+  if (helperAfterMs === 0) {
+    helperTried = true;
+    helper = startHelper(root, displayUrl, options, names, 0);
+    while (helper && Atomics.load(helper.control, CLAIMED) === 0 && !helper.died) {
+      await new Promise((resolve) => setTimeout(resolve, 1));
+    }
+  }
+  try {
+    const walk = { ...options, share: { names, claim }, linkedDirs };
+    for (const { files } of walkTree(root, displayUrl, walk)) {
+      if (files.length > 0) yield files;
+      const now = performance.now();
+      if (!helperTried && now - started >= helperAfterMs) {
+        helperTried = true;
+        helper = startHelper(root, displayUrl, options, names, claimedAlone);
+      }
+      if (helper && now - lastTake >= TAKE_EVERY_MS) {
+        await letOthersRun();
+        yield* helper.take();
+        lastTake = performance.now();
+      }
+    }
+    if (!helper) return;
+    const helperClaimed = names.length - claimedAlone - claimedBeside;
+    // A helper that died before it claimed anything lost nothing: this thread walked it all.
+    if (!(helper.died && !helper.answered && helperClaimed === 0)) {
+      try {
+        yield* helper.rest(options.signal);
+      } catch (err) {
+        if (err instanceof BackendError && helper.died) {
+          throw new BackendError(`cannot list ${displayUrl}: the listing thread stopped`);
+        }
+        throw err;
+      }
+    }
+    const rest = { ...options, claimedOnly: true, links: helper.links, linkedDirs };
+    for (const { files } of walkTree(root, displayUrl, rest)) {
+      if (files.length > 0) yield files;
+    }
+  } finally {
+    helper?.close();
+  }
+}
+
+/**
+ * A helper thread for the shared subdirectories from `claimed` on, if at least half of them are
+ * left and a thread can start.
+ */
+function startHelper(
+  root: string,
+  displayUrl: string,
+  options: ListOptions,
+  names: string[],
+  claimed: number,
+): WalkThread | undefined {
+  if (claimed * 2 > names.length || names.length - claimed < 2) return undefined;
+  try {
+    const request = { root, displayUrl, metadata: options.metadata ?? true, shared: names };
+    return new WalkThread(request, options.onWarning, claimed);
+  } catch {
+    return undefined;
   }
 }
 
@@ -128,11 +301,4 @@ function entriesOf(batch: Extract<WalkReply, { kind: "files" }>): Entry[] {
   }));
   for (const i of batch.links) entries[i].isLink = true;
   return entries;
-}
-
-/** The same walk on this thread, in batches of a directory. */
-function* listInProcess(root: string, displayUrl: string, options: ListOptions) {
-  for (const { files } of walkTree(root, displayUrl, options)) {
-    if (files.length > 0) yield files;
-  }
 }

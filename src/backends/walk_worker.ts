@@ -1,13 +1,13 @@
 /// <reference lib="deno.worker" />
 /**
- * Worker of the tree lister: walks one tree (see `walkTree`) and posts its files in batches of
- * flat columns (paths, sizes, times: cheaper to pass between threads than objects), each
- * warning where it occurs, and an end or an error. It runs a few batches ahead of the main
+ * Worker of the tree lister: walks one tree (see `walkTree`), or its share of the main thread's
+ * walk, and posts its files in batches of flat columns (paths, sizes, times: cheaper to pass
+ * between threads than objects), each warning where it occurs, and an end or an error. It runs a few batches ahead of the main
  * thread at most; the main thread's cancel flag stops it between two directories.
  */
 import { BackendError } from "./backend.ts";
-import { CANCEL, TAKEN, type WalkReply, type WalkRequest } from "./tree_lister.ts";
-import { walkTree } from "./tree_walk.ts";
+import { CANCEL, CLAIMED, TAKEN, type WalkReply, type WalkRequest } from "./tree_lister.ts";
+import { type WalkOptions, walkTree } from "./tree_walk.ts";
 
 /** Files per message: few messages, and the first arrives soon. */
 const BATCH = 2048;
@@ -15,7 +15,7 @@ const BATCH = 2048;
 const AHEAD = 4;
 
 self.onmessage = (event: MessageEvent<WalkRequest>) => {
-  const { root, displayUrl, metadata, control } = event.data;
+  const { root, displayUrl, metadata, control, shared } = event.data;
   const post = (reply: WalkReply) => self.postMessage(reply);
   let posted = 0;
   let paths: string[] = [];
@@ -44,7 +44,14 @@ self.onmessage = (event: MessageEvent<WalkRequest>) => {
   };
   try {
     const onWarning = (message: string) => post({ kind: "warning", message });
-    for (const { files } of walkTree(root, displayUrl, { metadata, onWarning })) {
+    const walk: WalkOptions = { metadata, onWarning };
+    if (shared) {
+      // A share of the main thread's walk: the subdirectories claimed here, links handed back.
+      walk.share = { names: shared, claim: () => Atomics.add(control, CLAIMED, 1) };
+      walk.claimedOnly = true;
+      walk.onLinkedDirectory = (path) => post({ kind: "link", path });
+    }
+    for (const { files } of walkTree(root, displayUrl, walk)) {
       if (Atomics.load(control, CANCEL) !== 0) return;
       for (const f of files) {
         if (f.isLink) links.push(paths.length);

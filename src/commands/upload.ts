@@ -105,11 +105,11 @@ export const upload: Command = {
     const target = await openCache(location, options);
     try {
       const jobs = jobsOf(options, target);
-      let targetExists = await target.exists({ signal: ctx.abort });
+      // A target created here is empty: there is nothing to list.
+      const targetExists = await target.exists({ signal: ctx.abort });
       if (!targetExists && !options.dryRun) {
         try {
           await target.create({ signal: ctx.abort });
-          targetExists = true;
         } catch (err) {
           throw new CommandError(
             `target ${target.displayUrl} does not exist and could not be created: ${

@@ -7,7 +7,7 @@ import type { Backend, Entry } from "../backends/backend.ts";
 import type { FileBackend } from "../backends/file.ts";
 import { type Artifact, artifactKind, parseArtifactName } from "../cache/artifact.ts";
 import type { ArtifactFilter } from "../cache/filter.ts";
-import { letOthersRun } from "./event_loop.ts";
+import { letOthersRun } from "../backends/event_loop.ts";
 import type { Limiter } from "./limiter.ts";
 import { RemoteIndex } from "./remote_index.ts";
 import { isOrphanedTemp } from "./stale_temps.ts";

@@ -71,7 +71,10 @@ export class UploadQueue {
   /** Ready to put, oldest first from `#head`; only `limiter.max` are handed to the limiter. */
   #ready: { artifact: Artifact; done?: (ok: boolean) => void }[] = [];
   #head = 0;
-  #running = new Set<Promise<void>>();
+  /** Puts handed to the limiter and not finished. */
+  #active = 0;
+  /** Waiting for `#active` to drop to 0. */
+  #idleWaiters: (() => void)[] = [];
   /** Waiting for `pending` to drop to a level: [level, wake]. */
   #lowWaiters: [number, () => void][] = [];
   /** Archives held back until their siginfo is stored. */
@@ -94,7 +97,7 @@ export class UploadQueue {
 
   /** Artifacts enqueued and not finished yet. */
   get pending(): number {
-    return this.#running.size + (this.#ready.length - this.#head) + this.#held;
+    return this.#active + (this.#ready.length - this.#head) + this.#held;
   }
 
   /** Whether `path` was enqueued already (and did not fail). */
@@ -145,8 +148,8 @@ export class UploadQueue {
 
   /** Resolves once every artifact enqueued so far (and meanwhile) is done or was skipped. */
   async drain(): Promise<QueueTotals> {
-    while (this.#running.size > 0) {
-      await Promise.race(this.#running);
+    while (this.#active > 0) {
+      await new Promise<void>((resolve) => this.#idleWaiters.push(resolve));
     }
     return this.totals;
   }
@@ -172,20 +175,27 @@ export class UploadQueue {
    */
   #pump(): void {
     const { limiter } = this.settings;
-    while (this.#running.size < limiter.max && this.#head < this.#ready.length) {
+    while (this.#active < limiter.max && this.#head < this.#ready.length) {
       const { artifact, done } = this.#ready[this.#head++];
-      const run = limiter.run(() => this.#put(artifact))
-        .then((ok) => done?.(ok))
-        .finally(() => {
-          this.#running.delete(run);
-          this.#pump();
-          this.#wakeLowWaiters();
-        });
-      this.#running.add(run);
+      this.#active++;
+      this.#run(artifact, done);
     }
     if (this.#head > 1024 && this.#head * 2 > this.#ready.length) {
       this.#ready = this.#ready.slice(this.#head);
       this.#head = 0;
+    }
+  }
+
+  /** One put through the limiter, then the next ones (never rejects: `#put` reports failures). */
+  async #run(artifact: Artifact, done?: (ok: boolean) => void): Promise<void> {
+    try {
+      const ok = await this.settings.limiter.run(() => this.#put(artifact));
+      done?.(ok);
+    } finally {
+      this.#active--;
+      this.#pump();
+      this.#wakeLowWaiters();
+      if (this.#active === 0) { for (const wake of this.#idleWaiters.splice(0)) wake(); }
     }
   }
 
