@@ -43,7 +43,7 @@ Deno.test("file backend: displays the location as given, resolves it to an absol
   assert.equal(new FileBackend("/abs/cache").displayUrl, "file:///abs/cache");
 });
 
-Deno.test("file backend: follows linked files and directories outside the cache, once", async () => {
+Deno.test("file backend: lists linked files, never follows links to directories, notes them once", async () => {
   const dir = await Deno.makeTempDir();
   try {
     const cache = join(dir, "cache");
@@ -52,26 +52,37 @@ Deno.test("file backend: follows linked files and directories outside the cache,
     await Deno.writeTextFile(join(cache, "real/file"), "12345");
     await Deno.writeTextFile(join(dir, "other-disk/cd/far"), "123");
     await Deno.symlink(join(cache, "real/file"), join(cache, "link"));
-    await Deno.symlink(join(dir, "other-disk"), join(cache, "ab")); // a cache spread over disks
-    await Deno.symlink(join(dir, "other-disk"), join(cache, "ab-again")); // walked once only
-    await Deno.symlink(join(cache, "real"), join(cache, "alias")); // inside the cache: skipped
-    await Deno.symlink(dir, join(cache, "up")); // above the cache: a loop, skipped
-    const entries = [];
-    for await (const batch of new FileBackend(cache).list()) entries.push(...batch);
-    entries.sort((a, b) => (a.path < b.path ? -1 : 1));
-    const far = entries[0].path; // through whichever of the two links came first
-    assert.ok(far === "ab/cd/far" || far === "ab-again/cd/far", far);
-    assert.deepEqual(entries.map((e) => [e.path, e.size, e.isLink ?? false]), [
-      [far, 3, false],
-      ["link", 5, true],
-      ["real/file", 5, false],
-    ]);
+    await Deno.symlink(join(dir, "other-disk"), join(cache, "ab")); // outside the cache
+    await Deno.symlink(join(cache, "real"), join(cache, "alias")); // inside the cache
+    await Deno.symlink(dir, join(cache, "up")); // above the cache
+    await Deno.symlink("/", join(cache, "real/slash")); // the root of everything
+    for (const background of [false, true]) {
+      const notes: string[] = [];
+      const warnings: string[] = [];
+      const entries = [];
+      const options = {
+        background,
+        onNote: (m: string) => notes.push(m),
+        onWarning: (m: string) => warnings.push(m),
+      };
+      for await (const batch of new FileBackend(cache).list(options)) entries.push(...batch);
+      entries.sort((a, b) => (a.path < b.path ? -1 : 1));
+      assert.deepEqual(entries.map((e) => [e.path, e.size, e.isLink ?? false]), [
+        ["link", 5, true],
+        ["real/file", 5, false],
+      ]);
+      assert.deepEqual(warnings, []);
+      assert.deepEqual(notes, [
+        `skipped 4 symbolic links to directories in file://${cache} (links to directories ` +
+        `are not followed): ab, alias, real/slash, …`,
+      ]);
+    }
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
 });
 
-Deno.test("file: a listing shared with a helper thread lists every file once, linked directories too", async () => {
+Deno.test("file: a listing shared with a helper thread lists every file once, notes all links", async () => {
   const dir = await Deno.makeTempDir();
   try {
     const cache = join(dir, "cache");
@@ -88,31 +99,37 @@ Deno.test("file: a listing shared with a helper thread lists every file once, li
     expected.push("top-file");
     await Deno.mkdir(join(dir, "other-disk/cd"), { recursive: true });
     await Deno.writeTextFile(join(dir, "other-disk/cd/far"), "123");
-    // The main thread follows the root's link, the helper (which claims 00 first) hands its
-    // link back: the two meet across threads.
+    // The main thread finds the root's link, the helper (which claims 00 first) hands its link
+    // back: one note tells of both.
     await Deno.symlink(join(dir, "other-disk"), join(cache, "00/a0/disk"));
     await Deno.symlink(join(dir, "other-disk"), join(cache, "disk"));
-    await Deno.symlink(join(cache, "01"), join(cache, "02/alias")); // inside the cache: skipped
+    await Deno.symlink(join(cache, "01"), join(cache, "02/alias"));
     await Deno.mkdir(join(cache, "03/locked"));
     await Deno.chmod(join(cache, "03/locked"), 0);
     const list = async (listHelperAfterMs: number) => {
       const warnings: string[] = [];
+      const notes: string[] = [];
       const backend = new FileBackend(cache, { listHelperAfterMs });
-      const entries = (await Array.fromAsync(backend.list({ onWarning: (w) => warnings.push(w) })))
-        .flat();
-      return { entries, warnings };
+      const options = {
+        onWarning: (w: string) => warnings.push(w),
+        onNote: (n: string) => notes.push(n),
+      };
+      const entries = (await Array.fromAsync(backend.list(options))).flat();
+      return { entries, warnings, notes };
     };
     const shared = await list(0);
     const alone = await list(Infinity);
     const paths = shared.entries.map((e) => e.path).sort();
-    const far = paths.filter((p) => p.endsWith("/cd/far"));
-    assert.equal(far.length, 1, `the linked directory once: ${far}`);
-    assert.deepEqual(paths.filter((p) => !p.endsWith("/cd/far")), expected.sort());
+    assert.deepEqual(paths, expected.sort());
     assert.deepEqual(
-      shared.entries.map((e) => [e.path.replace(/^.*cd\/far$/, "far"), e.size]).sort(),
-      alone.entries.map((e) => [e.path.replace(/^.*cd\/far$/, "far"), e.size]).sort(),
+      shared.entries.map((e) => [e.path, e.size]).sort(),
+      alone.entries.map((e) => [e.path, e.size]).sort(),
       "the same files and sizes as a walk on one thread",
     );
+    const note = `skipped 3 symbolic links to directories in file://${cache} (links to ` +
+      `directories are not followed): 00/a0/disk, 02/alias, disk`;
+    assert.deepEqual(shared.notes, [note]);
+    assert.deepEqual(alone.notes, [note]);
     if (Deno.uid() !== 0) {
       assert.deepEqual(shared.warnings, alone.warnings);
       assert.equal(shared.warnings.length, 1, shared.warnings.join("\n"));
@@ -123,19 +140,26 @@ Deno.test("file: a listing shared with a helper thread lists every file once, li
   }
 });
 
-Deno.test("file backend: pruning never unlinks a symlinked directory", async () => {
+Deno.test("file backend: never deletes or prunes through a symlinked directory", async () => {
   const dir = await Deno.makeTempDir();
   try {
     const cache = join(dir, "cache");
-    await Deno.mkdir(cache);
-    await Deno.mkdir(join(dir, "other-disk/cd"), { recursive: true });
+    await Deno.mkdir(join(cache, "ab/real"), { recursive: true });
+    await Deno.mkdir(join(dir, "other-disk/cd/empty"), { recursive: true });
     await Deno.writeTextFile(join(dir, "other-disk/cd/only"), "x");
-    await Deno.symlink(join(dir, "other-disk"), join(cache, "ab"));
+    await Deno.symlink(join(dir, "other-disk"), join(cache, "ab/link"));
+    await Deno.symlink(join(dir, "other-disk/cd/only"), join(cache, "ab/real/file-link"));
     const b = new FileBackend(cache);
-    await b.delete("ab/cd/only");
-    assert.equal(await b.pruneEmptyDirs(["ab/cd"]), 1, "only ab/cd, inside the link");
-    assert.ok((await Deno.lstat(join(cache, "ab"))).isSymlink, "the link stays");
-    assert.ok((await Deno.stat(join(dir, "other-disk"))).isDirectory);
+    await assert.rejects(
+      () => b.delete("ab/link/cd/only"),
+      /refusing to delete through the symbolic link ab\/link/,
+    );
+    assert.equal(await Deno.readTextFile(join(dir, "other-disk/cd/only")), "x");
+    await b.delete("ab/real/file-link"); // the link itself, not what it points to
+    assert.equal(await Deno.readTextFile(join(dir, "other-disk/cd/only")), "x");
+    assert.equal(await b.pruneEmptyDirs(["ab/link/cd/empty", "ab/real"]), 1, "only ab/real");
+    assert.ok((await Deno.lstat(join(cache, "ab/link"))).isSymlink, "the link stays");
+    assert.ok((await Deno.stat(join(dir, "other-disk/cd/empty"))).isDirectory);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

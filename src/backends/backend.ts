@@ -37,6 +37,11 @@ export interface ListOptions extends CallOptions {
    */
   onWarning?: (message: string) => void;
   /**
+   * Told once per listing about what it left out on purpose: the symbolic links to directories
+   * in a local tree, which are never followed (with their count). Without it, `onWarning` is.
+   */
+  onNote?: (message: string) => void;
+  /**
    * The caller does other work while the listing runs (an upload walks its source meanwhile):
    * a backend may then list on a thread of its own, so that both go at once.
    */
@@ -118,7 +123,10 @@ export interface Backend {
   put(path: string, source: PutSource, options?: PutOptions): Promise<PutResult>;
   /** A file's content, or null if it does not exist. */
   read(path: string, options?: CallOptions): Promise<Uint8Array | null>;
-  /** Deletes a file; a missing file is fine. Never removes directories. */
+  /**
+   * Deletes a file; a missing file is fine. Never removes directories, nor (in a local tree)
+   * anything reached through a symbolic link to a directory.
+   */
   delete(path: string, options?: CallOptions): Promise<void>;
   /**
    * Deletes up to MAX_BULK_DELETE files in as few requests as the backend allows, reporting
@@ -127,7 +135,8 @@ export interface Backend {
   deleteMany?(paths: readonly string[], options?: CallOptions): Promise<DeleteOutcome[]>;
   /**
    * Removes `dirs` (relative directory paths, e.g. the parents of deleted files) and their
-   * ancestors below the root where they are empty; never the root, never a symlinked directory.
+   * ancestors below the root where they are empty; never the root, never a symlinked directory
+   * nor one reached through such a link.
    * Returns how many directories were removed. Present when `features.directories`.
    */
   pruneEmptyDirs?(dirs: Iterable<string>, options?: CallOptions): Promise<number>;

@@ -16,7 +16,7 @@ import { Copier } from "./copier.ts";
 import { TARGET_CODES, wrap } from "./fs_errors.ts";
 import { tempNameFor } from "./temp_name.ts";
 import { listTree } from "./tree_lister.ts";
-import { type WalkedDirectory, walkTree } from "./tree_walk.ts";
+import { linkOnPath, type WalkedDirectory, type WalkOptions, walkTree } from "./tree_walk.ts";
 
 /**
  * The absolute, normalized form of a local path (what `path.resolve` does, without loading the
@@ -98,7 +98,7 @@ export class FileBackend implements Backend {
 
   /** The tree one directory at a time, each with its files (see `walkTree`). */
   directories(
-    options: ListOptions & { from?: string } = {},
+    options: ListOptions & Pick<WalkOptions, "from" | "onDirectoryLink"> = {},
   ): Generator<WalkedDirectory> {
     return walkTree(this.root, this.displayUrl, options);
   }
@@ -186,9 +186,18 @@ export class FileBackend implements Backend {
     }
   }
 
+  /**
+   * Deletes a file (a symbolic link itself, never what it points to). A path that leads
+   * through a symbolic link to a directory is refused: it would delete outside the cache.
+   */
   async delete(path: string, options: CallOptions = {}): Promise<void> {
     const abs = this.#abs(path);
     options.signal?.throwIfAborted();
+    const parent = parentOf(path);
+    const link = parent === "" ? null : linkOnPath(this.root, parent);
+    if (link !== null) {
+      throw new BackendError(`refusing to delete through the symbolic link ${link}`, "file");
+    }
     try {
       await Deno.remove(abs);
     } catch (err) {
@@ -208,8 +217,8 @@ export class FileBackend implements Backend {
       options.signal?.throwIfAborted();
       const abs = this.#under(dir);
       try {
-        // A symlinked directory is part of the cache's layout: never unlink it.
-        if (!Deno.lstatSync(abs).isDirectory) continue;
+        // Neither a symbolic link nor a directory reached through one (it lies elsewhere).
+        if (linkOnPath(this.root, dir) !== null || !Deno.lstatSync(abs).isDirectory) continue;
         Deno.removeSync(abs); // fails unless empty
         removed++;
       } catch {

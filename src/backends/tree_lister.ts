@@ -7,7 +7,7 @@
  */
 import { BackendError, type Entry, type FailureScope, type ListOptions } from "./backend.ts";
 import { letOthersRun } from "./event_loop.ts";
-import { walkTree } from "./tree_walk.ts";
+import { linksNote, walkTree } from "./tree_walk.ts";
 
 /** What the main thread asks the walk worker for. */
 export interface WalkRequest {
@@ -18,8 +18,8 @@ export interface WalkRequest {
   control: Int32Array;
   /**
    * Walk only the root's subdirectories `shared` that the worker claims (the main thread claims
-   * the others), and hand links to directories back instead of following them. Without it the
-   * worker walks the whole tree.
+   * the others), and hand the links to directories it skips back. Without it the worker walks
+   * the whole tree and notes the links it skips itself.
    */
   shared?: string[];
 }
@@ -43,7 +43,9 @@ export type WalkReply =
     links: number[];
   }
   | { kind: "warning"; message: string }
-  /** A link to a directory, for the main thread to follow (a shared walk). */
+  /** The note on the links to directories the walk skipped (a whole walk). */
+  | { kind: "note"; message: string }
+  /** A link to a directory the walk skipped (a shared walk: the main thread notes them all). */
   | { kind: "link"; path: string }
   | { kind: "end" }
   | { kind: "error"; message: string; scope: FailureScope; code?: string };
@@ -74,7 +76,7 @@ export function listTree(
 
 /** A walk worker and the replies it sent that were not taken yet. */
 class WalkThread {
-  /** Links to directories it handed back (a shared walk). */
+  /** Links to directories it skipped and handed back (a shared walk). */
   readonly links: string[] = [];
   readonly control = new Int32Array(new SharedArrayBuffer(12));
   ended = false;
@@ -90,6 +92,7 @@ class WalkThread {
     request: Omit<WalkRequest, "control">,
     readonly onWarning?: (message: string) => void,
     claimed = 0,
+    readonly onNote = onWarning,
   ) {
     Atomics.store(this.control, CLAIMED, claimed);
     this.#worker = new Worker(WALK_WORKER.href, { type: "module" });
@@ -115,6 +118,7 @@ class WalkThread {
         Atomics.notify(this.control, TAKEN);
         yield entriesOf(reply);
       } else if (reply.kind === "warning") this.onWarning?.(reply.message);
+      else if (reply.kind === "note") this.onNote?.(reply.message);
       else if (reply.kind === "link") this.links.push(reply.path);
       else if (reply.kind === "end") this.ended = true;
       else throw new BackendError(reply.message, reply.scope, { code: reply.code });
@@ -163,7 +167,8 @@ async function* listInThread(
   signal?.throwIfAborted();
   let thread: WalkThread;
   try {
-    thread = new WalkThread({ root, displayUrl, metadata: options.metadata ?? true }, onWarning);
+    const request = { root, displayUrl, metadata: options.metadata ?? true };
+    thread = new WalkThread(request, onWarning, 0, options.onNote ?? onWarning);
   } catch {
     yield* listInProcess(root, displayUrl, options, Infinity);
     return;
@@ -203,8 +208,7 @@ function subdirectoriesOf(root: string): string[] {
 /**
  * The walk in-process, in batches of a directory. The root's subdirectories are claimed one at
  * a time; once the walk has run `helperAfterMs` with at least half of them left, a helper
- * thread claims some too. Links to directories found by the helper are followed here at the
- * end, so each real directory is walked once.
+ * thread claims some too. The links to directories that both skip are noted once, at the end.
  */
 async function* listInProcess(
   root: string,
@@ -224,7 +228,7 @@ async function* listInProcess(
     if (next < names.length) claimedBeside++;
     return next;
   };
-  const linkedDirs = new Set<string>();
+  const links: string[] = [];
   const started = performance.now();
   let lastTake = started;
   if (helperAfterMs === 0) {
@@ -235,7 +239,8 @@ async function* listInProcess(
     }
   }
   try {
-    const walk = { ...options, share: { names, claim }, linkedDirs };
+    const onDirectoryLink = (path: string) => links.push(path);
+    const walk = { ...options, share: { names, claim }, onDirectoryLink };
     for (const { files } of walkTree(root, displayUrl, walk)) {
       if (files.length > 0) yield files;
       const now = performance.now();
@@ -249,7 +254,10 @@ async function* listInProcess(
         lastTake = performance.now();
       }
     }
-    if (!helper) return;
+    if (!helper) {
+      noteLinks(displayUrl, links, options);
+      return;
+    }
     const helperClaimed = names.length - claimedAlone - claimedBeside;
     // A helper that died before it claimed anything lost nothing: this thread walked it all.
     if (!(helper.died && !helper.answered && helperClaimed === 0)) {
@@ -262,10 +270,7 @@ async function* listInProcess(
         throw err;
       }
     }
-    const rest = { ...options, claimedOnly: true, links: helper.links, linkedDirs };
-    for (const { files } of walkTree(root, displayUrl, rest)) {
-      if (files.length > 0) yield files;
-    }
+    noteLinks(displayUrl, links.concat(helper.links), options);
   } finally {
     helper?.close();
   }
@@ -289,6 +294,11 @@ function startHelper(
   } catch {
     return undefined;
   }
+}
+
+/** Tells `options.onNote` (else `onWarning`) about the links to directories a walk skipped. */
+function noteLinks(displayUrl: string, links: readonly string[], options: ListOptions): void {
+  if (links.length > 0) (options.onNote ?? options.onWarning)?.(linksNote(displayUrl, links));
 }
 
 /** The entries of a batch of files. */

@@ -22,24 +22,55 @@ export interface WalkOptions extends ListOptions {
   from?: string;
   /** The root's subdirectories `share.names` are walked only as far as this walk claims them. */
   share?: WalkShare;
-  /** Walk only claimed subdirectories and `links`, not the root itself. */
+  /** Walk only claimed subdirectories, not the root itself. */
   claimedOnly?: boolean;
-  /** Real paths of the linked directories walked already: shared by the walks of one listing. */
-  linkedDirs?: Set<string>;
-  /** Links to directories are handed here instead of followed (another walk follows them). */
-  onLinkedDirectory?: (path: string) => void;
-  /** Symbolic links (relative paths) to follow as found in a walk, e.g. handed over by another. */
-  links?: readonly string[];
+  /**
+   * Symbolic links to directories (never followed) are handed here. Without it, the walk tells
+   * `onNote` (else `onWarning`) about them once at its end, with their count.
+   */
+  onDirectoryLink?: (path: string) => void;
+}
+
+/** How many skipped links a note names. */
+const NAMED_LINKS = 3;
+
+/** The one line that tells about symbolic links to directories a walk did not follow. */
+export function linksNote(displayUrl: string, paths: readonly string[]): string {
+  const sorted = [...paths].sort();
+  const named = sorted.slice(0, NAMED_LINKS).join(", ") +
+    (sorted.length > NAMED_LINKS ? ", …" : "");
+  const what = sorted.length === 1
+    ? "1 symbolic link to a directory"
+    : `${sorted.length} symbolic links to directories`;
+  return `skipped ${what} in ${displayUrl} (links to directories are not followed): ${named}`;
+}
+
+/**
+ * Where `rel` (a directory below `root`) is reached through a symbolic link: the first such
+ * ancestor (or `rel` itself), null if none is. Missing components count as no link.
+ */
+export function linkOnPath(root: string, rel: string): string | null {
+  let path = "";
+  for (const part of rel.split("/")) {
+    path = path === "" ? part : `${path}/${part}`;
+    try {
+      if (Deno.lstatSync(`${root}/${path}`).isSymlink) return path;
+    } catch {
+      return null;
+    }
+  }
+  return null;
 }
 
 /**
  * The tree below `root` one directory at a time, each with its files. Directories are read
  * synchronously (one cheap syscall each), and so are the per-file stats when metadata is wanted:
- * on local disks a sync stat costs a third of an async one. Links to directories are followed (a
- * cache spread over disks by symlinked directories lists completely), each real directory once,
- * so link loops end. An unreadable directory below the root is reported and skipped; an
- * unreadable root is an error naming `displayUrl`. Walks on several threads share the work
- * through `options.share` (see `WalkOptions`).
+ * on local disks a sync stat costs a third of an async one. The walk never leaves the tree:
+ * symbolic links to directories are not followed (whatever they point to: the root, a parent,
+ * another cache, themselves) but reported (see `WalkOptions.onDirectoryLink`); links to files
+ * are listed as files with `isLink`. An unreadable directory below the root is reported and
+ * skipped; an unreadable root is an error naming `displayUrl`. Walks on several threads share
+ * the work through `options.share` (see `WalkOptions`).
  */
 export function* walkTree(
   root: string,
@@ -48,50 +79,30 @@ export function* walkTree(
 ): Generator<WalkedDirectory> {
   const metadata = options.metadata ?? true;
   const under = (rel: string) => root.endsWith("/") ? root + rel : `${root}/${rel}`;
-  let realRoot: string | undefined;
-  const linkedDirs = options.linkedDirs ?? new Set<string>();
-  const { share, onLinkedDirectory } = options;
+  const { share } = options;
   const shared = new Set(share?.names);
+  const links: string[] = [];
+  const onDirectoryLink = options.onDirectoryLink ?? ((path: string) => links.push(path));
 
-  /** What a symlink is: a file, a directory outside the cache to walk (once), or to skip. */
-  const linkKind = (path: string): "file" | "directory" | "skip" => {
-    try {
-      const full = under(path);
-      if (!Deno.statSync(full).isDirectory) return "file";
-      const real = `${Deno.realPathSync(full)}/`;
-      const top = `${realRoot ??= Deno.realPathSync(root)}/`;
-      // A directory inside the cache or above it is walked anyway, or would loop.
-      if (linkedDirs.has(real) || real.startsWith(top) || top.startsWith(real)) return "skip";
-      linkedDirs.add(real);
-      return "directory";
-    } catch {
-      return "file"; // dangling: its stat fails and the listing leaves it out
-    }
+  const entryOf = (path: string, info: Deno.FileInfo, isLink: boolean): Entry => {
+    const entry: Entry = { path, size: info.size, mtime: info.mtime?.getTime() ?? 0 };
+    if (isLink) entry.isLink = true;
+    return entry;
   };
-
-  const isDirectoryLink = (full: string): boolean => {
+  const statOf = (path: string): Deno.FileInfo | null => {
     try {
-      return Deno.statSync(full).isDirectory;
-    } catch {
-      return false;
-    }
-  };
-
-  const entryOf = (path: string, isLink: boolean): Entry | null => {
-    try {
-      const info = Deno.statSync(under(path));
-      if (!info.isFile) return null;
-      const entry: Entry = { path, size: info.size, mtime: info.mtime?.getTime() ?? 0 };
-      if (isLink) entry.isLink = true;
-      return entry;
+      return Deno.statSync(under(path));
     } catch {
       return null; // vanished, or a dangling link
     }
   };
 
-  const pending = options.claimedOnly ? [] : [options.from ? checkPath(options.from) : ""];
-  for (const link of options.links ?? []) {
-    if (linkKind(link) === "directory") pending.push(link);
+  const pending: string[] = [];
+  if (!options.claimedOnly) {
+    const from = options.from ? checkPath(options.from) : "";
+    const link = from === "" ? null : linkOnPath(root, from);
+    if (link === null) pending.push(from);
+    else onDirectoryLink(link);
   }
   for (;;) {
     if (pending.length === 0) {
@@ -102,24 +113,21 @@ export function* walkTree(
     options.signal?.throwIfAborted();
     const rel = pending.pop()!;
     const files: Entry[] = [];
-    const add = (path: string, isLink: boolean) => {
-      if (!metadata && !isLink) files.push({ path, size: 0, mtime: 0 });
-      else {
-        const entry = entryOf(path, isLink);
-        if (entry) files.push(entry);
-      }
-    };
     try {
       for (const e of Deno.readDirSync(rel === "" ? root : under(rel))) {
         const path = rel === "" ? e.name : `${rel}/${e.name}`;
         if (e.isDirectory) {
           if (rel !== "" || !shared.has(path)) pending.push(path);
-        } else if (!e.isSymlink) add(path, false);
-        else if (onLinkedDirectory && isDirectoryLink(under(path))) onLinkedDirectory(path);
-        else {
-          const kind = linkKind(path);
-          if (kind === "directory") pending.push(path);
-          else if (kind === "file") add(path, true);
+        } else if (!e.isSymlink) {
+          if (!metadata) files.push({ path, size: 0, mtime: 0 });
+          else {
+            const info = statOf(path);
+            if (info?.isFile) files.push(entryOf(path, info, false));
+          }
+        } else {
+          const info = statOf(path);
+          if (info?.isDirectory) onDirectoryLink(path);
+          else if (info?.isFile) files.push(entryOf(path, info, true));
         }
       }
     } catch (err) {
@@ -132,4 +140,5 @@ export function* walkTree(
     }
     yield { dir: rel, files };
   }
+  if (links.length > 0) (options.onNote ?? options.onWarning)?.(linksNote(displayUrl, links));
 }

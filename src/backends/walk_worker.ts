@@ -44,12 +44,14 @@ self.onmessage = (event: MessageEvent<WalkRequest>) => {
   };
   try {
     const onWarning = (message: string) => post({ kind: "warning", message });
-    const walk: WalkOptions = { metadata, onWarning };
+    const onNote = (message: string) => post({ kind: "note", message });
+    const walk: WalkOptions = { metadata, onWarning, onNote };
     if (shared) {
-      // A share of the main thread's walk: the subdirectories claimed here, links handed back.
+      // A share of the main thread's walk: the subdirectories claimed here, skipped links
+      // handed back (the main thread notes them together with its own).
       walk.share = { names: shared, claim: () => Atomics.add(control, CLAIMED, 1) };
       walk.claimedOnly = true;
-      walk.onLinkedDirectory = (path) => post({ kind: "link", path });
+      walk.onDirectoryLink = (path) => post({ kind: "link", path });
     }
     for (const { files } of walkTree(root, displayUrl, walk)) {
       if (Atomics.load(control, CANCEL) !== 0) return;

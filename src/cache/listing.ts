@@ -24,7 +24,9 @@ export async function listArtifacts(
     skipped++;
     options?.onWarning?.(message);
   };
-  for await (const batch of backend.list({ ...options, onWarning })) {
+  // Notes (links not followed) are passed on but are no skipped parts.
+  const onNote = options?.onNote ?? options?.onWarning;
+  for await (const batch of backend.list({ ...options, onWarning, onNote })) {
     for (const entry of batch) {
       const name = parseArtifactName(entry.path);
       if (!name) others.push(entry);

@@ -7,6 +7,7 @@
 import type { Entry } from "../backends/backend.ts";
 import { parentOf } from "../backends/backend.ts";
 import { FileBackend } from "../backends/file.ts";
+import { linksNote } from "../backends/tree_walk.ts";
 
 /** How recent an mtime is too recent to trust (coarse filesystem clocks tick in seconds). */
 const RACY_MS = 3000;
@@ -26,31 +27,49 @@ export interface DirFiles {
 /** A local cache whose walks record what they read, for cheap rescans. */
 export class WatchedSource extends FileBackend {
   #dirs = new Map<string, DirState>();
+  /** Symbolic links to directories seen (never followed), each noted once. */
+  #links = new Set<string>();
 
   /** Directories recorded. */
   get directoryCount(): number {
     return this.#dirs.size;
   }
 
-  /** Every walk (the upload engine's too) records the directories it reads. */
+  /**
+   * Every walk (the upload engine's too) records the directories it reads; the symbolic links
+   * to directories it skips are noted at its end, those not noted before.
+   */
   override *directories(
     options: Parameters<FileBackend["directories"]>[0] = {},
   ): Generator<DirFiles> {
-    for (const read of super.directories(options)) {
+    const links: string[] = [];
+    const onDirectoryLink = (path: string) => links.push(path);
+    for (const read of super.directories({ ...options, onDirectoryLink })) {
       this.#record(read.dir);
       yield read;
     }
+    this.#noteLinks(links, options);
+  }
+
+  /** Tells about the links of `links` not told about before (see `ListOptions.onNote`). */
+  #noteLinks(links: readonly string[], options: Parameters<FileBackend["directories"]>[0]) {
+    const fresh = links.filter((path) => !this.#links.has(path));
+    if (fresh.length === 0) return;
+    fresh.forEach((path) => this.#links.add(path));
+    (options?.onNote ?? options?.onWarning)?.(linksNote(this.displayUrl, fresh));
   }
 
   /**
    * Reads again every directory whose entries changed since it was read, and those never read;
-   * the others cost a stat each. Directories reached through symbolic links are walked whole.
+   * the others cost a stat each. Symbolic links to directories are not followed; new ones are
+   * noted (through `onWarning`) at the end.
    */
   *rescan(onWarning?: (message: string) => void): Generator<DirFiles> {
     if (!this.#dirs.has("")) {
       yield* this.directories({ metadata: false, onWarning });
       return;
     }
+    const links: string[] = [];
     const pending = [""];
     while (pending.length > 0) {
       const dir = pending.pop()!;
@@ -67,14 +86,18 @@ export class WatchedSource extends FileBackend {
         else if (mtime === null) this.#forget(dir);
         continue;
       }
-      this.#record(dir, read.subdirs.concat(read.linked));
+      this.#record(dir, read.subdirs);
       yield { dir, files: read.files };
       pending.push(...read.subdirs);
-      for (const from of read.linked) yield* this.directories({ from, metadata: false, onWarning });
+      links.push(...read.linked);
     }
+    this.#noteLinks(links, { onWarning });
   }
 
-  /** One directory's files, subdirectories and symbolic links to directories; null if unreadable. */
+  /**
+   * One directory's files, subdirectories and symbolic links to directories (not followed);
+   * null if unreadable.
+   */
   #readOne(
     dir: string,
     onWarning?: (message: string) => void,
