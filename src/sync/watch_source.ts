@@ -1,12 +1,14 @@
 /**
- * Change detection for `watch`: file system events on the source, taken as hints. An event for
- * an artifact's final name hands that artifact on; an event for a new directory reads it (files
- * created in it before its watch existed are found that way); a `rescan` flag (events were lost)
- * rescans the tree. A periodic rescan is the safety net for anything else. Where watching is
- * impossible (the inotify limits, an unsupported filesystem) rescans alone find new artifacts.
+ * Change detection for `watch`: file system events on the source (see `TreeWatch`: never
+ * through symbolic links), taken as hints. An event for an artifact's final name hands that
+ * artifact on; an event for a new directory reads it (files created in it before its watch
+ * existed are found that way); lost events rescan the tree. A periodic rescan is the safety net
+ * for anything else. Where watching is impossible (the inotify limits, an unsupported
+ * filesystem) rescans alone find new artifacts.
  */
 import { type Artifact, parseArtifactName } from "../cache/artifact.ts";
 import type { ArtifactFilter } from "../cache/filter.ts";
+import { type TreeEvent, TreeWatch } from "./inotify.ts";
 import { artifactsOf } from "./upload.ts";
 import type { DirFiles, WatchedSource } from "./watch_tree.ts";
 
@@ -43,12 +45,9 @@ const SLICE_MS = 5;
  */
 const yieldToEvents = () => new Promise((resolve) => setTimeout(resolve, 0));
 
-/** Bitbake's temporary files (written in many steps: not worth a look each time). */
-const BITBAKE_TEMP = /(^|\/)(sigtask\.|sstate:)[^/]*$/;
-
 /** Watches a source for new artifacts. */
 export class SourceWatcher {
-  #fs?: Deno.FsWatcher;
+  #fs?: TreeWatch;
   #watching = false;
   #closed = false;
   #timer?: ReturnType<typeof setTimeout>;
@@ -70,9 +69,14 @@ export class SourceWatcher {
    */
   start(): void {
     try {
-      this.#fs = Deno.watchFs(this.settings.source.root, { recursive: true });
+      this.#fs = TreeWatch.open(this.settings.source.root, {
+        changed: (events) => this.#onEvents(events),
+        overflow: () => this.#requestRescan(),
+        failed: (err) => {
+          if (!this.#closed) this.#unwatched(err);
+        },
+      });
       this.#watching = true;
-      this.#consume(this.#fs);
     } catch (err) {
       this.#unwatched(err);
     }
@@ -95,14 +99,6 @@ export class SourceWatcher {
     this.#watching = false;
   }
 
-  async #consume(fs: Deno.FsWatcher): Promise<void> {
-    try {
-      for await (const event of fs) this.#onEvent(event);
-    } catch (err) {
-      if (!this.#closed) this.#unwatched(err);
-    }
-  }
-
   #unwatched(err: unknown): void {
     this.#fs?.close();
     this.#fs = undefined;
@@ -111,23 +107,15 @@ export class SourceWatcher {
     this.#schedule();
   }
 
-  #onEvent(event: Deno.FsEvent): void {
-    if (event.flag === "rescan") {
-      this.#requestRescan();
-      return;
-    }
-    if (event.kind === "access" || event.kind === "remove") return;
-    const root = `${this.settings.source.root}/`;
+  #onEvents(events: readonly TreeEvent[]): void {
     const artifacts: Artifact[] = [];
-    for (const path of event.paths) {
-      if (!path.startsWith(root)) continue;
-      const rel = path.slice(root.length);
-      const name = parseArtifactName(rel);
+    for (const { path, directory } of events) {
+      const name = directory ? null : parseArtifactName(path);
       if (name) {
         if (!this.settings.filter || this.settings.filter(name)) {
-          artifacts.push({ path: rel, size: 0, mtime: 0, ...name });
+          artifacts.push({ path, size: 0, mtime: 0, ...name });
         }
-      } else if (!BITBAKE_TEMP.test(rel)) this.#maybeNewDir(rel); // also a directory made readable
+      } else if (directory) this.#maybeNewDir(path); // also a directory made readable
     }
     if (artifacts.length > 0) this.events.found(artifacts);
   }
@@ -139,7 +127,7 @@ export class SourceWatcher {
    */
   #maybeNewDir(rel: string): void {
     try {
-      if (!Deno.statSync(`${this.settings.source.root}/${rel}`).isDirectory) return;
+      if (!Deno.lstatSync(`${this.settings.source.root}/${rel}`).isDirectory) return;
     } catch {
       return;
     }
