@@ -140,7 +140,7 @@ Deno.test("file: a listing shared with a helper thread lists every file once, no
   }
 });
 
-Deno.test("file backend: never deletes or prunes through a symlinked directory", async () => {
+Deno.test("file backend: never writes, deletes or prunes through a symlinked directory", async () => {
   const dir = await Deno.makeTempDir();
   try {
     const cache = join(dir, "cache");
@@ -150,6 +150,12 @@ Deno.test("file backend: never deletes or prunes through a symlinked directory",
     await Deno.symlink(join(dir, "other-disk"), join(cache, "ab/link"));
     await Deno.symlink(join(dir, "other-disk/cd/only"), join(cache, "ab/real/file-link"));
     const b = new FileBackend(cache);
+    await Deno.writeTextFile(join(dir, "new"), "abc");
+    await assert.rejects(
+      () => b.put("ab/link/cd/new", { file: join(dir, "new"), size: 3 }, { ifAbsent: true }),
+      /refusing to write through the symbolic link ab\/link/,
+    );
+    assert.throws(() => Deno.statSync(join(dir, "other-disk/cd/new")), Deno.errors.NotFound);
     await assert.rejects(
       () => b.delete("ab/link/cd/only"),
       /refusing to delete through the symbolic link ab\/link/,

@@ -170,6 +170,7 @@ Deno.test("upload never leaves its source through a link, to a directory or to W
   assert.equal(up.code, 0, up.stdout);
   assert.match(up.stdout, new RegExp(`^INFO: done: ${artifacts.length} uploaded`, "m"));
   assertLinksNoted(up.stdout);
+  assert.doesNotMatch(up.stdout, /unreadable/, "skipped links are no unreadable parts");
   assert.deepEqual(await listFiles(target), artifacts);
   assert.deepEqual(
     Deno.readFileSync(join(target, fileLink)),

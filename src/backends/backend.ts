@@ -118,7 +118,8 @@ export interface Backend {
   stat(path: string, options?: CallOptions): Promise<Entry | null>;
   /**
    * Stores a local file at `path` so that readers see either nothing (or the previous file) or
-   * the whole new file, never a part; creates parent directories as needed.
+   * the whole new file, never a part; creates parent directories as needed (in a local tree,
+   * never through a symbolic link to a directory).
    */
   put(path: string, source: PutSource, options?: PutOptions): Promise<PutResult>;
   /** A file's content, or null if it does not exist. */

@@ -48,11 +48,16 @@ export class FileBackend implements Backend {
   /**
    * `location` is a bare path or a `file://` URL. `native: false` keeps puts to the portable
    * way of placing files (named temporary file, rename or link), for tests of it;
-   * `listHelperAfterMs` is when a listing's helper thread joins (see `listTree`).
+   * `listHelperAfterMs` is when a listing's helper thread joins (see `listTree`); `onNote`
+   * takes the notes of walks whose options name no `onNote` (see `ListOptions.onNote`).
    */
   constructor(
     location: string,
-    readonly options: { native?: boolean; listHelperAfterMs?: number } = {},
+    readonly options: {
+      native?: boolean;
+      listHelperAfterMs?: number;
+      onNote?: (message: string) => void;
+    } = {},
   ) {
     const path = location.startsWith("file://") ? location.slice("file://".length) : location;
     if (path === "") throw new BackendError("empty file:// path");
@@ -67,6 +72,18 @@ export class FileBackend implements Backend {
 
   #abs(path: string): string {
     return this.#under(checkPath(path));
+  }
+
+  /**
+   * Refuses (as this file's failure) to `act` on a path whose parent directories include a
+   * symbolic link: what it reaches lies outside the cache.
+   */
+  #refuseLinks(path: string, act: string): void {
+    const parent = parentOf(path);
+    const link = parent === "" ? null : linkOnPath(this.root, parent);
+    if (link !== null) {
+      throw new BackendError(`refusing to ${act} through the symbolic link ${link}`, "file");
+    }
   }
 
   async exists(options: CallOptions = {}): Promise<boolean> {
@@ -93,14 +110,16 @@ export class FileBackend implements Backend {
 
   /** Streams the tree in batches of entries, walked as `directories` walks it (see `listTree`). */
   list(options: ListOptions = {}): AsyncIterable<Entry[]> {
-    return listTree(this.root, this.displayUrl, options, this.options.listHelperAfterMs);
+    const walk = { ...options, onNote: options.onNote ?? this.options.onNote };
+    return listTree(this.root, this.displayUrl, walk, this.options.listHelperAfterMs);
   }
 
   /** The tree one directory at a time, each with its files (see `walkTree`). */
   directories(
     options: ListOptions & Pick<WalkOptions, "from" | "onDirectoryLink"> = {},
   ): Generator<WalkedDirectory> {
-    return walkTree(this.root, this.displayUrl, options);
+    const walk = { ...options, onNote: options.onNote ?? this.options.onNote };
+    return walkTree(this.root, this.displayUrl, walk);
   }
 
   /** The size of a file, or null if it is gone (synchronous: for the upload's hot path). */
@@ -141,8 +160,10 @@ export class FileBackend implements Backend {
     );
   }
 
+  /** Stores a file (see `Backend.put`); never through a symbolic link to a directory. */
   async put(path: string, source: PutSource, options: PutOptions = {}): Promise<PutResult> {
     const target = this.#abs(path);
+    this.#refuseLinks(path, "write");
     const temp = tempNameFor(target, HOST, Deno.pid, ++tempCounter);
     const copier = this.#startCopier();
     try {
@@ -193,11 +214,7 @@ export class FileBackend implements Backend {
   async delete(path: string, options: CallOptions = {}): Promise<void> {
     const abs = this.#abs(path);
     options.signal?.throwIfAborted();
-    const parent = parentOf(path);
-    const link = parent === "" ? null : linkOnPath(this.root, parent);
-    if (link !== null) {
-      throw new BackendError(`refusing to delete through the symbolic link ${link}`, "file");
-    }
+    this.#refuseLinks(path, "delete");
     try {
       await Deno.remove(abs);
     } catch (err) {

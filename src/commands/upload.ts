@@ -100,7 +100,8 @@ export const upload: Command = {
       out.warn(`source ${source} does not exist. Not uploading.`);
       return 0;
     }
-    const local = new FileBackend(source);
+    // Its note on skipped links is no unreadable part (which the summary counts).
+    const local = new FileBackend(source, { onNote: (message) => out.warn(message) });
     await refuseTargetInSource(local, location);
     const target = await openCache(location, options);
     try {

@@ -56,7 +56,8 @@ export class WatchedSource extends FileBackend {
     const fresh = links.filter((path) => !this.#links.has(path));
     if (fresh.length === 0) return;
     fresh.forEach((path) => this.#links.add(path));
-    (options?.onNote ?? options?.onWarning)?.(linksNote(this.displayUrl, fresh));
+    const note = options?.onNote ?? this.options.onNote ?? options?.onWarning;
+    note?.(linksNote(this.displayUrl, fresh));
   }
 
   /**
