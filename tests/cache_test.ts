@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { archivePathOf, artifactKind, parseArtifactName } from "../src/cache/artifact.ts";
 import { parseAge } from "../src/cache/age.ts";
 import { makeFilter } from "../src/cache/filter.ts";
-import { redactUrl, schemeOf } from "../src/backends/url.ts";
+import { isRemoteUrl, redactText, redactUrl, schemeOf } from "../src/backends/url.ts";
 
 const HASH = "9d25db06" + "0".repeat(56);
 
@@ -154,4 +154,22 @@ Deno.test("url: credentials and signatures are redacted, schemes recognised", ()
   assert.equal(redactUrl("https://host/p@1"), "https://host/p@1", "no password, nothing hidden");
   assert.equal(schemeOf("/plain/path"), "file");
   assert.equal(schemeOf("HTTPS://host/x"), "https");
+});
+
+Deno.test("url: every URL quoted in a message is redacted; only other schemes are remote", () => {
+  assert.equal(
+    redactText("unrecognized arguments: a https://u:pw@h/x 's3://k:pw@b/p': ftp:/u:pw@h"),
+    "unrecognized arguments: a https://u:***@h/x 's3://k:***@b/p': ftp:/u:***@h",
+  );
+  assert.equal(redactText("ERROR: sstate:a:b:c@d: reason"), "ERROR: sstate:a:b:c@d: reason");
+  assert.equal(
+    redactText("cannot access https://u:pw@h/x: HTTP 401"),
+    "cannot access https://u:***@h/x: HTTP 401",
+  );
+  for (const remote of ["https://h/x", "s3://b", "https:/h/x", "FTP://h"]) {
+    assert.ok(isRemoteUrl(remote), remote);
+  }
+  for (const local of ["/a/b", "rel/dir", "file:///a", "file://rel", "./https:/x"]) {
+    assert.ok(!isRemoteUrl(local), local);
+  }
 });

@@ -17,6 +17,7 @@ import { TARGET_CODES, wrap } from "./fs_errors.ts";
 import { tempNameFor } from "./temp_name.ts";
 import { listTree } from "./tree_lister.ts";
 import { linkOnPath, type WalkedDirectory, type WalkOptions, walkTree } from "./tree_walk.ts";
+import { redactUrl } from "./url.ts";
 
 /**
  * The absolute, normalized form of a local path (what `path.resolve` does, without loading the
@@ -61,7 +62,7 @@ export class FileBackend implements Backend {
   ) {
     const path = location.startsWith("file://") ? location.slice("file://".length) : location;
     if (path === "") throw new BackendError("empty file:// path");
-    this.displayUrl = `file://${path}`;
+    this.displayUrl = redactUrl(`file://${path}`);
     this.root = absolutePath(path);
   }
 

@@ -28,6 +28,19 @@ export function redactUrl(url: string): string {
   return out;
 }
 
+/**
+ * `text` with every URL in it redacted as `redactUrl` does: for messages that quote what they
+ * were given (a URL ends at white space or a quote).
+ */
+export function redactText(text: string): string {
+  return text.replace(/[a-z][a-z0-9+.-]*:\/\/?[^\s'"<>]*/gi, (url) => redactUrl(url));
+}
+
+/** Whether a location is a URL other than `file://` (also a malformed `scheme:/…` one). */
+export function isRemoteUrl(location: string): boolean {
+  return /^[a-z][a-z0-9+.-]*:\//i.test(location) && !location.startsWith("file://");
+}
+
 /** The scheme of a location (`file` for bare paths). */
 export function schemeOf(location: string): string {
   const m = /^([a-z][a-z0-9+.-]*):\/\//i.exec(location);

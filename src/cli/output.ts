@@ -2,8 +2,10 @@
  * Line output in the reference tool's format (`INFO: …`, `WARNING: …`, `ERROR: …`, plain lines),
  * with colour decided once per run. Lines are batched for speed but never held long: they are
  * written at least every 100 ms, and warnings and errors at once, so a piped log shows progress
- * as it happens and a killed run keeps what it printed.
+ * as it happens and a killed run keeps what it printed. The tool's own messages (info, warnings,
+ * errors) never show a password of a URL they quote.
  */
+import { redactText } from "../backends/url.ts";
 
 const encoder = new TextEncoder();
 
@@ -85,7 +87,7 @@ export class Output {
   info(text: string): void {
     if (this.quiet) return;
     if (this.json) this.#diagnose(`INFO: ${text}`);
-    else this.line(`INFO: ${text}`);
+    else this.line(`INFO: ${redactText(text)}`);
   }
 
   /** `WARNING: …`, written at once. */
@@ -104,7 +106,8 @@ export class Output {
   }
 
   /** A diagnostic line: on stdout among the others, or on stderr in JSON mode; never held. */
-  #diagnose(text: string): void {
+  #diagnose(message: string): void {
+    const text = redactText(message);
     if (!this.json) {
       this.line(text);
       return this.flush();

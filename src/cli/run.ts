@@ -1,5 +1,6 @@
 /** The command-line entry point: parse, dispatch, turn every error into one line and an exit code. */
 import denoConfig from "../../deno.json" with { type: "json" };
+import { redactText } from "../backends/url.ts";
 import { parseArgs, type ParsedArgs } from "./args.ts";
 import { reportOf, UsageError } from "./errors.ts";
 import { ALWAYS_ALLOWED, commandHelp, globalHelp } from "./help.ts";
@@ -14,15 +15,16 @@ export const VERSION: string = denoConfig.version;
 
 const USAGE = "usage: isar-sstate COMMAND [SOURCE] TARGET [options]";
 
-/** The JSON object that stands for an error under `--json`. */
+/** The JSON object that stands for an error under `--json` (URLs in it redacted). */
 function jsonError(message: string, exit: number): string {
-  return JSON.stringify({ error: message, exit });
+  return JSON.stringify({ error: redactText(message), exit });
 }
 
+/** Prints a syntax error, which may quote arguments (URLs in them redacted). */
 function printUsageError(err: UsageError): void {
   const hint = err.command ? `isar-sstate ${err.command} --help` : "isar-sstate --help";
   console.error(
-    `${USAGE}\nisar-sstate: error: ${err.message}\nTry '${hint}' for more information.`,
+    `${USAGE}\nisar-sstate: error: ${redactText(err.message)}\nTry '${hint}' for more information.`,
   );
 }
 

@@ -12,6 +12,7 @@ import {
   type Command,
   CommandError,
   jobsOf,
+  localPathOf,
   openCache,
   type Printer,
   requireSourceAndTarget,
@@ -199,16 +200,17 @@ export const analyze: Command = {
   ],
 
   async run(ctx) {
-    const { source, target: location } = requireSourceAndTarget(ctx);
+    const { source: given, target: location } = requireSourceAndTarget(ctx);
     const { out, options } = ctx;
+    const source = localPathOf(given, "source");
     const jobs = jobsOf(options);
     const filter = makeFilter(options.filter, options.arch);
-    const sourceCache = new FileBackend(source);
+    const sourceCache = new FileBackend(source.path);
     const target = await openCache(location, options);
     try {
       const signal = ctx.abort;
       if (!(await sourceCache.exists({ signal }))) {
-        throw new CommandError(`source ${source} does not exist. Nothing to analyze.`);
+        throw new CommandError(`source ${source.shown} does not exist. Nothing to analyze.`);
       }
       if (!(await target.exists({ signal }))) {
         throw new CommandError(`target ${target.displayUrl} does not exist. Nothing to analyze.`);
@@ -282,7 +284,7 @@ export const analyze: Command = {
       while (running.length > 0) await report();
       progress.clear();
       if (options.json) {
-        const json = { source, target: target.displayUrl, items: done.map(itemJson) };
+        const json = { source: source.shown, target: target.displayUrl, items: done.map(itemJson) };
         out.line(JSON.stringify(json, null, 2));
       }
       if (done.length < items.length) {

@@ -5,7 +5,7 @@
  */
 import type { Backend } from "../backends/backend.ts";
 import { openBackend } from "../backends/factory.ts";
-import type { LocationOptions } from "../backends/url.ts";
+import { isRemoteUrl, type LocationOptions, redactUrl } from "../backends/url.ts";
 import { retrying } from "../backends/retry.ts";
 import type { CommandName, Options } from "./options.ts";
 
@@ -110,6 +110,32 @@ export function requireTargetOnly(ctx: CommandContext): string {
     throw new CommandError(`'${command}' must not have a source (only a target)`);
   }
   return target!;
+}
+
+/** A local path given on the command line, and how to print it. */
+export interface LocalPath {
+  /** The path (a `file://` prefix removed). */
+  path: string;
+  /** The argument as given, for messages (with any password redacted). */
+  shown: string;
+}
+
+/**
+ * The local path an argument names (`role` says which: `source`, `--cache-dir`, …): a path or a
+ * `file://PATH`. Any other URL is an error (exit 1) that shows it without its password, so that
+ * nothing is read from, or created under, a path spelt like a URL.
+ */
+export function localPathOf(argument: string, role: string): LocalPath {
+  const shown = redactUrl(argument);
+  if (isRemoteUrl(argument)) {
+    throw new CommandError(`${role} ${shown} is a URL; it must be a local path (or file://PATH)`);
+  }
+  if (!argument.startsWith("file://")) return { path: argument, shown };
+  const path = argument.slice("file://".length);
+  if (path === "" || /^[^/]*@/.test(path)) {
+    throw new CommandError(`${role} ${shown} names no local path (file://PATH)`);
+  }
+  return { path, shown };
 }
 
 /** Default parallelism for transfers. */

@@ -5,14 +5,15 @@ import { compareSigfiles } from "../siginfo/compare.ts";
 import { recursiveCompare, SiginfoIndex } from "../siginfo/lookup.ts";
 import type { SigInfo } from "../siginfo/read.ts";
 import { Limiter } from "../sync/limiter.ts";
-import { type Command, CommandError, DEFAULT_JOBS } from "./command.ts";
+import { type Command, CommandError, DEFAULT_JOBS, localPathOf } from "./command.ts";
 import { readSignature } from "./dump.ts";
 
 /** The cache to look dependencies up in, if --cache-dir was given. */
 async function dependencyCaches(cacheDir?: string): Promise<FileBackend[]> {
   if (cacheDir === undefined) return [];
-  const cache = new FileBackend(cacheDir);
-  if (!(await cache.exists())) throw new CommandError(`cache directory ${cacheDir} does not exist`);
+  const { path, shown } = localPathOf(cacheDir, "--cache-dir");
+  const cache = new FileBackend(path);
+  if (!(await cache.exists())) throw new CommandError(`cache directory ${shown} does not exist`);
   return [cache];
 }
 

@@ -1,10 +1,14 @@
 /** `dump FILE`: one signature file listed like `bitbake-dumpsig`. */
 import { dumpSigfile } from "../siginfo/dump.ts";
 import { readSiginfoFile, type SigInfo, SiginfoError } from "../siginfo/read.ts";
-import { type Command, CommandError } from "./command.ts";
+import { type Command, CommandError, localPathOf } from "./command.ts";
 
-/** Reads a signature file; a SiginfoError becomes a one-line CommandError naming the file. */
-export async function readSignature(path: string): Promise<SigInfo> {
+/**
+ * Reads a signature file (a path or file://PATH; any other URL is an error); a SiginfoError
+ * becomes a one-line CommandError naming the file.
+ */
+export async function readSignature(argument: string): Promise<SigInfo> {
+  const { path } = localPathOf(argument, "signature file");
   try {
     return await readSiginfoFile(path);
   } catch (err) {

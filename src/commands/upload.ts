@@ -9,23 +9,29 @@ import {
   type Command,
   CommandError,
   jobsOf,
+  type LocalPath,
+  localPathOf,
   openCache,
   type Printer,
   requireSourceAndTarget,
 } from "./command.ts";
 
-/** Whether a local path is a directory (null: it does not exist). */
-export async function isDirectory(path: string): Promise<boolean | null> {
+/** Whether a local source is a directory (null: it does not exist). */
+export async function isDirectory(source: LocalPath): Promise<boolean | null> {
   try {
-    return (await Deno.stat(path)).isDirectory;
+    return (await Deno.stat(source.path)).isDirectory;
   } catch (err) {
     if (err instanceof Deno.errors.NotFound) return null;
-    throw new CommandError(`cannot access source ${path}: ${describeError(err)}`);
+    throw new CommandError(`cannot access source ${source.shown}: ${describeError(err)}`);
   }
 }
 
 /** Refuses a target directory inside the source: each run would upload its own copy again. */
-export async function refuseTargetInSource(source: FileBackend, location: string): Promise<void> {
+export async function refuseTargetInSource(
+  source: FileBackend,
+  location: string,
+  shown: string,
+): Promise<void> {
   if (!(location.startsWith("file://") || !/^[a-z][a-z0-9+.-]*:\/\//i.test(location))) return;
   const target = new FileBackend(location);
   const real = async (path: string) => {
@@ -42,7 +48,7 @@ export async function refuseTargetInSource(source: FileBackend, location: string
   };
   const [src, dst] = [await real(source.root), await real(target.root)];
   if (dst === src || dst.startsWith(`${src}/`)) {
-    throw new CommandError(`target ${target.displayUrl} is inside the source ${source.root}`);
+    throw new CommandError(`target ${target.displayUrl} is inside the source ${shown}`);
   }
 }
 
@@ -91,18 +97,21 @@ export const upload: Command = {
   ],
 
   async run(ctx) {
-    const { source, target: location } = requireSourceAndTarget(ctx);
+    const { source: given, target: location } = requireSourceAndTarget(ctx);
     const { out, options } = ctx;
+    const source = localPathOf(given, "source");
     const filter = makeFilter(options.filter, options.arch);
     const sourceIsDirectory = await isDirectory(source);
-    if (sourceIsDirectory === false) throw new CommandError(`source ${source} is not a directory`);
+    if (sourceIsDirectory === false) {
+      throw new CommandError(`source ${source.shown} is not a directory`);
+    }
     if (sourceIsDirectory === null) {
-      out.warn(`source ${source} does not exist. Not uploading.`);
+      out.warn(`source ${source.shown} does not exist. Not uploading.`);
       return 0;
     }
     // Its note on skipped links is no unreadable part (which the summary counts).
-    const local = new FileBackend(source, { onNote: (message) => out.warn(message) });
-    await refuseTargetInSource(local, location);
+    const local = new FileBackend(source.path, { onNote: (message) => out.warn(message) });
+    await refuseTargetInSource(local, location, source.shown);
     const target = await openCache(location, options);
     try {
       const jobs = jobsOf(options, target);
@@ -119,7 +128,7 @@ export const upload: Command = {
           );
         }
       }
-      out.info(`uploading ${source} to ${target.displayUrl}`);
+      out.info(`uploading ${source.shown} to ${target.displayUrl}`);
       out.flush();
 
       const progress = ctx.progress("uploading");

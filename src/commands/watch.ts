@@ -13,6 +13,7 @@ import {
   type CommandContext,
   CommandError,
   jobsOf,
+  localPathOf,
   openCache,
   type Printer,
   requireSourceAndTarget,
@@ -44,7 +45,9 @@ async function indexFileFor(
   location: string,
   displayUrl: string,
 ): Promise<string | undefined> {
-  if (option !== undefined) return option === "" ? undefined : resolve(option);
+  if (option !== undefined) {
+    return option === "" ? undefined : resolve(localPathOf(option, "--index-file").path);
+  }
   const home = Deno.env.get("HOME");
   const base = Deno.env.get("XDG_CACHE_HOME") || (home ? `${home}/.cache` : undefined);
   if (!base) return undefined;
@@ -140,8 +143,9 @@ export const watch: Command = {
   ],
 
   async run(ctx) {
-    const { source, target: location } = requireSourceAndTarget(ctx);
+    const { source: given, target: location } = requireSourceAndTarget(ctx);
     const { out, options } = ctx;
+    const source = localPathOf(given, "source");
     const settleMs = inRange(options.settle ?? DEFAULT_SETTLE_MS, "--settle", 0, 600_000);
     const rescanS = inRange(
       options.rescanInterval ?? DEFAULT_RESCAN_S,
@@ -151,17 +155,19 @@ export const watch: Command = {
     );
     const filter = makeFilter(options.filter, options.arch);
     const sourceIsDirectory = await isDirectory(source);
-    if (sourceIsDirectory === false) throw new CommandError(`source ${source} is not a directory`);
+    if (sourceIsDirectory === false) {
+      throw new CommandError(`source ${source.shown} is not a directory`);
+    }
     if (sourceIsDirectory === null) {
       try {
-        await Deno.mkdir(source, { recursive: true });
+        await Deno.mkdir(source.path, { recursive: true });
       } catch (err) {
-        throw new CommandError(`cannot create source ${source}: ${describeError(err)}`);
+        throw new CommandError(`cannot create source ${source.shown}: ${describeError(err)}`);
       }
-      out.info(`created ${source}, which did not exist yet`);
+      out.info(`created ${source.shown}, which did not exist yet`);
     }
-    const local = new WatchedSource(source);
-    await refuseTargetInSource(local, location);
+    const local = new WatchedSource(source.path);
+    await refuseTargetInSource(local, location, source.shown);
     const target = await openCache(location, options);
     let watcher: Watcher | undefined;
     try {
@@ -179,8 +185,8 @@ export const watch: Command = {
         indexFile,
         abort: ctx.abort,
       }, report.observer);
-      report.info(`watching ${source}, uploading to ${target.displayUrl}`, "watching", {
-        source,
+      report.info(`watching ${source.shown}, uploading to ${target.displayUrl}`, "watching", {
+        source: source.shown,
         target: target.displayUrl,
       });
       out.flush();
