@@ -151,9 +151,16 @@ Deno.test("file:// sources work where a local directory or file is expected", as
   assert.equal(up.code, 0, up.stdout);
   assert.deepEqual(await listFiles(join(dir.path, "up")), files);
 
-  const watched = await runIn(cwd, ["watch", `file://${src}`, join(dir.path, "w"), "--", "true"]);
+  // The wrapped command's arguments are shown redacted too, in its JSON events as well.
+  const wrapped = ["--", "true", https(closedPort())];
+  const watched = await runIn(cwd, ["watch", `file://${src}`, join(dir.path, "w"), ...wrapped]);
   assert.equal(watched.code, 0, watched.stdout);
+  assertNoPassword(watched, "watch -- COMMAND URL");
   assert.deepEqual(await listFiles(join(dir.path, "w")), files);
+  const json = await runIn(cwd, ["watch", "--json", src, join(dir.path, "j"), ...wrapped]);
+  assert.equal(json.code, 0, json.stderr);
+  assertNoPassword(json, "watch --json -- COMMAND URL");
+  assert.match(json.stdout, /"event":"started","command":\["true","https:\/\/alice:\*\*\*@/);
 
   const analyze = await runIn(cwd, ["analyze", "--json", `file://${src}`, `file://${remote}`]);
   assert.equal(analyze.code, 0, analyze.stderr);

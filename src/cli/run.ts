@@ -124,7 +124,7 @@ export async function runCli(argv: readonly string[], sink?: LineSink): Promise<
     const report = reportOf(err);
     if (options.json) out.line(jsonError(report.message, report.exitCode));
     out.error(report.message);
-    if (options.debug && !report.expected) console.error(err);
+    if (options.debug && !report.expected) console.error(redactText(Deno.inspect(err)));
     return interruption.exitCode ?? report.exitCode;
   } finally {
     progressLines.forEach((p) => p.clear());

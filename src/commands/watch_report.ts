@@ -2,6 +2,7 @@
  * What `watch` prints: a timestamped line per uploaded artifact where no terminal shows a status
  * line (logs, CI), a live status line on a terminal, or one JSON event per line with `--json`.
  */
+import { redactText } from "../backends/url.ts";
 import type { Artifact } from "../cache/artifact.ts";
 import { formatBytes, formatGb } from "../cache/units.ts";
 import type { UploadPlan } from "../sync/upload.ts";
@@ -51,10 +52,11 @@ export class WatchReport {
     return !this.out.json && (!this.status.live || this.out.verbose);
   }
 
-  /** One JSON event line (JSON mode only). */
+  /** One JSON event line (JSON mode only); URLs in it (the wrapped command's) are redacted. */
   event(name: string, fields: Record<string, unknown> = {}): void {
     if (!this.out.json) return;
-    this.out.line(JSON.stringify({ time: new Date().toISOString(), event: name, ...fields }));
+    const event = JSON.stringify({ time: new Date().toISOString(), event: name, ...fields });
+    this.out.line(redactText(event));
   }
 
   /** An INFO line, or the JSON event in JSON mode. */
