@@ -11,6 +11,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { parseArtifactName } from "../src/cache/artifact.ts";
+import { WatchedSource } from "../src/sync/watch_tree.ts";
 import { copyTree, fixtureCache, listFiles, runTool, tempDir } from "./helpers.ts";
 import { haveApache, startApache } from "./servers/apache.ts";
 import { allPresent, eventually, spawnTool, writeLikeBitbake } from "./watch_helpers.ts";
@@ -233,4 +234,29 @@ Deno.test("watch never watches, lists or uploads through a link", async () => {
   assert.deepEqual(throughLinks(stdout).filter((l) => !l.includes("symbolic link")), []);
   assertLinksNoted(stdout);
   assert.match(stdout, /skipped 1 symbolic link to a directory in file:\/\/.*: gh\/sibling-late$/m);
+});
+
+Deno.test("a watch's rescan does not follow a directory that was replaced by a link", async () => {
+  await using dir = await tempDir("isar-sstate-links-");
+  const src = join(dir.path, "src");
+  const outside = join(dir.path, "outside");
+  const name = `sstate:x:arm64-isar:1.0:r0:arm64:10:${"a".repeat(64)}_deploy.tar.zst`;
+  for (const root of [src, outside]) {
+    await Deno.mkdir(join(root, "ab/cd"), { recursive: true });
+    await Deno.writeTextFile(join(root, "ab/cd", name), "x");
+  }
+  await Deno.writeTextFile(join(outside, "ab/cd", `${name}.siginfo`), "outside");
+  // Old enough that a rescan trusts the modification times it recorded.
+  const hourAgo = new Date(Date.now() - 3600_000);
+  for (const d of ["", "ab", "ab/cd"]) await Deno.utime(join(src, d), hourAgo, hourAgo);
+  const source = new WatchedSource(src);
+  const first = [...source.directories({ metadata: false })].flatMap((d) => d.files);
+  assert.deepEqual(first.map((f) => f.path), [`ab/cd/${name}`]);
+  // The recorded directory ab/cd becomes a link to a directory with more files; ab keeps its
+  // modification time (whoever made the link set it back), so only ab/cd looks changed.
+  await Deno.remove(join(src, "ab/cd"), { recursive: true });
+  await Deno.symlink(join(outside, "ab/cd"), join(src, "ab/cd"));
+  await Deno.utime(join(src, "ab"), hourAgo, hourAgo);
+  const rescanned = [...source.rescan()].flatMap((d) => d.files);
+  assert.deepEqual(rescanned, [], "nothing through the link");
 });

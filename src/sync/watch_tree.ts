@@ -137,9 +137,13 @@ export class WatchedSource extends FileBackend {
     }
   }
 
+  /**
+   * A directory's modification time; null if it is gone or no directory, also when it became a
+   * symbolic link (the root may be one).
+   */
   #mtimeOf(dir: string): number | null {
     try {
-      const info = Deno.statSync(dir === "" ? this.root : `${this.root}/${dir}`);
+      const info = dir === "" ? Deno.statSync(this.root) : Deno.lstatSync(`${this.root}/${dir}`);
       return info.isDirectory ? info.mtime?.getTime() ?? 0 : null;
     } catch {
       return null;
