@@ -134,11 +134,6 @@ export class TreeWatch {
     return watch;
   }
 
-  /** Directories watched. */
-  get size(): number {
-    return this.#dirOf.size;
-  }
-
   /** Stops watching (the waiting thread wakes up and lets go of the descriptors). */
   close(): void {
     if (this.#closed) return;
