@@ -121,7 +121,7 @@ export const info: Command = {
     const location = requireTargetOnly(ctx);
     const { out, options } = ctx;
     const filter = makeFilter(options.filter, options.arch);
-    const target = await openCache(location, options);
+    const target = await openCache(location, options, out);
     try {
       if (!(await target.exists({ signal: ctx.abort }))) {
         if (options.json) out.line(JSON.stringify({ target: target.displayUrl, exists: false }));

@@ -162,7 +162,7 @@ export const watch: Command = {
     }
     const local = new WatchedSource(source);
     await refuseTargetInSource(local, location);
-    const target = await openCache(location, options);
+    const target = await openCache(location, options, out);
     let watcher: Watcher | undefined;
     try {
       const jobs = jobsOf(options, target);
