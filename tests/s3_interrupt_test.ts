@@ -164,6 +164,8 @@ Deno.test("s3 interrupt: a killed upload's multipart upload is aborted by clean 
     await run.finish();
     assert.deepEqual((await uploads()).map((u) => u.Key), [`cache/${path}`], "left behind");
 
+    const info = await runTool(["info", url], env);
+    assert.match(info.stdout, /^INFO: found 1 unfinished multipart uploads left by interrupted /m);
     // Younger than the default MAX_AGE (1d): left alone.
     const young = await runTool(["clean", url], env);
     assert.equal(young.code, 0, young.stdout + young.stderr);
