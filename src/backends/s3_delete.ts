@@ -34,8 +34,7 @@ export interface DeleteContext {
 /** Whether XML 1.0 can carry `key` (it has no room for most control characters). */
 export function xmlSafe(key: string): boolean {
   // deno-lint-ignore no-control-regex
-  return !/[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]|\p{Cs}/u.test(key) &&
-    key.isWellFormed();
+  return !/[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]/.test(key) && key.isWellFormed();
 }
 
 /** Per key: deleted (undefined), not deleted (an error), or in doubt after an abort. */
