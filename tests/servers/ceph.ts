@@ -310,7 +310,13 @@ export async function startGateway(s: S3Server): Promise<Gateway> {
   return {
     endpoint: vars.S3_ENDPOINT,
     pid,
-    signal: (signal) => Deno.kill(pid, signal),
+    signal: (signal) => {
+      try {
+        Deno.kill(pid, signal);
+      } catch (err) {
+        if (!(err instanceof Deno.errors.NotFound)) throw err; // killed already
+      }
+    },
     [Symbol.asyncDispose]: () => Promise.resolve(dispose()),
   };
 }
