@@ -100,3 +100,65 @@ export async function emptyDirs(dir: string, rel = ""): Promise<string[]> {
   if (entries === 0 && rel !== "") out.push(rel);
   return out.sort();
 }
+
+/** A run of the tool as a child process whose output is read as it comes. */
+export interface SpawnedTool {
+  child: Deno.ChildProcess;
+  readonly stdout: string;
+  readonly stderr: string;
+  /** Waits until stdout matches `re` (or `ms` pass: then fails). */
+  until(re: RegExp, ms?: number): Promise<void>;
+  /** Waits until stderr matches `re` (or `ms` pass: then fails). */
+  untilError(re: RegExp, ms?: number): Promise<void>;
+  /** Waits for the exit; after `ms` the tool is killed and this fails. */
+  finish(ms?: number): Promise<RunResult>;
+}
+
+/** Starts `isar-sstate ARGS` (with `env` added to the environment) and reads its output. */
+export function spawnTool(args: string[], env: Record<string, string> = {}): SpawnedTool {
+  const argv = toolArgv(args);
+  const child = new Deno.Command(argv[0], {
+    args: argv.slice(1),
+    env,
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  let stdout = "";
+  let stderr = "";
+  const collect = (stream: ReadableStream<Uint8Array>, add: (s: string) => void) =>
+    stream.pipeThrough(new TextDecoderStream()).pipeTo(new WritableStream({ write: add }));
+  const reading = Promise.all([
+    collect(child.stdout, (s) => void (stdout += s)),
+    collect(child.stderr, (s) => void (stderr += s)),
+  ]);
+  const waitFor = async (text: () => string, re: RegExp, ms: number) => {
+    const end = Date.now() + ms;
+    while (!re.test(text()) && Date.now() < end) await new Promise((r) => setTimeout(r, 5));
+    if (!re.test(text())) throw new Error(`no ${re} within ${ms} ms:\n${stdout}\n${stderr}`);
+  };
+  return {
+    child,
+    get stdout() {
+      return stdout;
+    },
+    get stderr() {
+      return stderr;
+    },
+    until: (re, ms = 20_000) => waitFor(() => stdout, re, ms),
+    untilError: (re, ms = 20_000) => waitFor(() => stderr, re, ms),
+    async finish(ms = 120_000) {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const late = new Promise<"late">((r) => timer = setTimeout(() => r("late"), ms));
+      const status = await Promise.race([child.status, late]);
+      clearTimeout(timer);
+      if (status === "late") {
+        child.kill("SIGKILL");
+        await child.status;
+        await reading;
+        throw new Error(`still running after ${ms} ms:\n${stdout}\n${stderr}`);
+      }
+      await reading;
+      return { code: status.code, stdout, stderr };
+    },
+  };
+}

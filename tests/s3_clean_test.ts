@@ -173,3 +173,66 @@ Deno.test("s3 clean: a DeleteObjects request refused as a whole stops the clean 
     await dropBucket(server, bucket);
   }
 });
+
+/** An archive whose name carries a control character that XML 1.0 cannot carry. */
+const CONTROL_KEY = `cc/00/sstate:ctrl\x01x:arm64-isar:1.0:r0:arm64:10:cc00${
+  "0".repeat(60)
+}_dpkg_build.tar.zst`;
+
+Deno.test("s3 clean: a stored key with a control character is deleted, and so are the batch's others", async () => {
+  const server = await s3Server();
+  const bucket = await newBucket(server, "cleanctrl");
+  const client = sdkClient(server);
+  const backend = openS3(server, `s3://${bucket}/cache`);
+  try {
+    await storeArchives(client, bucket);
+    await client.send(
+      new PutObjectCommand({ Bucket: bucket, Key: `cache/${CONTROL_KEY}`, Body: "x" }),
+    );
+    const listed = (await collect(backend)).map((e) => e.path);
+    assert.equal(listed.length, COUNT + 1);
+    assert.ok(listed.includes(CONTROL_KEY), "the key is stored and listed as it is");
+    const run = await clean(server, bucket);
+    assert.equal(run.code, 0, run.all);
+    assert.deepEqual(run.errors, []);
+    assert.match(run.stdout, new RegExp(`^INFO: done: ${COUNT + 1} deleted, 0 failed, `, "m"));
+    assert.deepEqual(await collect(backend), []);
+  } finally {
+    client.destroy();
+    await backend.close();
+    await dropBucket(server, bucket);
+  }
+});
+
+Deno.test("s3 clean: a DeleteObjects request refused as malformed (400) does not keep its keys", async () => {
+  const server = await s3Server();
+  const bucket = await newBucket(server, "clean400");
+  const client = sdkClient(server);
+  const backend = openS3(server, `s3://${bucket}/cache`);
+  try {
+    await storeArchives(client, bucket);
+    let refused = 0;
+    await using proxy = startFaultProxy({
+      targetPort: Number(new URL(server.endpoint).port),
+      answer: (head) => {
+        if (head.method !== "POST" || !head.path.includes("?delete")) return undefined;
+        refused++;
+        return {
+          status: 400,
+          body: '<?xml version="1.0" encoding="UTF-8"?><Error><Code>MalformedXML</Code>' +
+            "<Message>The XML you provided was not well-formed</Message></Error>",
+        };
+      },
+    });
+    const run = await clean(server, bucket, `http://127.0.0.1:${proxy.port}`);
+    assert.equal(run.code, 0, run.all);
+    assert.deepEqual(run.errors, []);
+    assert.equal(refused, Math.ceil(COUNT / 1000), "every batch was refused");
+    assert.match(run.stdout, new RegExp(`^INFO: done: ${COUNT} deleted, 0 failed, `, "m"));
+    assert.deepEqual(await collect(backend), []);
+  } finally {
+    client.destroy();
+    await backend.close();
+    await dropBucket(server, bucket);
+  }
+});

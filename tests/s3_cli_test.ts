@@ -105,3 +105,44 @@ Deno.test("s3 cli: missing credentials and a missing bucket are one line each, n
   assert.ok(lines2[0].includes(`s3://${bucket}/c`), lines2[0]);
   assert.ok(!lines2[0].includes(server.secretAccessKey));
 });
+
+Deno.test("s3 cli: a profile that the shared files lack is named, with the files read", async () => {
+  const server = await s3Server();
+  await using home = await tempDir();
+  const env = {
+    HOME: home.path,
+    DENO_DIR,
+    AWS_EC2_METADATA_DISABLED: "true",
+    NO_COLOR: "1",
+    AWS_ACCESS_KEY_ID: "",
+    AWS_SECRET_ACCESS_KEY: "",
+    AWS_SHARED_CREDENTIALS_FILE: "",
+    AWS_CONFIG_FILE: "",
+    AWS_ENDPOINT_URL: server.endpoint,
+    AWS_PROFILE: "nonexistent",
+  };
+  const url = `s3://${server.bucket}/x`;
+  const missing = await runTool(["info", url], env);
+  assert.equal(missing.code, 1);
+  const lines = (missing.stdout + missing.stderr).trim().split("\n");
+  assert.deepEqual(lines, [
+    `ERROR: AWS profile 'nonexistent' (AWS_PROFILE) not found in ${home.path}/.aws/credentials ` +
+    `(missing) or ${home.path}/.aws/config (missing)`,
+  ]);
+  // With the files there (holding other profiles), the same; the profile once added is used.
+  await Deno.mkdir(`${home.path}/.aws`);
+  await Deno.writeTextFile(`${home.path}/.aws/config`, "[profile other]\nregion = us-east-1\n");
+  await Deno.writeTextFile(
+    `${home.path}/.aws/credentials`,
+    `[other]\naws_access_key_id = ${server.accessKeyId}\n` +
+      `aws_secret_access_key = ${server.secretAccessKey}\n`,
+  );
+  const stillMissing = await runTool(["info", url], env);
+  assert.equal(
+    (stillMissing.stdout + stillMissing.stderr).trim(),
+    `ERROR: AWS profile 'nonexistent' (AWS_PROFILE) not found in ${home.path}/.aws/credentials ` +
+      `or ${home.path}/.aws/config`,
+  );
+  const found = await runTool(["info", url], { ...env, AWS_PROFILE: "other" });
+  assert.equal(found.code, 0, found.stdout + found.stderr);
+});

@@ -5,7 +5,12 @@
  */
 import assert from "node:assert/strict";
 import { Readable } from "node:stream";
-import { queryString, S3Transport, type SdkRequest } from "../src/backends/s3_http.ts";
+import {
+  abortedBeforeSending,
+  queryString,
+  S3Transport,
+  type SdkRequest,
+} from "../src/backends/s3_http.ts";
 
 const OPTIONS = { maxSockets: 8, connectTimeout: 2_000, idleTimeout: 2_000 };
 
@@ -130,6 +135,65 @@ Deno.test("s3 transport: an abort ends a request at once, and an aborted signal 
       () => transport.handle(request(server.port), { abortSignal: ctl.signal }),
       (err: Error) => err.name === "AbortError",
     );
+  } finally {
+    transport.destroy();
+    server.close();
+  }
+});
+
+Deno.test("s3 transport: after an abort, a request the server has whole may still answer", async () => {
+  let answered = 0;
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (req) => {
+    await req.arrayBuffer();
+    await new Promise((r) => setTimeout(r, 300));
+    answered++;
+    return new Response("done");
+  });
+  const transport = new S3Transport({ ...OPTIONS, abortGrace: 5_000 });
+  const silent = silentServer();
+  try {
+    // Sent whole, then aborted: the answer that comes within the grace is the outcome.
+    const ctl = new AbortController();
+    const pending = transport.handle(request(server.addr.port, { body: "x", method: "POST" }), {
+      abortSignal: ctl.signal,
+    });
+    setTimeout(() => ctl.abort(), 100);
+    const { response } = await pending;
+    assert.equal(response.statusCode, 200);
+    assert.equal(await text(response.body), "done");
+    assert.equal(answered, 1);
+    // A GET is cut at once; so is a request aborted before it was sent, which says so.
+    const get = new AbortController();
+    const reading = transport.handle(request(silent.port, { method: "GET" }), {
+      abortSignal: get.signal,
+    });
+    setTimeout(() => get.abort(), 50);
+    await assert.rejects(() => reading, (err: Error) => err.name === "AbortError");
+    await assert.rejects(
+      () => transport.handle(request(silent.port), { abortSignal: get.signal }),
+      (err: Error) => abortedBeforeSending(err),
+    );
+  } finally {
+    transport.destroy();
+    silent.close();
+    await server.shutdown();
+  }
+});
+
+Deno.test("s3 transport: a stall is told before the request fails", async () => {
+  const server = silentServer();
+  const stalls: string[] = [];
+  const transport = new S3Transport({
+    ...OPTIONS,
+    idleTimeout: 200,
+    onStall: (message) => stalls.push(message),
+  });
+  try {
+    await assert.rejects(
+      () => transport.handle(request(server.port, { body: "x" })),
+      (err: Error) => err.name === "TimeoutError",
+    );
+    assert.deepEqual(stalls, ["no answer for 0.2 s"]);
   } finally {
     transport.destroy();
     server.close();

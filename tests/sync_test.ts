@@ -180,6 +180,7 @@ Deno.test("queue: an archive whose siginfo failed is not uploaded; others are", 
     existed: 0,
     failed: 2,
     notStarted: 0,
+    unknown: 0,
   });
   assert.deepEqual(
     (await listFiles(f.dst)).sort(),

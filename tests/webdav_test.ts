@@ -272,7 +272,7 @@ Deno.test("webdav: an unreachable server is one target error", async () => {
   );
 });
 
-Deno.test("webdav: a server that stops answering fails transiently after the stall timeout", async () => {
+Deno.test("webdav: a server that stops answering fails after the stall timeout; in every attempt, the target", async () => {
   await using scratch = await scratchDir();
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const held: Deno.Conn[] = [];
@@ -284,17 +284,23 @@ Deno.test("webdav: a server that stops answering fails transiently after the sta
     const b = new WebDavBackend(`http://127.0.0.1:${port}/sstate/`, { stallTimeoutMs: 300 });
     const src = await localFile(scratch.path, "f", pattern(50));
     const large = await localFile(scratch.path, "large", pattern(BUFFER_LIMIT + 1));
-    const calls = [
-      () => b.put("f", src),
-      () => b.put("g", large),
-      () => b.read("f"),
-      () => collect(b),
+    // One attempt that stalls is transient; a listing (which retries inside) and the retry layer
+    // stop the target when every attempt stalls.
+    const retried = retrying(b, { attempts: 2, baseDelayMs: 10 });
+    const calls: [() => Promise<unknown>, string][] = [
+      [() => b.put("f", src), "transient"],
+      [() => b.put("g", large), "transient"],
+      [() => b.read("f"), "transient"],
+      [() => collect(b), "target"],
+      [() => retried.read("f"), "target"],
     ];
-    for (const call of calls) {
+    for (const [call, scope] of calls) {
       const err = await call().then(() => null, (e) => e);
       assert.ok(err instanceof BackendError, String(err));
-      assert.equal(err.scope, "transient");
+      assert.equal(err.scope, scope, err.message);
       assert.equal(err.code, "ETIMEDOUT");
+      assert.match(err.message, /no progress for 0\.3 s/);
+      if (scope === "target") assert.match(err.message, /\(\d attempts\)$/);
     }
   } finally {
     listener.close();

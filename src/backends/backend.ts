@@ -77,8 +77,26 @@ export const MAX_BULK_DELETE = 1000;
 /** The outcome of deleting one path in a `deleteMany` call. */
 export interface DeleteOutcome {
   path: string;
-  /** Why it could not be deleted; absent on success (a missing path counts as deleted). */
-  error?: BackendError;
+  /**
+   * Why it was not deleted; absent on success (a missing path counts as deleted). After an
+   * abort, the abort's reason for a path whose request never reached the store.
+   */
+  error?: Error;
+  /**
+   * Only after an abort: the request was cut after the store had it, and the path was still
+   * there when checked (or could not be checked): the store may yet delete it.
+   */
+  inDoubt?: boolean;
+}
+
+/** An upload that was started and never completed or aborted (an S3 multipart upload). */
+export interface IncompleteUpload {
+  /** The path it was meant for, relative to the cache root. */
+  path: string;
+  /** The store's id of the upload. */
+  id: string;
+  /** When it was started, in ms since the epoch. */
+  started: number;
 }
 
 /** What a backend can do, so callers need not guess from its URL. */
@@ -131,9 +149,18 @@ export interface Backend {
   delete(path: string, options?: CallOptions): Promise<void>;
   /**
    * Deletes up to MAX_BULK_DELETE files in as few requests as the backend allows, reporting
-   * each path's outcome. Present when `features.bulkDelete`.
+   * each path's outcome. Present when `features.bulkDelete`. An abort once requests were sent
+   * does not reject: the call checks, briefly, which paths are gone, and reports the others as
+   * not deleted (their request never reached the store) or `inDoubt`.
    */
   deleteMany?(paths: readonly string[], options?: CallOptions): Promise<DeleteOutcome[]>;
+  /**
+   * Uploads below the root that were started and never completed nor aborted (a killed run's
+   * S3 multipart uploads): they hold storage until aborted. Present where such uploads exist.
+   */
+  incompleteUploads?(options?: CallOptions): Promise<IncompleteUpload[]>;
+  /** Aborts an incomplete upload, freeing what it holds. Present with `incompleteUploads`. */
+  abortUpload?(upload: IncompleteUpload, options?: CallOptions): Promise<void>;
   /**
    * Removes `dirs` (relative directory paths, e.g. the parents of deleted files) and their
    * ancestors below the root where they are empty; never the root, never a symlinked directory
@@ -185,6 +212,20 @@ export class BackendError extends Error {
 /** Whether `err` is the rejection of an aborted call. */
 export function isAbortError(err: unknown): boolean {
   return err instanceof DOMException && (err.name === "AbortError" || err.name === "TimeoutError");
+}
+
+/**
+ * The rejection of a call that its abort cut before it could change anything on the target (a
+ * put that did not reach the point where the file could be stored): callers need not check.
+ */
+export function abortedUnchanged(signal: AbortSignal): DOMException {
+  const reason = signal.reason instanceof Error ? signal.reason.message : "aborted";
+  return Object.assign(new DOMException(reason, "AbortError"), { unchanged: true });
+}
+
+/** Whether `err` is an `abortedUnchanged` rejection. */
+export function isUnchanged(err: unknown): boolean {
+  return isAbortError(err) && (err as { unchanged?: boolean }).unchanged === true;
 }
 
 /** Best one-line description of any thrown value (with its errno code where it adds one). */

@@ -1,7 +1,14 @@
 /** Opens the backend a cache location names. */
 import { type Backend, BackendError } from "./backend.ts";
 import { FileBackend } from "./file.ts";
+import { type StallListener, stallTimeoutMs } from "./stall.ts";
 import { type LocationOptions, redactUrl, schemeOf } from "./url.ts";
+
+/** How to open a location: the command line's settings, and who hears of stalled requests. */
+export interface OpenOptions extends LocationOptions {
+  /** Told (at most once per stall timeout) while requests to the location stall. */
+  onStall?: StallListener;
+}
 
 /** The URL forms accepted, for error messages and help. */
 export const LOCATION_FORMS = "a path, file://PATH, http(s)://HOST/PATH or s3://BUCKET/PREFIX";
@@ -13,7 +20,7 @@ export const LOCATION_FORMS = "a path, file://PATH, http(s)://HOST/PATH or s3://
  */
 export async function openBackend(
   location: string,
-  options: LocationOptions = {},
+  options: OpenOptions = {},
 ): Promise<Backend> {
   if (/^[a-z][a-z0-9+.-]*:\/(?!\/)/i.test(location)) {
     throw new BackendError(`malformed location ${redactUrl(location)}: expected scheme://…`);
@@ -24,10 +31,13 @@ export async function openBackend(
       return new FileBackend(location);
     case "http":
     case "https":
-      return (await import("./webdav.ts")).openWebDav(location);
+      return (await import("./webdav.ts")).openWebDav(location, {
+        stallTimeoutMs: stallTimeoutMs(Deno.env.toObject()),
+        onStall: options.onStall,
+      });
     case "s3": {
       const { S3Backend } = await import("./s3.ts");
-      return new S3Backend(location, options);
+      return new S3Backend(location, options, { onStall: options.onStall });
     }
     default:
       throw new BackendError(

@@ -41,9 +41,15 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   });
 }
 
+/** Whether `err` is a request that stalled (no byte for the stall timeout) or timed out. */
+export function isStall(err: unknown): err is BackendError {
+  return err instanceof BackendError && err.transient && err.code === "ETIMEDOUT";
+}
+
 /**
  * Calls `fn` until it succeeds, fails with an error that is not transient, or attempts run out;
- * an abort during the wait between attempts rejects with the signal's reason.
+ * an abort during the wait between attempts rejects with the signal's reason. A request that
+ * stalled in its last attempt too means the target does not answer: that stops the run.
  */
 export async function withRetry<T>(
   fn: () => Promise<T>,
@@ -54,6 +60,12 @@ export async function withRetry<T>(
     try {
       return await fn();
     } catch (err) {
+      if (attempt >= policy.attempts && isStall(err) && !signal?.aborted) {
+        throw new BackendError(`${err.message} (${attempt} attempts)`, "target", {
+          cause: err,
+          code: err.code,
+        });
+      }
       if (attempt >= policy.attempts || !isTransient(err) || signal?.aborted) throw err;
       const delay = policy.baseDelayMs * 2 ** (attempt - 1) * (0.75 + Math.random() / 2);
       await sleep(delay, signal);
@@ -77,6 +89,8 @@ class RetryingBackend implements Backend {
   readonly deleteMany?: Backend["deleteMany"];
   readonly pruneEmptyDirs?: Backend["pruneEmptyDirs"];
   readonly prepare?: Backend["prepare"];
+  readonly incompleteUploads?: Backend["incompleteUploads"];
+  readonly abortUpload?: Backend["abortUpload"];
 
   constructor(readonly inner: Backend, readonly policy: RetryPolicy) {
     this.displayUrl = inner.displayUrl;
@@ -85,6 +99,12 @@ class RetryingBackend implements Backend {
     if (inner.deleteMany) this.deleteMany = (paths, o) => this.#deleteMany(paths, o);
     if (inner.pruneEmptyDirs) this.pruneEmptyDirs = (dirs, o) => inner.pruneEmptyDirs!(dirs, o);
     if (inner.prepare) this.prepare = () => inner.prepare!();
+    if (inner.incompleteUploads) {
+      this.incompleteUploads = (o) => this.#retry(() => inner.incompleteUploads!(o), o);
+    }
+    if (inner.abortUpload) {
+      this.abortUpload = (u, o) => this.#retry(() => inner.abortUpload!(u, o), o);
+    }
   }
 
   #retry<T>(fn: () => Promise<T>, options?: CallOptions): Promise<T> {

@@ -4,16 +4,15 @@
  */
 import {
   DeleteObjectCommand,
-  DeleteObjectsCommand,
   GetObjectCommand,
   HeadObjectCommand,
   ListObjectsV2Command,
   PutObjectCommand,
-  type PutObjectCommandOutput,
-  S3Client,
+  type S3Client,
   type S3ClientConfig,
 } from "@aws-sdk/client-s3";
 import {
+  abortedUnchanged,
   type Backend,
   BackendError,
   type CallOptions,
@@ -21,6 +20,8 @@ import {
   type DeleteOutcome,
   type Entry,
   type Features,
+  type IncompleteUpload,
+  isUnchanged,
   type ListOptions,
   MAX_BULK_DELETE,
   type PutOptions,
@@ -28,18 +29,21 @@ import {
   type PutSource,
 } from "./backend.ts";
 import type { LocationOptions } from "./url.ts";
-import { BUFFERED_BODY_MAX, FileBody, readFileRange, useFileBodies } from "./s3_body.ts";
-import { type Env, FALLBACK_REGION, resolveS3Location, type S3Location } from "./s3_config.ts";
+import { BUFFERED_BODY_MAX, FileBody, plainMd5, readFileRange } from "./s3_body.ts";
+import { createClient } from "./s3_client.ts";
+import { type Env, missingProfile, resolveS3Location, type S3Location } from "./s3_config.ts";
+import { deleteKeys } from "./s3_delete.ts";
 import {
   isNoSuchBucket,
   isNotFound,
   isPreconditionFailed,
-  keyError,
   s3Error,
+  type S3Target,
 } from "./s3_errors.ts";
-import { S3Transport } from "./s3_http.ts";
+import { abortedBeforeSending } from "./s3_http.ts";
 import { listPrefix, type ListRequest } from "./s3_list.ts";
-import { uploadMultipart } from "./s3_multipart.ts";
+import { abortIncomplete, listIncomplete, uploadMultipart } from "./s3_multipart.ts";
+import { type StallListener, stallTimeoutMs } from "./stall.ts";
 
 /** Files above this size are uploaded in parts, several at a time. */
 export const MULTIPART_THRESHOLD = 64 * 1024 * 1024;
@@ -49,28 +53,13 @@ const PART_SIZE = 16 * 1024 * 1024;
 const PART_CONCURRENCY = 4;
 /** List requests in flight at once. */
 const LIST_CONCURRENCY = 16;
-/** Attempts per request (the first plus retries), unless AWS_MAX_ATTEMPTS says otherwise. */
-const MAX_ATTEMPTS = 5;
-
-/** Extra settings, for tests: explicit credentials instead of the SDK's default chain. */
+/** Extra settings: explicit credentials (tests), the environment, who hears of stalls. */
 export interface S3BackendSettings {
   credentials?: S3ClientConfig["credentials"];
   /** The environment to resolve the location in (default: the process environment). */
   env?: Env;
-}
-
-const silentLogger = { debug() {}, info() {}, warn() {}, error() {} };
-
-/** The region of the SDK's default chain (AWS_REGION, the profile's config), or the fallback. */
-async function defaultRegion(): Promise<string> {
-  const probe = new S3Client({});
-  try {
-    return await probe.config.region();
-  } catch {
-    return FALLBACK_REGION;
-  } finally {
-    probe.destroy();
-  }
+  /** Told (at most once per stall timeout) when requests stall. */
+  onStall?: StallListener;
 }
 
 /** A cache under a key prefix of an S3 bucket. */
@@ -82,42 +71,22 @@ export class S3Backend implements Backend {
   readonly location: S3Location;
   /** The SDK client (exposed for instrumentation). */
   readonly client: S3Client;
+  /** A request without a byte sent or received for this long fails (and is retried). */
+  readonly stallTimeoutMs: number;
+  readonly #target: S3Target;
 
   constructor(url: string, options: LocationOptions = {}, settings: S3BackendSettings = {}) {
     const env = settings.env ?? Deno.env.toObject();
     this.location = resolveS3Location(url, options, env);
     this.displayUrl = this.location.displayUrl;
-    const retries = env.AWS_MAX_ATTEMPTS || env.AWS_RETRY_MODE
-      ? {}
-      : { maxAttempts: MAX_ATTEMPTS, retryMode: "standard" };
-    // Resolved once: the SDK asks for the region on every request.
-    let region: Promise<string> | undefined;
-    this.client = new S3Client({
-      ...retries,
-      region: this.location.region ?? (() => region ??= defaultRegion()),
-      // A guessed region may be wrong for an AWS bucket: follow S3's redirects to the right one.
-      followRegionRedirects: true,
-      endpoint: this.location.endpoint,
-      forcePathStyle: this.location.forcePathStyle,
+    this.#target = { ...this.location, missingProfile: () => missingProfile(env) };
+    this.stallTimeoutMs = stallTimeoutMs(env);
+    this.client = createClient(this.location, {
+      env,
       credentials: settings.credentials,
-      // Streamed bodies with the SDK's default trailing checksums are refused or stored with
-      // their chunk framing by many S3-compatible stores: checksums only where S3 requires them.
-      requestChecksumCalculation: "WHEN_REQUIRED",
-      responseChecksumValidation: "WHEN_REQUIRED",
-      expectContinueHeader: false,
-      // Structurally the SDK's RequestHandler (whose types live in a package not imported here).
-      requestHandler: new S3Transport({
-        maxSockets: 256,
-        connectTimeout: 10_000,
-        idleTimeout: 120_000,
-      }) as unknown as S3ClientConfig["requestHandler"],
-      logger: silentLogger,
+      stallTimeoutMs: this.stallTimeoutMs,
+      onStall: settings.onStall,
     });
-    useFileBodies(this.client);
-  }
-
-  get #target() {
-    return this.location;
   }
 
   #key(path: string): string {
@@ -267,12 +236,14 @@ export class S3Backend implements Backend {
           concurrency: PART_CONCURRENCY,
           ifAbsent: !!options.ifAbsent,
           signal,
+          cleanupTimeoutMs: this.stallTimeoutMs,
         });
         if (result === "stored") await this.#verifySize(path, key, size, signal);
         return result;
       }
       return await this.#putObject(path, key, source.file, size, options);
     } catch (err) {
+      if (isUnchanged(err)) throw err;
       if (!signal?.aborted && options.ifAbsent && isPreconditionFailed(err)) return "exists";
       this.#fail(err, `cannot upload ${path}`, signal);
     }
@@ -298,7 +269,13 @@ export class S3Backend implements Backend {
         IfNoneMatch: options.ifAbsent ? "*" : undefined,
       }),
       { abortSignal: options.signal },
-    );
+    ).catch((err) => {
+      // Cut before the store had the whole body: it cannot have stored the object.
+      if (options.signal?.aborted && abortedBeforeSending(err)) {
+        throw abortedUnchanged(options.signal);
+      }
+      throw err;
+    });
     const etag = plainMd5(out);
     if (etag === undefined) {
       await this.#verifySize(path, key, size, options.signal);
@@ -361,8 +338,10 @@ export class S3Backend implements Backend {
   }
 
   /**
-   * Deletes up to MAX_BULK_DELETE paths with one DeleteObjects request. A key the response lists
-   * as refused is an error of that path ("file"); a refused request fails them all (throws).
+   * Deletes up to MAX_BULK_DELETE paths with one DeleteObjects request (keys XML cannot carry, and
+   * those of a request refused as malformed, one by one: see s3_delete.ts). A key the response
+   * lists as refused is an error of that path ("file"); a refused request fails them all
+   * (throws).
    */
   async deleteMany(paths: readonly string[], options: CallOptions = {}): Promise<DeleteOutcome[]> {
     if (paths.length > MAX_BULK_DELETE) {
@@ -376,44 +355,48 @@ export class S3Backend implements Backend {
     for (const path of paths) {
       try {
         byKey.set(this.#key(path), path);
-        outcomes.set(path, { path });
       } catch (err) {
         outcomes.set(path, { path, error: err as BackendError });
       }
     }
     if (byKey.size > 0) {
-      try {
-        const out = await this.client.send(
-          new DeleteObjectsCommand({
-            Bucket: this.location.bucket,
-            Delete: { Objects: [...byKey.keys()].map((Key) => ({ Key })), Quiet: true },
-          }),
-          { abortSignal: options.signal },
-        );
-        for (const e of out.Errors ?? []) {
-          const path = byKey.get(e.Key ?? "");
-          if (path === undefined || e.Code === "NoSuchKey") continue;
-          outcomes.set(path, { path, error: keyError(e.Code, e.Message) });
-        }
-      } catch (err) {
-        this.#fail(err, `cannot delete ${byKey.size} objects`, options.signal);
+      const context = { client: this.client, bucket: this.location.bucket, target: this.#target };
+      const results = await deleteKeys(context, [...byKey.keys()], options.signal);
+      for (const [key, result] of results) {
+        const path = byKey.get(key)!;
+        if (result === "inDoubt") outcomes.set(path, { path, inDoubt: true });
+        else outcomes.set(path, result ? { path, error: result } : { path });
       }
     }
     return paths.map((path) => outcomes.get(path)!);
+  }
+
+  /** Multipart uploads below the prefix that were never completed nor aborted. */
+  async incompleteUploads(options: CallOptions = {}): Promise<IncompleteUpload[]> {
+    try {
+      return await listIncomplete(
+        this.client,
+        this.location.bucket,
+        this.location.prefix,
+        options.signal,
+      );
+    } catch (err) {
+      this.#fail(err, `cannot list the unfinished uploads of ${this.displayUrl}`, options.signal);
+    }
+  }
+
+  /** Aborts a multipart upload, freeing its parts (one already gone is fine). */
+  async abortUpload(upload: IncompleteUpload, options: CallOptions = {}): Promise<void> {
+    const key = this.location.prefix + upload.path;
+    try {
+      await abortIncomplete(this.client, this.location.bucket, key, upload.id, options.signal);
+    } catch (err) {
+      this.#fail(err, `cannot abort the unfinished upload of ${upload.path}`, options.signal);
+    }
   }
 
   close(): Promise<void> {
     this.client.destroy();
     return Promise.resolve();
   }
-}
-
-/** The ETag of a single-part upload when it is the MD5 of the content, else undefined. */
-function plainMd5(out: PutObjectCommandOutput): string | undefined {
-  const etag = out.ETag?.replaceAll('"', "").toLowerCase();
-  if (!etag || !/^[0-9a-f]{32}$/.test(etag)) return undefined;
-  // With KMS or customer keys, S3's ETag is not the MD5 of the content.
-  const sse = out.ServerSideEncryption ?? "";
-  if (sse.startsWith("aws:kms") || out.SSECustomerAlgorithm) return undefined;
-  return etag;
 }

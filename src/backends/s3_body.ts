@@ -5,7 +5,7 @@
  */
 import { createHash, type Hash } from "node:crypto";
 import { Readable } from "node:stream";
-import type { S3Client } from "@aws-sdk/client-s3";
+import type { PutObjectCommandOutput, S3Client } from "@aws-sdk/client-s3";
 import { BackendError } from "./backend.ts";
 
 /** Bytes read per chunk. */
@@ -156,4 +156,14 @@ export function useFileBodies(client: S3Client): void {
     },
     { name: "isarFileBody", relation: "after", toMiddleware: "retryMiddleware" },
   );
+}
+
+/** The ETag of a single-part upload when it is the MD5 of the content, else undefined. */
+export function plainMd5(out: PutObjectCommandOutput): string | undefined {
+  const etag = out.ETag?.replaceAll('"', "").toLowerCase();
+  if (!etag || !/^[0-9a-f]{32}$/.test(etag)) return undefined;
+  // With KMS or customer keys, S3's ETag is not the MD5 of the content.
+  const sse = out.ServerSideEncryption ?? "";
+  if (sse.startsWith("aws:kms") || out.SSECustomerAlgorithm) return undefined;
+  return etag;
 }

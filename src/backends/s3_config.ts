@@ -98,3 +98,43 @@ function resolveEndpoint(options: LocationOptions, env: Env): string | undefined
   }
   return raw.replace(/\/+$/, "");
 }
+
+/** The shared credentials and config files the AWS SDK reads, as `env` names them. */
+export function sharedFiles(env: Env): { credentials: string; config: string } {
+  const home = env.HOME || env.USERPROFILE || "~";
+  const expand = (p: string) => p.startsWith("~/") ? `${home}${p.slice(1)}` : p;
+  return {
+    credentials: expand(env.AWS_SHARED_CREDENTIALS_FILE || "~/.aws/credentials"),
+    config: expand(env.AWS_CONFIG_FILE || "~/.aws/config"),
+  };
+}
+
+/** The section names of an INI file (undefined when it cannot be read). */
+function sections(file: string): string[] | undefined {
+  let text: string;
+  try {
+    text = Deno.readTextFileSync(file);
+  } catch {
+    return undefined;
+  }
+  return [...text.matchAll(/^\s*\[([^\]]*)\]/gm)].map((m) => m[1].trim().replace(/\s+/g, " "));
+}
+
+/**
+ * When AWS_PROFILE names a profile that neither shared file has, why credentials cannot be found:
+ * the profile and the files read. Undefined when no profile is named or it exists.
+ */
+export function missingProfile(env: Env): string | undefined {
+  const profile = env.AWS_PROFILE?.trim();
+  if (!profile) return undefined;
+  const files = sharedFiles(env);
+  const credentials = sections(files.credentials);
+  const config = sections(files.config);
+  if (credentials?.includes(profile)) return undefined;
+  if (config?.includes(`profile ${profile}`)) return undefined;
+  if (profile === "default" && config?.includes("default")) return undefined;
+  const read = (file: string, found: string[] | undefined) => found ? file : `${file} (missing)`;
+  return `AWS profile '${profile}' (AWS_PROFILE) not found in ${
+    read(files.credentials, credentials)
+  } or ${read(files.config, config)}`;
+}

@@ -6,6 +6,8 @@ export interface S3Target {
   bucket: string;
   displayUrl: string;
   endpoint?: string;
+  /** Why credentials cannot be found when the environment names a missing profile. */
+  missingProfile?: () => string | undefined;
 }
 
 interface SdkError {
@@ -28,6 +30,17 @@ const NETWORK_CODES = new Set([
   "EHOSTUNREACH",
   "ENETUNREACH",
 ]);
+
+/** Failures to reach the store at all, with what to say about them. */
+const CONNECT_CODES: Record<string, string> = {
+  ECONNREFUSED: "connection refused",
+  ENOTFOUND: "host not found",
+  EAI_AGAIN: "host name lookup failed",
+  EAI_NONAME: "host not found",
+  EHOSTUNREACH: "no route to host",
+  ENETUNREACH: "network is unreachable",
+  EADDRNOTAVAIL: "address not available",
+};
 
 /** Error codes that S3 itself marks as worth retrying. */
 const TRANSIENT_NAMES = new Set([
@@ -75,8 +88,9 @@ function targetMessage(err: unknown, t: S3Target): string | undefined {
   const status = httpStatus(err);
   switch (code) {
     case "CredentialsProviderError":
-      return `no AWS credentials found for ${t.displayUrl}: set AWS_ACCESS_KEY_ID and ` +
-        "AWS_SECRET_ACCESS_KEY, or AWS_PROFILE with a shared credentials file";
+      return t.missingProfile?.() ??
+        `no AWS credentials found for ${t.displayUrl}: set AWS_ACCESS_KEY_ID and ` +
+          "AWS_SECRET_ACCESS_KEY, or AWS_PROFILE with a shared credentials file";
     case "InvalidAccessKeyId":
       return `${t.displayUrl}: the server does not know the access key ID`;
     case "SignatureDoesNotMatch":
@@ -98,6 +112,16 @@ function targetMessage(err: unknown, t: S3Target): string | undefined {
   if (status === 403) return `access denied to ${t.displayUrl} (HTTP 403)`;
   if (/region is missing/i.test((err as SdkError)?.message ?? "")) {
     return `${t.displayUrl}: no AWS region configured; set AWS_REGION`;
+  }
+  if (status !== undefined) return undefined;
+  // Unreachable, or no answer, through every attempt: so it is for every other request too.
+  const where = `${t.displayUrl}${t.endpoint ? ` (endpoint ${t.endpoint})` : ""}`;
+  const connect = CONNECT_CODES[(err as SdkError)?.code ?? ""];
+  if (connect) return `cannot connect to ${where}: ${connect}`;
+  if (code === "TimeoutError") {
+    const attempts = (err as { $metadata?: { attempts?: number } }).$metadata?.attempts;
+    return `${where} does not answer: ${firstLine(err)}` +
+      (attempts ? ` (${attempts} attempts)` : "");
   }
   return undefined;
 }

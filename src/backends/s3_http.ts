@@ -4,6 +4,12 @@
  * timers and several promises per request, which costs more CPU than a small upload's body.
  * Its failures are the ones the SDK's retry strategy recognises: network error codes from
  * node:http, and a `TimeoutError` for a request that stalls.
+ *
+ * An abort cuts a request at once, except one that changes something (not GET or HEAD) whose
+ * body the server has whole: it may be acting on it, so its answer is awaited for a moment
+ * (`abortGrace`) and the caller learns the outcome. A request cut before its body was sent
+ * whole fails with an `AbortError` that says so (`requestSent: false`): the server cannot have
+ * acted on it. Any other failure after an abort may come from a request the server carries out.
  */
 import { Buffer } from "node:buffer";
 import http from "node:http";
@@ -38,6 +44,17 @@ export interface TransportOptions {
   connectTimeout: number;
   /** Milliseconds a request may go without any traffic, from start to the end of its body. */
   idleTimeout: number;
+  /** Milliseconds an aborted request whose body was sent may take to answer (default 0). */
+  abortGrace?: number;
+  /** Told when a request stalls or cannot connect in time (before it fails with a timeout). */
+  onStall?: (message: string) => void;
+}
+
+/** The error of a request cut by its abort signal. */
+export interface AbortedRequest extends Error {
+  name: "AbortError";
+  /** The server had the whole request when it was cut: it may still carry it out. */
+  requestSent: boolean;
 }
 
 /** The query string of `query` as the SDK builds it: sorted, RFC 3986 escaped. */
@@ -64,10 +81,16 @@ function timeoutError(message: string): Error {
   return Object.assign(new Error(message), { name: "TimeoutError" });
 }
 
-function abortError(signal: AbortSignal): Error {
+function abortError(signal: AbortSignal, requestSent = false): AbortedRequest {
   return Object.assign(new Error("Request aborted", { cause: signal.reason }), {
-    name: "AbortError",
+    name: "AbortError" as const,
+    requestSent,
   });
+}
+
+/** Whether `err` is the abort of a request before the server had it whole. */
+export function abortedBeforeSending(err: unknown): boolean {
+  return (err as Partial<AbortedRequest>)?.requestSent === false;
 }
 
 /** An SDK request handler (`requestHandler` of the client config). */
@@ -118,21 +141,34 @@ export class S3Transport {
         req.destroy(err);
       };
       req.on("error", reject);
-      req.setTimeout(this.options.idleTimeout, () => {
-        fail(timeoutError(`no traffic for ${this.options.idleTimeout} ms`));
+      const { idleTimeout, connectTimeout, onStall } = this.options;
+      req.setTimeout(idleTimeout, () => {
+        onStall?.(`no answer for ${idleTimeout / 1000} s`);
+        fail(timeoutError(`no byte sent or received for ${idleTimeout / 1000} s`));
       });
       req.on("socket", (socket) => {
         if (!socket.connecting) return;
         const timer = setTimeout(() => {
-          fail(timeoutError(`no connection within ${this.options.connectTimeout} ms`));
-        }, this.options.connectTimeout);
+          onStall?.(`no connection within ${connectTimeout / 1000} s`);
+          fail(timeoutError(`no connection within ${connectTimeout / 1000} s`));
+        }, connectTimeout);
         socket.once("connect", () => clearTimeout(timer));
         socket.once("close", () => clearTimeout(timer));
       });
       if (abortSignal) {
-        const onAbort = () => fail(abortError(abortSignal));
+        const grace = this.options.abortGrace ?? 0;
+        const changes = request.method !== "GET" && request.method !== "HEAD";
+        let graceTimer: ReturnType<typeof setTimeout> | undefined;
+        const onAbort = () => {
+          if (!(changes && grace > 0 && req.writableFinished)) return fail(abortError(abortSignal));
+          // The server has the whole request: wait a moment for its answer.
+          graceTimer = setTimeout(() => fail(abortError(abortSignal, true)), grace);
+        };
         abortSignal.addEventListener("abort", onAbort, { once: true });
-        req.once("close", () => abortSignal.removeEventListener("abort", onAbort));
+        req.once("close", () => {
+          clearTimeout(graceTimer);
+          abortSignal.removeEventListener("abort", onAbort);
+        });
       }
       const body = request.body;
       if (body instanceof Readable) {

@@ -1,6 +1,8 @@
 /**
  * Multipart upload of a large file: parts streamed from byte ranges of the file, several at a
- * time, and the upload aborted on any failure so that no parts are left behind.
+ * time, and the upload aborted on any failure so that no parts are left behind (within a short
+ * time after an interrupt: what a killed or hurried run leaves, `clean` aborts later, see
+ * `listIncomplete`).
  */
 import {
   AbortMultipartUploadCommand,
@@ -8,16 +10,20 @@ import {
   CompleteMultipartUploadCommand,
   CreateMultipartUploadCommand,
   HeadObjectCommand,
+  ListMultipartUploadsCommand,
   type S3Client,
   UploadPartCommand,
 } from "@aws-sdk/client-s3";
-import type { PutResult } from "./backend.ts";
+import { abortedUnchanged, type IncompleteUpload, type PutResult } from "./backend.ts";
 import { FileBody } from "./s3_body.ts";
-import { isNotFound, isPreconditionFailed } from "./s3_errors.ts";
+import { errorCode, isNotFound, isPreconditionFailed } from "./s3_errors.ts";
+import { abortedBeforeSending } from "./s3_http.ts";
 
 /** S3's limits: at most 10,000 parts, each at least 5 MiB (except the last). */
 const MAX_PARTS = 10_000;
 const MIB = 1024 * 1024;
+/** How long aborting an upload may take after the caller's abort (an interrupt), in ms. */
+export const ABORT_AFTER_INTERRUPT_MS = 400;
 
 /** What one multipart upload needs. */
 export interface MultipartUpload {
@@ -32,6 +38,8 @@ export interface MultipartUpload {
   concurrency: number;
   ifAbsent: boolean;
   signal?: AbortSignal;
+  /** Bounds aborting the upload after a failure (the stall timeout). */
+  cleanupTimeoutMs: number;
 }
 
 /** The part size for `size` bytes: `preferred`, or larger (whole MiB) to stay within 10,000. */
@@ -57,8 +65,21 @@ async function objectExists(u: MultipartUpload): Promise<boolean> {
  * again before it is completed, and the completion carries `If-None-Match: *` for stores that
  * honour it there (AWS does; some S3-compatible stores ignore it on this request, which leaves
  * a window of one request in which a concurrent writer of the same key can be overwritten).
+ * Aborted before the completion was sent, it rejects with `abortedUnchanged`: nothing stored.
  */
 export async function uploadMultipart(u: MultipartUpload): Promise<PutResult> {
+  let completing = false;
+  try {
+    return await upload(u, () => completing = true);
+  } catch (err) {
+    if (u.signal?.aborted && (!completing || abortedBeforeSending(err))) {
+      throw abortedUnchanged(u.signal);
+    }
+    throw err;
+  }
+}
+
+async function upload(u: MultipartUpload, completing: () => void): Promise<PutResult> {
   if (u.ifAbsent && await objectExists(u)) return "exists";
   const created = await u.client.send(
     new CreateMultipartUploadCommand({ Bucket: u.bucket, Key: u.key }),
@@ -70,6 +91,7 @@ export async function uploadMultipart(u: MultipartUpload): Promise<PutResult> {
     const parts = await uploadParts(u, uploadId);
     if (u.ifAbsent && await objectExists(u)) return "exists";
     try {
+      completing();
       await u.client.send(
         new CompleteMultipartUploadCommand({
           Bucket: u.bucket,
@@ -88,9 +110,12 @@ export async function uploadMultipart(u: MultipartUpload): Promise<PutResult> {
     return "stored";
   } finally {
     if (!completed) {
-      // Not with the caller's signal: it may be the abort that got us here.
+      // Not with the caller's signal, which may be the abort that got us here; briefly after an
+      // interrupt, which must not wait for a store that does not answer.
+      const ms = u.signal?.aborted ? ABORT_AFTER_INTERRUPT_MS : u.cleanupTimeoutMs;
       await u.client.send(
         new AbortMultipartUploadCommand({ Bucket: u.bucket, Key: u.key, UploadId: uploadId }),
+        { abortSignal: AbortSignal.timeout(ms) },
       ).catch(() => {});
     }
   }
@@ -138,4 +163,58 @@ async function uploadParts(u: MultipartUpload, uploadId: string): Promise<Comple
     throw (first ?? failed).reason;
   }
   return parts;
+}
+
+/** Every multipart upload below `prefix` that was started and neither completed nor aborted. */
+export async function listIncomplete(
+  client: S3Client,
+  bucket: string,
+  prefix: string,
+  signal?: AbortSignal,
+): Promise<IncompleteUpload[]> {
+  const uploads: IncompleteUpload[] = [];
+  let keyMarker: string | undefined;
+  let idMarker: string | undefined;
+  do {
+    const out = await client.send(
+      new ListMultipartUploadsCommand({
+        Bucket: bucket,
+        Prefix: prefix,
+        KeyMarker: keyMarker,
+        UploadIdMarker: idMarker,
+      }),
+      { abortSignal: signal },
+    );
+    for (const u of out.Uploads ?? []) {
+      if (!u.Key?.startsWith(prefix) || !u.UploadId) continue;
+      uploads.push({
+        path: u.Key.slice(prefix.length),
+        id: u.UploadId,
+        started: u.Initiated?.getTime() ?? 0,
+      });
+    }
+    const more = out.IsTruncated && (out.NextKeyMarker || out.NextUploadIdMarker);
+    keyMarker = more ? out.NextKeyMarker : undefined;
+    idMarker = more ? out.NextUploadIdMarker : undefined;
+  } while (keyMarker !== undefined || idMarker !== undefined);
+  return uploads;
+}
+
+/** Aborts the multipart upload `id` of `key`; one that is gone already is fine. */
+export async function abortIncomplete(
+  client: S3Client,
+  bucket: string,
+  key: string,
+  id: string,
+  signal?: AbortSignal,
+): Promise<void> {
+  try {
+    await client.send(
+      new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: id }),
+      { abortSignal: signal },
+    );
+  } catch (err) {
+    if (!signal?.aborted && (isNotFound(err) || errorCode(err) === "NoSuchUpload")) return;
+    throw err;
+  }
 }

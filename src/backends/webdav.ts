@@ -39,6 +39,7 @@ import {
   type PutSource,
 } from "./backend.ts";
 import { withRetry } from "./retry.ts";
+import type { StallListener } from "./stall.ts";
 import { redactUrl } from "./url.ts";
 import { credentialsFor, urlCredentials } from "./webdav_credentials.ts";
 import { openBody } from "./webdav_body.ts";
@@ -55,6 +56,8 @@ export interface WebDavOptions {
   credentials?: Credentials;
   /** A request without progress for this long fails transiently (default 60 s). */
   stallTimeoutMs?: number;
+  /** Told (at most once per stall timeout) when requests stall. */
+  onStall?: StallListener;
 }
 
 /** Opens the WebDAV cache at `location`, with credentials from the URL, environment or netrc. */
@@ -119,7 +122,13 @@ export class WebDavBackend implements Backend {
     const credentials = options.credentials ?? urlCredentials(url);
     url.username = "";
     url.password = "";
-    this.#client = new DavClient(url, this.displayUrl, credentials, options.stallTimeoutMs);
+    this.#client = new DavClient(
+      url,
+      this.displayUrl,
+      credentials,
+      options.stallTimeoutMs,
+      options.onStall,
+    );
     this.#list = {
       client: this.#client,
       jobs: this.defaultJobs,

@@ -28,15 +28,13 @@ import http from "node:http";
 import https from "node:https";
 import { BackendError, checkPath } from "./backend.ts";
 import { NODE_CONNECT_ERRORS, proxied, toResponse, trustedCas } from "./webdav_node.ts";
+import { DEFAULT_STALL_TIMEOUT_MS, type StallListener, stallReporter } from "./stall.ts";
 
 /** User name and password for HTTP Basic authentication. */
 export interface Credentials {
   user: string;
   password: string;
 }
-
-/** Default: a request with no progress for this long fails (transiently). */
-export const DEFAULT_STALL_TIMEOUT_MS = 60_000;
 
 /** Statuses worth another attempt: the server is busy, restarting, or lost the request. */
 const TRANSIENT_STATUS = new Set([408, 425, 429, 500, 502, 503, 504]);
@@ -51,13 +49,19 @@ export class Watchdog {
   #timer: ReturnType<typeof setTimeout>;
   #timedOut = false;
 
-  constructor(readonly ms: number, readonly caller?: AbortSignal) {
+  /** `onTimeout` is told when the request stalls, before it is aborted. */
+  constructor(
+    readonly ms: number,
+    readonly caller?: AbortSignal,
+    readonly onTimeout?: () => void,
+  ) {
     this.signal = caller ? AbortSignal.any([caller, this.#ctl.signal]) : this.#ctl.signal;
     this.#timer = this.#arm();
   }
 
   #arm(): ReturnType<typeof setTimeout> {
     return setTimeout(() => {
+      this.onTimeout?.();
       this.#timedOut = true;
       this.#ctl.abort(new DOMException("stalled", "TimeoutError"));
     }, this.ms);
@@ -98,6 +102,7 @@ export class DavClient {
   readonly #baseSegments: string[];
   readonly #origin: string;
   readonly #auth?: string;
+  readonly #onTimeout: () => void;
   /** Keep-alive agents of streamed PUTs (`sendStream`), made on first use. */
   #agents?: { http: http.Agent; https: https.Agent };
 
@@ -107,7 +112,11 @@ export class DavClient {
     readonly display: string,
     credentials?: Credentials,
     readonly stallTimeoutMs = DEFAULT_STALL_TIMEOUT_MS,
+    onStall?: StallListener,
   ) {
+    const stalled = stallReporter(onStall, stallTimeoutMs);
+    this.#onTimeout = () =>
+      stalled(`${display}: no progress for ${stallTimeoutMs / 1000} s; trying again`);
     const path = base.pathname.endsWith("/") ? base.pathname : `${base.pathname}/`;
     this.#origin = base.origin;
     this.base = `${base.origin}${path}`;
@@ -320,7 +329,7 @@ export class DavClient {
 
   /** A watchdog for one request of this client. */
   watch(signal?: AbortSignal): Watchdog {
-    return new Watchdog(this.stallTimeoutMs, signal);
+    return new Watchdog(this.stallTimeoutMs, signal, this.#onTimeout);
   }
 
   /**

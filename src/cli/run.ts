@@ -68,11 +68,19 @@ export async function runCli(argv: readonly string[], sink?: LineSink): Promise<
     sink,
     beforeWrite: () => progressLines.forEach((p) => p.hide()),
   });
-  using interruption = listenForInterrupts((message) => {
+  const notify = (message: string) => {
     out.flush();
     progressLines.forEach((p) => p.hide());
     console.error(message);
-  });
+  };
+  // A wrapped build (watch -- COMMAND) decides itself how long its second Ctrl-C takes.
+  using interruption = listenForInterrupts(
+    notify,
+    options.wrapped ? undefined : () => {
+      progressLines.forEach((p) => p.clear());
+      notify("the work in progress did not stop in time: exiting anyway (clean removes leftovers)");
+    },
+  );
   try {
     if (options.version) {
       out.line(`isar-sstate ${VERSION}`);

@@ -1,8 +1,12 @@
 /**
  * Ctrl-C and SIGTERM. The first signal stops new work (transfers in progress finish), the second
- * cuts the transfers in progress (they clean up after themselves), a third exits at once. The
- * command winds down on its own and the exit code says how it was stopped (130, 143).
+ * cuts the transfers in progress (they clean up after themselves, briefly) and the process exits
+ * within HARD_STOP_MS whatever is still running, a third exits at once. The command winds down
+ * on its own and the exit code says how it was stopped (130, 143).
  */
+
+/** After the second signal, the process exits within this many ms, done or not. */
+export const HARD_STOP_MS = 1900;
 
 /** What a command learns of interruptions: two signals to obey, and the exit code they imply. */
 export interface Interruption extends Disposable {
@@ -23,9 +27,13 @@ const CODES = { SIGINT: 130, SIGTERM: 143 } as const;
 
 /**
  * Listens for SIGINT and SIGTERM until disposed. `notify` shows what happens at each signal
- * (e.g. after clearing a progress line).
+ * (e.g. after clearing a progress line). After the second signal, `hardStop` (if given) is
+ * called when the command has not ended within HARD_STOP_MS; then the process exits.
  */
-export function listenForInterrupts(notify: (message: string) => void): Interruption {
+export function listenForInterrupts(
+  notify: (message: string) => void,
+  hardStop?: () => void,
+): Interruption {
   const stop = new AbortController();
   const abort = new AbortController();
   let count = 0;
@@ -41,6 +49,13 @@ export function listenForInterrupts(notify: (message: string) => void): Interrup
       } else if (count === 2) {
         notify("interrupted again: stopping now");
         abort.abort(new DOMException(`${name} received`, "AbortError"));
+        if (hardStop) {
+          const timer = setTimeout(() => {
+            hardStop();
+            Deno.exit(exitCode);
+          }, HARD_STOP_MS);
+          Deno.unrefTimer(timer);
+        }
       } else {
         Deno.exit(exitCode);
       }

@@ -206,7 +206,7 @@ export const analyze: Command = {
     const jobs = jobsOf(options);
     const filter = makeFilter(options.filter, options.arch);
     const sourceCache = new FileBackend(source.path);
-    const target = await openCache(location, options);
+    const target = await openCache(location, options, out);
     try {
       const signal = ctx.abort;
       if (!(await sourceCache.exists({ signal }))) {

@@ -1,13 +1,5 @@
 /** `clean TARGET`: delete old archives, and siginfo files that are older still or orphaned. */
-import {
-  type Backend,
-  BackendError,
-  describeError,
-  type Entry,
-  isAbortError,
-  MAX_BULK_DELETE,
-  parentOf,
-} from "../backends/backend.ts";
+import { describeError, type Entry, isAbortError, parentOf } from "../backends/backend.ts";
 import { archivePathOf, type Artifact, artifactKind } from "../cache/artifact.ts";
 import { parseAge } from "../cache/age.ts";
 import { makeFilter } from "../cache/filter.ts";
@@ -15,14 +7,8 @@ import { listArtifacts } from "../cache/listing.ts";
 import { formatGb } from "../cache/units.ts";
 import { Limiter } from "../sync/limiter.ts";
 import { isStaleTemp } from "../sync/stale_temps.ts";
-import {
-  type Command,
-  type CommandContext,
-  jobsOf,
-  openCache,
-  type Printer,
-  requireTargetOnly,
-} from "./command.ts";
+import { abortUploads, deleteAll, staleUploads, type UploadsTally } from "./clean_delete.ts";
+import { type Command, jobsOf, openCache, type Printer, requireTargetOnly } from "./command.ts";
 import type { Options } from "./options.ts";
 
 /** The effective age limits, in seconds, with the texts to print for them. */
@@ -80,75 +66,6 @@ export function planClean(
   return { archives, siginfo, deleteArchives, deleteOthers };
 }
 
-/** What the deletions did. */
-interface DeleteTally {
-  deleted: Entry[];
-  failed: number;
-}
-
-/**
- * Deletes `doomed` through the limiter: in bulk requests where the backend has them, else one
- * by one. Stops starting deletions at the first Ctrl-C, and at the first target-wide failure
- * (reported once); every other failure is one ERROR line.
- */
-async function deleteAll(
-  target: Backend,
-  doomed: readonly Entry[],
-  ctx: CommandContext,
-  limiter: Limiter,
-  progress: (failed: boolean) => void,
-): Promise<DeleteTally> {
-  const { out } = ctx;
-  const tally: DeleteTally = { deleted: [], failed: 0 };
-  const stop = new AbortController();
-  ctx.stop.addEventListener("abort", () => stop.abort(), { once: true });
-  const failed = (a: Entry, err: unknown) => {
-    if (isAbortError(err) || ctx.abort.aborted) return;
-    tally.failed++;
-    progress(true);
-    if (err instanceof BackendError && err.scope === "target") {
-      if (!stop.signal.aborted) out.error(`${err.message}; stopping the clean`);
-      stop.abort();
-    } else out.error(`cannot delete ${a.path}: ${describeError(err)}`);
-  };
-  const deleted = (a: Entry) => {
-    tally.deleted.push(a);
-    progress(false);
-  };
-  const signal = ctx.abort;
-  if (target.deleteMany) {
-    const batches: Entry[][] = [];
-    for (let i = 0; i < doomed.length; i += MAX_BULK_DELETE) {
-      batches.push(doomed.slice(i, i + MAX_BULK_DELETE));
-    }
-    await limiter.forEach(batches, async (batch) => {
-      for (const a of batch) out.detail(`[DELETE] ${a.path}`);
-      try {
-        const outcomes = await target.deleteMany!(batch.map((a) => a.path), { signal });
-        const errors = new Map(outcomes.map((o) => [o.path, o.error]));
-        for (const a of batch) {
-          const error = errors.get(a.path);
-          if (error) failed(a, error);
-          else deleted(a);
-        }
-      } catch (err) {
-        for (const a of batch) failed(a, err);
-      }
-    }, stop.signal);
-  } else {
-    await limiter.forEach(doomed, async (a) => {
-      out.detail(`[DELETE] ${a.path}`);
-      try {
-        await target.delete(a.path, { signal });
-        deleted(a);
-      } catch (err) {
-        failed(a, err);
-      }
-    }, stop.signal);
-  }
-  return tally;
-}
-
 export const clean: Command = {
   name: "clean",
   positionals: "TARGET",
@@ -175,8 +92,10 @@ export const clean: Command = {
     "with its archive, or once it is MAX_SIG_AGE old (default MAX_AGE; never less than MAX_AGE), " +
     "so signatures can be kept longer for `analyze`. Ages are N followed by w, d, h, m or s. " +
     "Files that are not sstate artifacts are never touched, except temporary files of killed " +
-    "uploads once they are an hour old; directories left empty are removed at the end. " +
-    "Ctrl-C stops deleting and prints what was done so far.",
+    "uploads once they are an hour old; directories left empty are removed at the end. On S3, " +
+    "multipart uploads that interrupted runs left unfinished (holding their parts' storage) " +
+    "are aborted once they are MAX_AGE old. Ctrl-C stops deleting and prints what was done so " +
+    "far.",
   examples: [
     "isar-sstate clean --max-age 2w --max-sig-age 8w file:///mnt/sstate",
     "isar-sstate clean -v --dry-run --max-age 30d /mnt/sstate",
@@ -187,7 +106,7 @@ export const clean: Command = {
     const { out, options } = ctx;
     const limits = ageLimits(options, out);
     const filter = makeFilter(options.filter, options.arch);
-    const target = await openCache(location, options);
+    const target = await openCache(location, options, out);
     try {
       const limiter = new Limiter(jobsOf(options, target));
       if (!(await target.exists({ signal: ctx.abort }))) {
@@ -216,19 +135,40 @@ export const clean: Command = {
       if (temps.length > 0) {
         out.info(`found ${temps.length} temporary files left by killed uploads`);
       }
+      const uploads = await staleUploads(target, limits.maxAge, now, ctx.abort).catch((err) => {
+        if (isAbortError(err) || ctx.abort.aborted) throw err;
+        out.warn(`cannot list unfinished multipart uploads: ${describeError(err)}`);
+        return [];
+      });
+      if (uploads.length > 0) {
+        out.info(
+          `found ${uploads.length} unfinished multipart uploads older than ${limits.maxAgeText} ` +
+            "(left by interrupted uploads)",
+        );
+      }
 
-      const doomed = [...plan.deleteArchives, ...plan.deleteOthers, ...temps];
+      const groups = [plan.deleteArchives, plan.deleteOthers, temps];
+      const doomed = groups.flat();
       const bytes = (items: readonly Entry[]) => items.reduce((s, a) => s + a.size, 0);
       if (options.dryRun) {
         for (const a of doomed) out.line(`[DELETE] ${a.path}`);
+        for (const u of uploads) out.line(`[ABORT] ${u.path}`);
         out.info(`dry run: would free ${formatGb(bytes(doomed))} GB`);
+        if (uploads.length > 0) {
+          out.info(`dry run: would abort ${uploads.length} unfinished multipart uploads`);
+        }
         return 0;
       }
       const started = Date.now();
       const progress = ctx.progress("deleting");
       progress.total(doomed.length);
-      const tally = await deleteAll(target, doomed, ctx, limiter, (f) => progress.advance(0, f));
+      const tally = await deleteAll(target, groups, ctx, limiter, (f) => progress.advance(0, f));
       progress.clear();
+      let aborted: UploadsTally = { aborted: 0, failed: 0 };
+      if (uploads.length > 0 && !ctx.stop.aborted) {
+        aborted = await abortUploads(target, uploads, ctx, limiter);
+        out.info(`aborted ${aborted.aborted} unfinished multipart uploads`);
+      }
       if (target.pruneEmptyDirs && tally.deleted.length > 0 && !ctx.abort.aborted) {
         const dirs = new Set(tally.deleted.map((a) => parentOf(a.path)));
         try {
@@ -246,10 +186,16 @@ export const clean: Command = {
         `done: ${tally.deleted.length} deleted, ${tally.failed} failed, freed ${freed} GB ` +
           `in ${seconds}s`,
       );
-      const notStarted = doomed.length - tally.deleted.length - tally.failed;
+      const notStarted = doomed.length - tally.deleted.length - tally.failed - tally.unknown;
       if (notStarted > 0) out.warn(`${notStarted} files were not deleted: the clean was stopped`);
+      if (tally.unknown > 0) {
+        out.warn(
+          `${tally.unknown} files may or may not have been deleted: the clean was stopped while ` +
+            "the target was deleting them",
+        );
+      }
       if (skipped > 0) out.warn(`${skipped} unreadable directories were skipped`);
-      return tally.failed > 0 ? 1 : 0;
+      return tally.failed > 0 || aborted.failed > 0 ? 1 : 0;
     } finally {
       await target.close();
     }

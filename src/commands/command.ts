@@ -4,8 +4,8 @@
  * never touch the terminal or the process themselves.
  */
 import type { Backend } from "../backends/backend.ts";
-import { openBackend } from "../backends/factory.ts";
-import { isRemoteUrl, type LocationOptions, redactUrl } from "../backends/url.ts";
+import { openBackend, type OpenOptions } from "../backends/factory.ts";
+import { isRemoteUrl, redactUrl } from "../backends/url.ts";
 import { retrying } from "../backends/retry.ts";
 import type { CommandName, Options } from "./options.ts";
 
@@ -150,11 +150,19 @@ export function jobsOf(options: Options, backend?: Backend): number {
   return options.jobs;
 }
 
-/** Opens a cache location with the command line's backend settings, retrying transient faults. */
-export async function openCache(location: string, options: Options): Promise<Backend> {
-  const settings: LocationOptions = {
+/**
+ * Opens a cache location with the command line's backend settings, retrying transient faults;
+ * requests that stall are told as warnings to `out`, if given.
+ */
+export async function openCache(
+  location: string,
+  options: Options,
+  out?: Printer,
+): Promise<Backend> {
+  const settings: OpenOptions = {
     s3Endpoint: options.s3Endpoint,
     s3PathStyle: options.s3PathStyle || undefined,
+    onStall: out && ((message) => out.warn(message)),
   };
   return retrying(await openBackend(location, settings));
 }

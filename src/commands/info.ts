@@ -109,7 +109,8 @@ export const info: Command = {
     "Scans TARGET and prints how many artifact files it holds and their size. With -v it also " +
     "lists the archs and, per recipe, how many archives of its key task (dpkg_build, " +
     "rootfs_install, bootstrap) the cache has. Temporary files that killed uploads left behind " +
-    "are counted separately (clean removes them). --json prints counts and bytes per arch, " +
+    "are counted separately (clean removes them), as are unfinished S3 multipart uploads. " +
+    "--json prints counts and bytes per arch, " +
     "task, suffix and kind, and the oldest and newest file, for dashboards.",
   examples: [
     "isar-sstate info file:///mnt/sstate",
@@ -121,7 +122,7 @@ export const info: Command = {
     const location = requireTargetOnly(ctx);
     const { out, options } = ctx;
     const filter = makeFilter(options.filter, options.arch);
-    const target = await openCache(location, options);
+    const target = await openCache(location, options, out);
     try {
       if (!(await target.exists({ signal: ctx.abort }))) {
         if (options.json) out.line(JSON.stringify({ target: target.displayUrl, exists: false }));
@@ -146,6 +147,17 @@ export const info: Command = {
         out.info(
           `found ${temps.length} temporary files (${size}) left by killed uploads; ` +
             "clean removes them once they are an hour old",
+        );
+      }
+      const unfinished = await target.incompleteUploads?.({ signal: ctx.abort })
+        .catch((err) => {
+          if (ctx.abort.aborted) throw err;
+          return []; // not allowed to list them: nothing to tell
+        }) ?? [];
+      if (unfinished.length > 0) {
+        out.info(
+          `found ${unfinished.length} unfinished multipart uploads left by interrupted uploads; ` +
+            "clean aborts them once they are MAX_AGE old",
         );
       }
       if (skipped > 0) out.warn(`${skipped} unreadable directories were skipped`);

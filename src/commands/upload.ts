@@ -112,7 +112,7 @@ export const upload: Command = {
     // Its note on skipped links is no unreadable part (which the summary counts).
     const local = new FileBackend(source.path, { onNote: (message) => out.warn(message) });
     await refuseTargetInSource(local, location, source.shown);
-    const target = await openCache(location, options);
+    const target = await openCache(location, options, out);
     try {
       const jobs = jobsOf(options, target);
       // A target created here is empty: there is nothing to list.
@@ -186,6 +186,12 @@ export const upload: Command = {
       }
       if (totals.notStarted > 0) {
         out.warn(`${totals.notStarted} files were not uploaded: the upload was stopped`);
+      }
+      if (totals.unknown > 0) {
+        out.warn(
+          `${totals.unknown} files may or may not have been uploaded: the upload was stopped ` +
+            "while they were sent, and the target did not tell in time",
+        );
       }
       return totals.failed > 0 || summary.targetError ? 1 : 0;
     } finally {

@@ -168,7 +168,7 @@ export const watch: Command = {
     }
     const local = new WatchedSource(source.path);
     await refuseTargetInSource(local, location, source.shown);
-    const target = await openCache(location, options);
+    const target = await openCache(location, options, out);
     let watcher: Watcher | undefined;
     try {
       const jobs = jobsOf(options, target);

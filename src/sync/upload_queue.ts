@@ -3,8 +3,8 @@
  * process's limiter, and keeps the one ordering rule of a cache: an archive is stored only after
  * its own siginfo (and detached signature) are, and not at all if one of them failed.
  */
-import { BackendError, describeError, isAbortError } from "../backends/backend.ts";
-import type { Backend } from "../backends/backend.ts";
+import { BackendError, describeError, isAbortError, isUnchanged } from "../backends/backend.ts";
+import type { Backend, Entry } from "../backends/backend.ts";
 import { archivePathOf, type Artifact, artifactKind } from "../cache/artifact.ts";
 import type { Limiter } from "./limiter.ts";
 import type { RemoteIndex } from "./remote_index.ts";
@@ -44,9 +44,14 @@ export interface QueueTotals {
   storedBytes: number;
   existed: number;
   failed: number;
-  /** Enqueued but never started: the run was stopped. */
+  /** Not uploaded because the run was stopped: never started, or cut and not stored. */
   notStarted: number;
+  /** Cut while in flight, and whether the target stored them could not be told in time. */
+  unknown: number;
 }
+
+/** How long the check of a put cut by an abort may take (did the target store it?), in ms. */
+export const CUT_CHECK_MS = 400;
 
 /** Per archive: its siginfo/signature puts still running, and whether one failed. */
 interface Group {
@@ -63,6 +68,7 @@ export class UploadQueue {
     existed: 0,
     failed: 0,
     notStarted: 0,
+    unknown: 0,
   };
   #groups = new Map<string, Group>();
   /** Paths enqueued and not failed: never put twice. */
@@ -209,6 +215,34 @@ export class UploadQueue {
     });
   }
 
+  /**
+   * Counts a put cut by the abort. The target may have stored the file all the same (it had the
+   * whole request when the put was cut): a stat within CUT_CHECK_MS tells, else it is unknown.
+   */
+  async #settleCut(a: Artifact): Promise<boolean> {
+    const { target, index, observer } = this.settings;
+    let entry: Entry | null | undefined;
+    try {
+      entry = await target.stat(a.path, { signal: AbortSignal.timeout(CUT_CHECK_MS) });
+    } catch {
+      entry = undefined;
+    }
+    if (entry === null) {
+      this.totals.notStarted++;
+      return false;
+    }
+    if (entry?.size !== a.size) {
+      this.totals.unknown++;
+      return false;
+    }
+    this.#taken.add(a.path);
+    index.add(a.path);
+    this.totals.stored++;
+    this.totals.storedBytes += a.size;
+    observer?.stored?.(a);
+    return true;
+  }
+
   /** One put; true when the target holds the file afterwards. */
   async #put(a: Artifact): Promise<boolean> {
     const { target, index, observer, sourceRoot, abort } = this.settings;
@@ -235,10 +269,11 @@ export class UploadQueue {
       return true;
     } catch (err) {
       this.#taken.delete(a.path);
-      if (isAbortError(err) || abort?.aborted) {
+      if (isUnchanged(err)) {
         this.totals.notStarted++;
         return false;
       }
+      if (isAbortError(err) || abort?.aborted) return await this.#settleCut(a);
       this.totals.failed++;
       if (err instanceof BackendError && err.scope === "target") {
         if (!this.#targetError) {

@@ -316,7 +316,8 @@ export class Watcher {
       clearTimeout(this.#patienceTimer);
     }
     const counts = this.counts;
-    const notUploaded = this.session.queue.totals.notStarted + this.#finalFailures +
+    const { notStarted, unknown } = this.session.queue.totals;
+    const notUploaded = notStarted + unknown + this.#finalFailures +
       this.#settler.size + this.#deferred.size + this.#retries.waiting;
     return { ...counts, notUploaded, gaveUp: this.#signal.aborted };
   }

@@ -25,9 +25,12 @@ export interface S3Server {
   other: { accessKeyId: string; secretAccessKey: string };
   /** radosgw's log, with one access-log line per request. */
   log: string;
+  /** The directory of the server's Ceph cluster (start-s3.sh's DIR). */
+  state: string;
 }
 
 const START = fileURLToPath(new URL("../../scripts/servers/start-s3.sh", import.meta.url));
+const START_RGW = fileURLToPath(new URL("../../scripts/servers/start-rgw.sh", import.meta.url));
 const STOP = fileURLToPath(new URL("../../scripts/servers/stop-server.sh", import.meta.url));
 
 let server: Promise<S3Server> | undefined;
@@ -48,6 +51,7 @@ function fromEnv(): S3Server | undefined {
       secretAccessKey: get("S3_OTHER_SECRET_ACCESS_KEY") ?? "",
     },
     log: `${state}/ceph/log/client.rgw.test.log`,
+    state,
   };
 }
 
@@ -110,6 +114,7 @@ async function start(): Promise<S3Server> {
       secretAccessKey: vars.S3_OTHER_SECRET_ACCESS_KEY,
     },
     log: `${vars.S3_STATE}/ceph/log/client.rgw.test.log`,
+    state: vars.S3_STATE,
   };
 }
 
@@ -251,4 +256,67 @@ export async function setDeletePolicy(
       }),
     }),
   );
+}
+
+/**
+ * A radosgw of a test's own on the cluster of `s` (same users and buckets): one it may stop
+ * (SIGSTOP), hang or kill while other tests keep using the shared one. Stopped when disposed.
+ */
+export interface Gateway extends AsyncDisposable {
+  endpoint: string;
+  pid: number;
+  /** Sends `signal` to the gateway (SIGSTOP: it accepts connections and never answers). */
+  signal(signal: "SIGSTOP" | "SIGCONT" | "SIGKILL"): void;
+}
+
+/** Starts a gateway of its own on the cluster of `s` (a second or two). */
+export async function startGateway(s: S3Server): Promise<Gateway> {
+  const dir = await Deno.makeTempDir({ prefix: "isar-sstate-rgw-" });
+  const stop = () => {
+    new Deno.Command("bash", { args: [STOP, dir, "5"], stdout: "null", stderr: "null" })
+      .outputSync();
+    Deno.removeSync(dir, { recursive: true });
+  };
+  let out: Deno.CommandOutput | undefined;
+  for (let attempt = 0; attempt < 5 && !out?.success; attempt++) {
+    out = await new Deno.Command("bash", {
+      args: [START_RGW, s.state, String(freePorts()), dir],
+      env: { LAB_TTL: "900" },
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+  }
+  if (!out?.success) {
+    stop();
+    throw new Error(`starting a gateway failed:\n${new TextDecoder().decode(out?.stderr)}`);
+  }
+  const vars = Object.fromEntries(
+    new TextDecoder().decode(out.stdout).trim().split("\n").map((l) => l.split("=", 2)),
+  );
+  const pid = Number(vars.S3_PID);
+  let stopped = false;
+  const dispose = () => {
+    if (stopped) return;
+    stopped = true;
+    globalThis.removeEventListener("unload", dispose);
+    try {
+      Deno.kill(pid, "SIGCONT"); // a stopped process does not act on SIGTERM
+    } catch {
+      // gone already
+    }
+    stop();
+  };
+  globalThis.addEventListener("unload", dispose);
+  return {
+    endpoint: vars.S3_ENDPOINT,
+    pid,
+    signal: (signal) => {
+      try {
+        Deno.kill(pid, signal);
+      } catch (err) {
+        if (!(err instanceof Deno.errors.NotFound)) throw err; // killed already
+      }
+    },
+    [Symbol.asyncDispose]: () => Promise.resolve(dispose()),
+  };
 }

@@ -1,0 +1,145 @@
+/**
+ * The deletions of `clean`: in bulk requests where the backend has them, else one by one, and
+ * counted as the target holds them afterwards, also when an interrupt cuts requests in flight.
+ * Also the unfinished uploads (S3 multipart) that clean aborts.
+ */
+import {
+  type Backend,
+  BackendError,
+  describeError,
+  type Entry,
+  type IncompleteUpload,
+  isAbortError,
+  MAX_BULK_DELETE,
+} from "../backends/backend.ts";
+import type { Limiter } from "../sync/limiter.ts";
+import type { CommandContext } from "./command.ts";
+
+/** How long the check of a deletion cut by an interrupt may take (is the file gone?), in ms. */
+const CUT_CHECK_MS = 400;
+
+/** What the deletions did. */
+export interface DeleteTally {
+  deleted: Entry[];
+  failed: number;
+  /** Cut by the interrupt after the target had the request, and still there when checked. */
+  unknown: number;
+}
+
+/** `groups` (e.g. archives, then the rest) cut into batches of sorted paths, group by group. */
+export function batchesOf(groups: readonly (readonly Entry[])[], size: number): Entry[][] {
+  const batches: Entry[][] = [];
+  for (const group of groups) {
+    // Sorted, a batch spans a short key range: checking it after an interrupt is one listing.
+    const sorted = [...group].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+    for (let i = 0; i < sorted.length; i += size) batches.push(sorted.slice(i, i + size));
+  }
+  return batches;
+}
+
+/**
+ * Deletes `groups` of files, one group after the other in the order given, through the limiter:
+ * in bulk requests where the backend has them, else one by one. Stops starting deletions at the
+ * first Ctrl-C, and at the first target-wide failure (reported once); every other failure is one
+ * ERROR line. After the second Ctrl-C, what became of the requests it cut is checked briefly.
+ */
+export async function deleteAll(
+  target: Backend,
+  groups: readonly (readonly Entry[])[],
+  ctx: CommandContext,
+  limiter: Limiter,
+  progress: (failed: boolean) => void,
+): Promise<DeleteTally> {
+  const { out } = ctx;
+  const tally: DeleteTally = { deleted: [], failed: 0, unknown: 0 };
+  const stop = new AbortController();
+  ctx.stop.addEventListener("abort", () => stop.abort(), { once: true });
+  const failed = (a: Entry, err: unknown) => {
+    if (isAbortError(err) || ctx.abort.aborted) return;
+    tally.failed++;
+    progress(true);
+    if (err instanceof BackendError && err.scope === "target") {
+      if (!stop.signal.aborted) out.error(`${err.message}; stopping the clean`);
+      stop.abort();
+    } else out.error(`cannot delete ${a.path}: ${describeError(err)}`);
+  };
+  const deleted = (a: Entry) => {
+    tally.deleted.push(a);
+    progress(false);
+  };
+  const signal = ctx.abort;
+  if (target.deleteMany) {
+    await limiter.forEach(batchesOf(groups, MAX_BULK_DELETE), async (batch) => {
+      for (const a of batch) out.detail(`[DELETE] ${a.path}`);
+      try {
+        const outcomes = await target.deleteMany!(batch.map((a) => a.path), { signal });
+        const byPath = new Map(outcomes.map((o) => [o.path, o]));
+        for (const a of batch) {
+          const outcome = byPath.get(a.path);
+          if (outcome?.inDoubt) tally.unknown++;
+          else if (outcome?.error) failed(a, outcome.error);
+          else deleted(a);
+        }
+      } catch (err) {
+        for (const a of batch) failed(a, err);
+      }
+    }, stop.signal);
+  } else {
+    await limiter.forEach(groups.flat(), async (a) => {
+      out.detail(`[DELETE] ${a.path}`);
+      try {
+        await target.delete(a.path, { signal });
+        deleted(a);
+      } catch (err) {
+        if (!signal.aborted) return failed(a, err);
+        // Cut: the target may have deleted it all the same.
+        const gone = await target.stat(a.path, { signal: AbortSignal.timeout(CUT_CHECK_MS) })
+          .then((entry) => entry === null, () => undefined);
+        if (gone) deleted(a);
+        else if (gone === undefined) tally.unknown++;
+      }
+    }, stop.signal);
+  }
+  return tally;
+}
+
+/** What became of the unfinished uploads clean found. */
+export interface UploadsTally {
+  aborted: number;
+  failed: number;
+}
+
+/** The unfinished uploads started at least `maxAgeS` seconds before `now` (none if unsupported). */
+export async function staleUploads(
+  target: Backend,
+  maxAgeS: number,
+  now: number,
+  signal: AbortSignal,
+): Promise<IncompleteUpload[]> {
+  if (!target.incompleteUploads) return [];
+  const uploads = await target.incompleteUploads({ signal });
+  return uploads.filter((u) => Math.floor((now - u.started) / 1000) >= maxAgeS)
+    .sort((a, b) => (a.path < b.path ? -1 : 1));
+}
+
+/** Aborts `uploads` through the limiter; each failure is one ERROR line. */
+export async function abortUploads(
+  target: Backend,
+  uploads: readonly IncompleteUpload[],
+  ctx: CommandContext,
+  limiter: Limiter,
+): Promise<UploadsTally> {
+  const tally: UploadsTally = { aborted: 0, failed: 0 };
+  await limiter.forEach(uploads, async (u) => {
+    ctx.out.detail(`[ABORT] ${u.path}`);
+    try {
+      await target.abortUpload!(u, { signal: ctx.abort });
+      tally.aborted++;
+    } catch (err) {
+      if (isAbortError(err) || ctx.abort.aborted) return;
+      tally.failed++;
+      ctx.out.error(`cannot abort the unfinished upload of ${u.path}: ${describeError(err)}`);
+    }
+  }, ctx.stop);
+  return tally;
+}
