@@ -23,6 +23,9 @@
  *   temporary file changes the directory's time and so its ETag) makes Apache refuse with 412.
  *   An upload already running into the collection when it was seen cannot be detected; it fails
  *   with a 5xx, and a retried put re-creates the collection (409 → MKCOL, PUT again).
+ * - A collection this backend knows of may be pruned by a clean elsewhere at any time: a 409 on
+ *   a PUT or MKCOL makes it forget what it knew of the parents and create them again (a few
+ *   times, as a clean may prune again meanwhile).
  */
 import {
   type Backend,
@@ -45,6 +48,12 @@ import { openBody } from "./webdav_body.ts";
 import { type Credentials, DavClient } from "./webdav_http.ts";
 import { type ListContext, listTree } from "./webdav_list.ts";
 import { type DavResource, MultistatusError, parseMultistatus } from "./webdav_xml.ts";
+
+/**
+ * How often a put or MKCOL that finds its parent collection missing (409) creates it again: a
+ * clean running beside an upload may prune a collection between its MKCOL and the PUT into it.
+ */
+const RECREATE_ATTEMPTS = 5;
 
 const PROPS_STAT = '<?xml version="1.0" encoding="utf-8"?><D:propfind xmlns:D="DAV:"><D:prop>' +
   "<D:resourcetype/><D:getcontentlength/><D:getlastmodified/><D:getetag/></D:prop></D:propfind>";
@@ -229,20 +238,29 @@ export class WebDavBackend implements Backend {
     const { signal } = options;
     signal?.throwIfAborted();
     const dir = parentOf(path);
-    await this.#ensureDir(dir, signal);
-    const first = await this.#putOnce(path, source, options);
-    if (first !== "no parent") return first;
-    // The parent went away (pruned by a clean meanwhile): create it again, once.
+    for (let attempt = 1;; attempt++) {
+      await this.#ensureDir(dir, signal);
+      const result = await this.#putOnce(path, source, options);
+      if (result !== "no parent") return result;
+      if (attempt >= RECREATE_ATTEMPTS) {
+        throw new BackendError(
+          `cannot upload ${path}: HTTP 409 Conflict (a parent collection is missing)`,
+          "file",
+          { code: "409" },
+        );
+      }
+      // The parent went away (pruned by a clean meanwhile): create it again.
+      this.#forget(dir);
+    }
+  }
+
+  /**
+   * Forgets that `dir` and its ancestors exist (a clean may have pruned them), so that they are
+   * created again where needed.
+   */
+  #forget(dir: string): void {
     this.#knowsAll = false;
     for (let d = dir; d !== ""; d = parentOf(d)) this.#dirs.delete(d);
-    await this.#ensureDir(dir, signal);
-    const second = await this.#putOnce(path, source, options);
-    if (second !== "no parent") return second;
-    throw new BackendError(
-      `cannot upload ${path}: HTTP 409 Conflict (a parent collection is missing)`,
-      "file",
-      { code: "409" },
-    );
   }
 
   /** One PUT; "no parent" when the server says a parent collection is missing (409). */
@@ -305,16 +323,19 @@ export class WebDavBackend implements Backend {
 
   async #mkcol(dir: string, signal?: AbortSignal): Promise<void> {
     // A parent known to be missing is created first; otherwise the MKCOL's 409 tells.
-    if (this.#knowsAll) await this.#ensureDir(parentOf(dir), signal);
-    let status = await this.#mkcolOnce(dir, signal);
-    if (status === 409) {
-      await this.#ensureDir(parentOf(dir), signal);
-      status = await this.#mkcolOnce(dir, signal);
-    }
-    if (status === 409) {
-      throw new BackendError(
-        `cannot create collection ${dir}: HTTP 409 Conflict (does ${this.displayUrl} exist?)`,
-      );
+    const parent = parentOf(dir);
+    if (this.#knowsAll) await this.#ensureDir(parent, signal);
+    for (let attempt = 1;; attempt++) {
+      const status = await this.#mkcolOnce(dir, signal);
+      if (status !== 409) break;
+      if (parent === "" || attempt >= RECREATE_ATTEMPTS) {
+        throw new BackendError(
+          `cannot create collection ${dir}: HTTP 409 Conflict (does ${this.displayUrl} exist?)`,
+        );
+      }
+      // The parent is missing, known to exist or not (a clean may have pruned it meanwhile).
+      this.#forget(parent);
+      await this.#ensureDir(parent, signal);
     }
     this.#dirs.add(dir);
   }
