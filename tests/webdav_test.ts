@@ -483,8 +483,10 @@ Deno.test("webdav: with HTTP_PROXY set, streamed PUTs go through the proxy as we
   await run("aa/via-proxy", { HTTP_PROXY: http_proxy });
   const puts = seen.filter((h) => h.method === "PUT");
   assert.deepEqual(puts.map((h) => h.path), [`${url}aa/via-proxy`]);
-  assert.equal(puts[0].headers.get("transfer-encoding"), "chunked");
-  // NO_PROXY naming the host: fetch goes direct, and streamed PUTs, with Content-Length, too.
+  // In absolute form to the proxy, with the file's length (not chunked).
+  assert.equal(puts[0].headers.get("content-length"), String(BUFFER_LIMIT + 1));
+  assert.equal(puts[0].headers.get("transfer-encoding"), undefined);
+  // NO_PROXY naming the host: every request goes direct.
   seen.length = 0;
   await run("aa/direct", { HTTP_PROXY: http_proxy, NO_PROXY: "localhost,127.0.0.1" });
   assert.deepEqual(seen, []);
