@@ -271,6 +271,7 @@ export class DavClient {
         : "";
       return new BackendError(`authentication failed for ${this.display}${hint}`, "target", {
         code,
+        denied: true,
       });
     }
     if (status === 407) {
@@ -278,10 +279,14 @@ export class DavClient {
       const by = proxy ? `the proxy ${proxy.display} (${proxy.variable})` : "a proxy";
       return new BackendError(`${by} refused access to ${this.display} (${line})`, "target", {
         code,
+        denied: true,
       });
     }
     if (status === 403) {
-      return new BackendError(`access denied to ${this.display} (${line})`, "target", { code });
+      return new BackendError(`access denied to ${this.display} (${line})`, "target", {
+        code,
+        denied: true,
+      });
     }
     if (status === 507) {
       return new BackendError(`${what}: no space on ${this.display} (${line})`, "file", { code });

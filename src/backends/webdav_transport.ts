@@ -117,7 +117,7 @@ function tunnelRefused(res: http.IncomingMessage, proxy: Proxy, to: string): Bac
   return new BackendError(
     `the proxy ${proxy.display} (${proxy.variable}) refused a tunnel to ${to} (${line})${hint}`,
     "target",
-    { code: String(status) },
+    { code: String(status), denied: status === 401 || status === 403 || status === 407 },
   );
 }
 
