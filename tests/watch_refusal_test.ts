@@ -78,6 +78,33 @@ Deno.test({
 });
 
 Deno.test({
+  name: "watch refusal: with a wrapped command, the command goes on; one line, exit 1",
+  ignore: !haveApache(),
+  async fn() {
+    await using apache = await startApache({ auth });
+    await using dir = await tempDir();
+    const { src, env } = await setup(dir.path, 2);
+    const url = apache.url.replace("http://", "http://builder:wrong-pw@") + "cache/";
+    const flag = join(dir.path, "build-ran");
+    const build = ["bash", "-c", `sleep 2; touch '${flag}'`];
+    const run = spawnTool(["watch", "--json", src, url, "--", ...build], { env });
+    const { code, stdout, stderr } = await exited(run);
+    assert.equal(code, 1, stdout + stderr);
+    await Deno.stat(flag); // the build ran to its end
+    const shown = `http://builder:***@127.0.0.1:${apache.port}/sstate/cache/`;
+    assert.deepEqual(lines(stdout + stderr, "ERROR:"), [
+      `ERROR: authentication failed for ${shown}; nothing more is uploaded (the command goes on)`,
+    ]);
+    const events = jsonEvents(stdout);
+    assert.deepEqual(events.filter((e) => e.event === "refused").map((e) => e.error), [
+      `authentication failed for ${shown}`,
+    ]);
+    assert.equal(events.find((e) => e.event === "exited")!.code, 0);
+    assert.equal(events.find((e) => e.event === "done")!.exitCode, 1);
+  },
+});
+
+Deno.test({
   name: "watch refusal: a password changed while watching stops it with one line, exit 1",
   ignore: !haveApache(),
   async fn() {

@@ -226,6 +226,15 @@ export class Transport {
         }
         let cancelled = false;
         res.once("error", fail);
+        // A connection lost before the body's end (should it come without an error).
+        res.once("close", () => {
+          if (res.complete) return;
+          setTimeout(() => {
+            fail(Object.assign(new Error("connection closed before the response's end"), {
+              code: "ECONNRESET",
+            }));
+          }, 0);
+        });
         res.once("end", () => {
           if (finished) return;
           finish();
