@@ -18,6 +18,12 @@ import { BackendError, checkPath } from "./backend.ts";
 import { NODE_CONNECT_ERRORS } from "./webdav_node.ts";
 import { proxyFor } from "./webdav_proxy.ts";
 import { Transport } from "./webdav_transport.ts";
+import type { DavResource } from "./webdav_xml.ts";
+
+/** A PROPFIND body asking for what a stat needs: type, size, time and ETag. */
+export const PROPS_STAT =
+  '<?xml version="1.0" encoding="utf-8"?><D:propfind xmlns:D="DAV:"><D:prop>' +
+  "<D:resourcetype/><D:getcontentlength/><D:getlastmodified/><D:getetag/></D:prop></D:propfind>";
 
 /** User name and password for HTTP Basic authentication. */
 export interface Credentials {
@@ -304,6 +310,11 @@ export class DavClient {
     }
     const scope = TRANSIENT_STATUS.has(status) || status >= 520 ? "transient" : "file";
     return new BackendError(`${what}: ${line}`, scope, { code });
+  }
+
+  /** The first response of a multistatus for `url` that names `path`. */
+  resourceAt(resources: DavResource[], url: string, path: string): DavResource | null {
+    return resources.find((r) => !r.failed && this.relative(r.href, url) === path) ?? null;
   }
 
   /**
