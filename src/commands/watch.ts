@@ -124,7 +124,7 @@ export const watch: Command = {
     "rescan (--rescan-interval) catch anything else, and where the inotify limit " +
     "(fs.inotify.max_user_watches) is reached rescans alone find new files. While TARGET is " +
     "unreachable the files wait and are retried with backoff (1s doubling to a minute); none is " +
-    "dropped. With '-- COMMAND ARGS...' it runs the command (e.g. a bitbake build) while " +
+    "dropped. Wrong credentials or missing permission stop it with one error line (exit 1). With '-- COMMAND ARGS...' it runs the command (e.g. a bitbake build) while " +
     "watching, then uploads everything pending and exits with the command's exit code (1 if " +
     "the command succeeded but uploads failed). A Ctrl-C reaches the command directly; SIGTERM " +
     "is passed on to it. Without a command it runs until SIGINT or SIGTERM, then uploads what " +
