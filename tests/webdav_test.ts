@@ -260,7 +260,7 @@ Deno.test("webdav: an unreachable server is one target error", async () => {
     err.message,
     /^cannot connect to http:\/\/u:\*\*\*@127\.0\.0\.1:\d+\/sstate\/: .*refused/,
   );
-  // A streamed PUT (node:http, not fetch) fails the same way.
+  // A streamed PUT fails the same way.
   await using scratch = await scratchDir();
   const large = await localFile(scratch.path, "large", pattern(BUFFER_LIMIT + 1));
   const put = await b.put("f", large).then(() => null, (e) => e);
@@ -424,7 +424,7 @@ Deno.test("webdav: a streamed PUT carries the file's size as Content-Length", as
     credentials: auth,
   });
   await b.create();
-  // Read whole (fetch), streamed, and streamed in whole read chunks (256 KiB).
+  // Read whole, streamed, and streamed in whole read chunks (256 KiB).
   const sizes = [BUFFER_LIMIT, BUFFER_LIMIT + 1, 2 * BUFFER_LIMIT];
   for (const [i, size] of sizes.entries()) {
     const src = await localFile(scratch.path, `f${i}`, pattern(size, i));
