@@ -6,6 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
+import { placeFile } from "../src/backends/place_file.ts";
 import { WebDavBackend } from "../src/backends/webdav.ts";
 import { collect, localFile } from "./backend_conformance.ts";
 import { listFiles, runTool, tempDir, toolArgv } from "./helpers.ts";
@@ -230,4 +231,35 @@ Deno.test("file prune race: an upload with clean pruning beside it stores every 
   assert.equal(code, 0, text);
   assert.match(text, new RegExp(`done: ${expected.length} uploaded .* 0 failed`));
   await assertOnServer(target, expected);
+});
+
+Deno.test("file prune race: a directory pruned just before the link is created again", async () => {
+  await using dir = await tempDir();
+  const source = join(dir.path, "source");
+  await Deno.writeTextFile(source, "content");
+  const target = join(dir.path, "cache", "ab", "cd", "file");
+  // A clean prunes the (seemingly empty) directories right before the file goes into place.
+  const prune = () => {
+    for (const d of ["cache/ab/cd", "cache/ab"]) {
+      try {
+        Deno.removeSync(join(dir.path, d)); // rmdir: only if empty, as a clean does
+      } catch {
+        // not empty (a temporary file is in it), or gone
+      }
+    }
+  };
+  let prunes = 0;
+  const check = {
+    cancelled: () => false,
+    cancelledOrCommit: () => {
+      prunes++;
+      prune();
+      return false;
+    },
+  };
+  const job = { source, temp: `${target}.tmp`, target, size: 7, exclusive: true };
+  assert.equal(placeFile(job, new Set(), check), "stored");
+  assert.ok(prunes >= 1);
+  assert.equal(await Deno.readTextFile(target), "content");
+  assert.deepEqual(await listFiles(join(dir.path, "cache")), ["ab/cd/file"]);
 });
