@@ -163,3 +163,35 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "webdav transport: proxy credentials from the proxy URL; without them, one error line",
+  ignore: !haveApache() || !haveTinyproxy(),
+  async fn() {
+    const login = { user: "proxyuser", password: "proxy-pw" };
+    await using proxy = await startTinyproxy(login);
+    await using apache = await startApache();
+    await using secure = await startApache({ tls: true });
+    await using dir = await tempDir();
+    const expected = await makeSource(dir.path);
+    const src = join(dir.path, "sstate");
+    const withLogin = proxy.url.replace("http://", "http://proxyuser:proxy-pw@");
+    for (const [variable, server] of [["HTTP_PROXY", apache], ["HTTPS_PROXY", secure]] as const) {
+      const url = `${server.url}cache/`;
+      const env = { ...QUIET, DENO_CERT: secure.ca! };
+      const denied = await runTool(["upload", src, url], { ...env, [variable]: proxy.url });
+      const text = denied.stdout + denied.stderr;
+      assert.equal(denied.code, 1, text);
+      assert.equal(errorLines(text).length, 1, text);
+      assert.match(
+        errorLines(text)[0],
+        new RegExp(`proxy http://127\\.0\\.0\\.1:\\d+/ \\(${variable}\\)`),
+      );
+      assert.match(errorLines(text)[0], /\(HTTP 407 [^)]*\): it wants credentials$/);
+      const ok = await runTool(["upload", src, url], { ...env, [variable]: withLogin });
+      assert.equal(ok.code, 0, ok.stdout + ok.stderr);
+      assert.deepEqual(await listFiles(join(server.dir, "cache")), expected);
+      assert.ok(!(ok.stdout + ok.stderr + text).includes("proxy-pw"));
+    }
+  },
+});

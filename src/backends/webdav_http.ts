@@ -283,10 +283,12 @@ export class DavClient {
     if (status === 407) {
       const proxy = proxyFor(new URL(this.base));
       const by = proxy ? `the proxy ${proxy.display} (${proxy.variable})` : "a proxy";
-      return new BackendError(`${by} refused access to ${this.display} (${line})`, "target", {
-        code,
-        denied: true,
-      });
+      const hint = proxy?.authorization ? "it refused the credentials" : "it wants credentials";
+      return new BackendError(
+        `${by} refused access to ${this.display} (${line}): ${hint}`,
+        "target",
+        { code, denied: true },
+      );
     }
     if (status === 403) {
       return new BackendError(`access denied to ${this.display} (${line})`, "target", {

@@ -40,8 +40,13 @@ async function accepts(port: number): Promise<boolean> {
   }
 }
 
-/** Starts tinyproxy, allowing clients of 127.0.0.1 to any port (CONNECT included). */
-export async function startTinyproxy(): Promise<Tinyproxy> {
+/**
+ * Starts tinyproxy, allowing clients of 127.0.0.1 to any port (CONNECT included); with `auth`,
+ * only clients that send this login (`Proxy-Authorization: Basic`).
+ */
+export async function startTinyproxy(
+  auth?: { user: string; password: string },
+): Promise<Tinyproxy> {
   const dir = await Deno.makeTempDir({ prefix: "isar-sstate-tinyproxy-" });
   const log = `${dir}/tinyproxy.log`;
   for (let attempt = 0;; attempt++) {
@@ -56,6 +61,7 @@ export async function startTinyproxy(): Promise<Tinyproxy> {
         "LogLevel Connect",
         "MaxClients 64",
         "Allow 127.0.0.1",
+        ...(auth ? [`BasicAuth ${auth.user} ${auth.password}`] : []),
         "",
       ].join("\n"),
     );
