@@ -1,7 +1,7 @@
 /**
  * A real forward proxy for tests: Debian's tinyproxy on 127.0.0.1 and a free port, with its own
- * config and log in a temporary directory, run in the foreground as a child of the test and
- * stopped by its PID.
+ * config and log in a temporary directory, run in the foreground as a child of the test (under
+ * `timeout`, as a time limit) and stopped by its PID.
  */
 
 /** A running tinyproxy. */
@@ -65,8 +65,9 @@ export async function startTinyproxy(
         "",
       ].join("\n"),
     );
-    const child = new Deno.Command("/usr/bin/tinyproxy", {
-      args: ["-d", "-c", `${dir}/tinyproxy.conf`],
+    // `timeout` stops it after 20 minutes should the test never do (a crashed run).
+    const child = new Deno.Command("timeout", {
+      args: ["1200", "/usr/bin/tinyproxy", "-d", "-c", `${dir}/tinyproxy.conf`],
       stdin: "null",
       stdout: "null",
       stderr: "null",
