@@ -260,7 +260,7 @@ Deno.test("webdav: an unreachable server is one target error", async () => {
     err.message,
     /^cannot connect to http:\/\/u:\*\*\*@127\.0\.0\.1:\d+\/sstate\/: .*refused/,
   );
-  // A streamed PUT (node:http, not fetch) fails the same way.
+  // A streamed PUT fails the same way.
   await using scratch = await scratchDir();
   const large = await localFile(scratch.path, "large", pattern(BUFFER_LIMIT + 1));
   const put = await b.put("f", large).then(() => null, (e) => e);
@@ -430,7 +430,7 @@ Deno.test("webdav: a streamed PUT carries the file's size as Content-Length", as
     credentials: auth,
   });
   await b.create();
-  // Read whole (fetch), streamed, and streamed in whole read chunks (256 KiB).
+  // Read whole, streamed, and streamed in whole read chunks (256 KiB).
   const sizes = [BUFFER_LIMIT, BUFFER_LIMIT + 1, 2 * BUFFER_LIMIT];
   for (const [i, size] of sizes.entries()) {
     const src = await localFile(scratch.path, `f${i}`, pattern(size, i));
@@ -489,8 +489,10 @@ Deno.test("webdav: with HTTP_PROXY set, streamed PUTs go through the proxy as we
   await run("aa/via-proxy", { HTTP_PROXY: http_proxy });
   const puts = seen.filter((h) => h.method === "PUT");
   assert.deepEqual(puts.map((h) => h.path), [`${url}aa/via-proxy`]);
-  assert.equal(puts[0].headers.get("transfer-encoding"), "chunked");
-  // NO_PROXY naming the host: fetch goes direct, and streamed PUTs, with Content-Length, too.
+  // In absolute form to the proxy, with the file's length (not chunked).
+  assert.equal(puts[0].headers.get("content-length"), String(BUFFER_LIMIT + 1));
+  assert.equal(puts[0].headers.get("transfer-encoding"), undefined);
+  // NO_PROXY naming the host: every request goes direct.
   seen.length = 0;
   await run("aa/direct", { HTTP_PROXY: http_proxy, NO_PROXY: "localhost,127.0.0.1" });
   assert.deepEqual(seen, []);

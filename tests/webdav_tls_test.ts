@@ -2,7 +2,7 @@
  * WebDAV over https against Apache with mod_ssl and a generated CA: verification is on (an
  * unknown CA is one target error that says how to trust it), and with `DENO_CERT` naming the CA
  * the whole conformance suite passes (in a child process, as DENO_CERT is read at start-up).
- * Streamed PUTs go over node:https rather than fetch, and trust the same CAs as fetch, with and
+ * Requests go over node:https, not fetch, and trust the same CAs as fetch would, with and
  * without NODE_EXTRA_CA_CERTS (with it, node:https alone would ignore DENO_CERT).
  */
 import assert from "node:assert/strict";

@@ -189,18 +189,25 @@ export class BackendError extends Error {
   readonly scope: FailureScope;
   /** The errno-style code or HTTP status of the cause, where there is one. */
   readonly code?: string;
+  /**
+   * The target refuses this client: wrong or missing credentials, no permission. Waiting does
+   * not help (unlike an outage); a target-wide failure.
+   */
+  readonly denied: boolean;
 
   constructor(
     message: string,
     scope: FailureScope = "file",
     options?: ErrorOptions & {
       code?: string;
+      denied?: boolean;
     },
   ) {
     super(message, options);
     this.name = "BackendError";
     this.scope = scope;
     this.code = options?.code;
+    this.denied = options?.denied ?? false;
   }
 
   /** Worth another attempt. */

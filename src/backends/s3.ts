@@ -120,11 +120,12 @@ export class S3Backend implements Backend {
     } catch (err) {
       if (signal?.aborted) throw signal.reason;
       if (isNoSuchBucket(err)) return false;
-      throw new BackendError(
-        s3Error(err, `cannot access ${this.displayUrl}`, this.#target).message,
-        "target",
-        { cause: err },
+      const { message, code, denied } = s3Error(
+        err,
+        `cannot access ${this.displayUrl}`,
+        this.#target,
       );
+      throw new BackendError(message, "target", { cause: err, code, denied });
     }
   }
 

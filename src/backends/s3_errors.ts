@@ -54,6 +54,19 @@ const TRANSIENT_NAMES = new Set([
   "TimeoutError",
 ]);
 
+/** Codes of a refusal of this client (credentials, permission): waiting does not help. */
+const DENIED = new Set([
+  "CredentialsProviderError",
+  "InvalidAccessKeyId",
+  "SignatureDoesNotMatch",
+  "AccessDenied",
+  "AllAccessDisabled",
+  "AccountProblem",
+  "InvalidToken",
+  "ExpiredToken",
+  "TokenRefreshRequired",
+]);
+
 /** The S3 error code of an SDK error (its name for modelled errors, else the parsed Code). */
 export function errorCode(err: unknown): string {
   const e = err as SdkError;
@@ -170,7 +183,10 @@ export function s3Error(
   if (err instanceof BackendError) return err;
   const target = targetMessage(err, t);
   const code = errorCode(err) || (err as SdkError)?.code;
-  if (target) return new BackendError(target, "target", { cause: err, code });
+  if (target) {
+    const denied = DENIED.has(errorCode(err)) || httpStatus(err) === 403;
+    return new BackendError(target, "target", { cause: err, code, denied });
+  }
   const where = t.endpoint && isTransient(err) && httpStatus(err) === undefined
     ? ` (endpoint ${t.endpoint})`
     : "";

@@ -17,12 +17,12 @@
  *   name carries the signature of the task that built it, so the copies are equivalent).
  * - Of two MKCOLs of one new collection at once, the loser may get 403 (its mkdir fails with
  *   EEXIST) instead of 405: a 403 for a collection that then exists counts as "exists".
- * - DELETE of a collection is recursive and also removes the temporary files of uploads in
- *   progress, which PROPFIND does not show. Pruning therefore deletes a collection only with a
- *   tagged `If:` header naming the ETag it had when it was seen empty: a file added since (its
- *   temporary file changes the directory's time and so its ETag) makes Apache refuse with 412.
- *   An upload already running into the collection when it was seen cannot be detected; it fails
- *   with a 5xx, and a retried put re-creates the collection (409 → MKCOL, PUT again).
+ * - DELETE of a collection is recursive: pruning takes care (webdav_prune.ts). An upload already
+ *   running into a collection that is pruned fails with a 5xx, and a retried put re-creates the
+ *   collection (409 → MKCOL, PUT again).
+ * - A collection this backend knows of may be pruned by a clean elsewhere at any time: a 409 on
+ *   a PUT or MKCOL makes it forget what it knew of the parents and create them again (a few
+ *   times, as a clean may prune again meanwhile).
  */
 import {
   type Backend,
@@ -38,17 +38,20 @@ import {
   type PutResult,
   type PutSource,
 } from "./backend.ts";
-import { withRetry } from "./retry.ts";
 import type { StallListener } from "./stall.ts";
 import { redactUrl } from "./url.ts";
 import { credentialsFor, urlCredentials } from "./webdav_credentials.ts";
 import { openBody } from "./webdav_body.ts";
-import { type Credentials, DavClient } from "./webdav_http.ts";
+import { type Credentials, DavClient, PROPS_STAT } from "./webdav_http.ts";
 import { type ListContext, listTree } from "./webdav_list.ts";
+import { pruneEmptyCollections } from "./webdav_prune.ts";
 import { type DavResource, MultistatusError, parseMultistatus } from "./webdav_xml.ts";
 
-const PROPS_STAT = '<?xml version="1.0" encoding="utf-8"?><D:propfind xmlns:D="DAV:"><D:prop>' +
-  "<D:resourcetype/><D:getcontentlength/><D:getlastmodified/><D:getetag/></D:prop></D:propfind>";
+/**
+ * How often a put or MKCOL that finds its parent collection missing (409) creates it again: a
+ * clean running beside an upload may prune a collection between its MKCOL and the PUT into it.
+ */
+const RECREATE_ATTEMPTS = 5;
 
 /** Settings for tests and tuning. */
 export interface WebDavOptions {
@@ -84,16 +87,6 @@ function parseLocation(location: string): URL {
     );
   }
   return url;
-}
-
-/** The first response of a multistatus that names `path`. */
-function resourceAt(
-  client: DavClient,
-  resources: DavResource[],
-  url: string,
-  path: string,
-): DavResource | null {
-  return resources.find((r) => !r.failed && client.relative(r.href, url) === path) ?? null;
 }
 
 /** A cache in a WebDAV collection. */
@@ -217,7 +210,7 @@ export class WebDavBackend implements Backend {
       if (!(err instanceof MultistatusError)) throw err;
       throw new BackendError(`${what}: unreadable response (${err.message})`, "transient");
     }
-    return resourceAt(client, resources, url, path);
+    return client.resourceAt(resources, url, path);
   }
 
   async put(path: string, source: PutSource, options: PutOptions = {}): Promise<PutResult> {
@@ -238,20 +231,29 @@ export class WebDavBackend implements Backend {
     const { signal } = options;
     signal?.throwIfAborted();
     const dir = parentOf(path);
-    await this.#ensureDir(dir, signal);
-    const first = await this.#putOnce(path, source, options);
-    if (first !== "no parent") return first;
-    // The parent went away (pruned by a clean meanwhile): create it again, once.
+    for (let attempt = 1;; attempt++) {
+      await this.#ensureDir(dir, signal);
+      const result = await this.#putOnce(path, source, options);
+      if (result !== "no parent") return result;
+      if (attempt >= RECREATE_ATTEMPTS) {
+        throw new BackendError(
+          `cannot upload ${path}: HTTP 409 Conflict (a parent collection is missing)`,
+          "file",
+          { code: "409" },
+        );
+      }
+      // The parent went away (pruned by a clean meanwhile): create it again.
+      this.#forget(dir);
+    }
+  }
+
+  /**
+   * Forgets that `dir` and its ancestors exist (a clean may have pruned them), so that they are
+   * created again where needed.
+   */
+  #forget(dir: string): void {
     this.#knowsAll = false;
     for (let d = dir; d !== ""; d = parentOf(d)) this.#dirs.delete(d);
-    await this.#ensureDir(dir, signal);
-    const second = await this.#putOnce(path, source, options);
-    if (second !== "no parent") return second;
-    throw new BackendError(
-      `cannot upload ${path}: HTTP 409 Conflict (a parent collection is missing)`,
-      "file",
-      { code: "409" },
-    );
   }
 
   /** One PUT; "no parent" when the server says a parent collection is missing (409). */
@@ -314,16 +316,19 @@ export class WebDavBackend implements Backend {
 
   async #mkcol(dir: string, signal?: AbortSignal): Promise<void> {
     // A parent known to be missing is created first; otherwise the MKCOL's 409 tells.
-    if (this.#knowsAll) await this.#ensureDir(parentOf(dir), signal);
-    let status = await this.#mkcolOnce(dir, signal);
-    if (status === 409) {
-      await this.#ensureDir(parentOf(dir), signal);
-      status = await this.#mkcolOnce(dir, signal);
-    }
-    if (status === 409) {
-      throw new BackendError(
-        `cannot create collection ${dir}: HTTP 409 Conflict (does ${this.displayUrl} exist?)`,
-      );
+    const parent = parentOf(dir);
+    if (this.#knowsAll) await this.#ensureDir(parent, signal);
+    for (let attempt = 1;; attempt++) {
+      const status = await this.#mkcolOnce(dir, signal);
+      if (status !== 409) break;
+      if (parent === "" || attempt >= RECREATE_ATTEMPTS) {
+        throw new BackendError(
+          `cannot create collection ${dir}: HTTP 409 Conflict (does ${this.displayUrl} exist?)`,
+        );
+      }
+      // The parent is missing, known to exist or not (a clean may have pruned it meanwhile).
+      this.#forget(parent);
+      await this.#ensureDir(parent, signal);
     }
     this.#dirs.add(dir);
   }
@@ -384,79 +389,15 @@ export class WebDavBackend implements Backend {
   }
 
   /**
-   * Deletes the collections among `dirs` and their ancestors that are empty, deepest first,
-   * each level `defaultJobs` at a time. A collection goes only if it still has the ETag it had
-   * when it was listed empty (see the module comment).
+   * Deletes the collections among `dirs` and their ancestors that are empty, deepest first, each
+   * only if unchanged since it was seen empty (see webdav_prune.ts).
    */
-  async pruneEmptyDirs(dirs: Iterable<string>, options: CallOptions = {}): Promise<number> {
-    const all = new Set<string>();
-    for (const dir of dirs) {
-      for (let d = dir; d !== "" && !all.has(d); d = parentOf(d)) all.add(checkPath(d));
-    }
-    const byDepth = new Map<number, string[]>();
-    for (const d of all) {
-      const depth = d.split("/").length;
-      byDepth.set(depth, [...byDepth.get(depth) ?? [], d]);
-    }
-    let removed = 0;
-    for (const depth of [...byDepth.keys()].sort((a, b) => b - a)) {
-      const level = byDepth.get(depth)!;
-      let next = 0;
-      const worker = async () => {
-        while (next < level.length) {
-          const dir = level[next++];
-          if (await withRetry(() => this.#pruneOne(dir, options.signal), options.signal)) {
-            removed++;
-          }
-        }
-      };
-      await Promise.all(Array.from({ length: Math.min(this.defaultJobs, level.length) }, worker));
-    }
-    return removed;
-  }
-
-  /** Deletes collection `dir` if it is empty and unchanged since seen so; whether it did. */
-  async #pruneOne(dir: string, signal?: AbortSignal): Promise<boolean> {
-    const client = this.#client;
-    const url = client.url(dir, true);
-    const what = `cannot prune ${dir}`;
-    let resources: DavResource[];
-    {
-      using watch = client.watch(signal);
-      const res = await client.propfind(url, "1", PROPS_STAT, what, watch);
-      if (res.status !== 207) {
-        await res.body?.cancel();
-        const err = client.statusError(res, what);
-        if (err.scope === "file") return false; // gone, or not a collection
-        throw err;
-      }
-      const text = new TextDecoder().decode(await client.readBody(res, what, watch));
-      try {
-        resources = parseMultistatus(text);
-      } catch {
-        return false;
-      }
-    }
-    const self = resourceAt(client, resources, url, dir);
-    const members = resources.filter((r) => r !== self && client.relative(r.href, url) !== dir);
-    // Without an ETag there is no safe way to delete only an empty collection: keep it.
-    if (!self?.collection || !self.etag || members.length > 0) return false;
-    using watch = client.watch(signal);
-    const res = await client.send(
-      "DELETE",
-      url,
-      { headers: { If: `<${url}> ([${self.etag}])` } },
-      what,
-      watch,
-    );
-    await res.body?.cancel();
-    if (res.status === 200 || res.status === 204) {
-      this.#dirs.delete(dir);
-      return true;
-    }
-    const err = client.statusError(res, what);
-    if (err.scope === "file") return false; // changed meanwhile (412, 424), or gone (404)
-    throw err;
+  pruneEmptyDirs(dirs: Iterable<string>, options: CallOptions = {}): Promise<number> {
+    return pruneEmptyCollections(this.#client, dirs, {
+      jobs: this.defaultJobs,
+      signal: options.signal,
+      removed: (dir) => this.#dirs.delete(dir),
+    });
   }
 
   close(): Promise<void> {

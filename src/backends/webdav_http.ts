@@ -1,34 +1,30 @@
 /**
  * The HTTP side of the WebDAV backend: URLs below the cache root, one request with credentials
  * and a stall timeout, network failures and HTTP statuses as `BackendError`s of the right scope,
- * and hrefs of listings mapped back to cache paths.
- *
- * Requests go through Deno's `fetch`, which keeps connections alive per host, so thousands of
- * small requests share a few connections (and TLS sessions), and which honours `DENO_CERT`,
- * `DENO_TLS_CA_STORE` and the proxy variables. Its one gap: a streamed body always goes out
- * chunked, without `Content-Length`. So a PUT streamed from a file (see webdav_body.ts) goes
- * through node:http(s) instead (`sendStream`), with `Content-Length`, on keep-alive agents of
- * its own, under the same watchdog and abort signal. node:https does not trust what `fetch`
- * trusts in every setting (Deno 2.9: `fetch` adds the certificates of `DENO_CERT` and
- * `NODE_EXTRA_CA_CERTS` to its store, node:https takes `DENO_CERT`'s only while
- * `NODE_EXTRA_CA_CERTS` is unset), so it is given `fetch`'s CAs: the stores `DENO_TLS_CA_STORE`
- * names and the certificates in both files. node:http knows no proxy
- * variables: where one applies, streamed PUTs stay with `fetch` (chunked).
+ * and hrefs of listings mapped back to cache paths. Requests go over node:http(s) (see
+ * webdav_transport.ts: every port, `Content-Length` on streamed bodies, the proxy variables),
+ * on kept-alive connections, so thousands of small requests share a few (and their TLS
+ * sessions).
  *
  * The npm `webdav` client is not used. Its `putFileContents` sends no `Content-Length` for a
  * stream body (its `contentLength` option is ignored for streams). It sends everything through
- * its own fetch layer (`@buttercup/fetch`, which is node-fetch outside browsers, so node:http(s)
- * under Deno, with the trust described above), and that follows redirects, while a redirect is
- * how Apache answers for a collection named without its slash. A deep `getDirectoryContents` is
- * one `Depth: infinity` PROPFIND, which Apache refuses by default, with no walk to fall back on
- * (webdav_list.ts walks in parallel, bounded). And its PROPFIND parsing is lossy (see
- * webdav_xml.ts).
+ * its own fetch layer (`@buttercup/fetch`, which is node-fetch outside browsers), and that
+ * follows redirects, while a redirect is how Apache answers for a collection named without its
+ * slash. A deep `getDirectoryContents` is one `Depth: infinity` PROPFIND, which Apache refuses
+ * by default, with no walk to fall back on (webdav_list.ts walks in parallel, bounded). And its
+ * PROPFIND parsing is lossy (see webdav_xml.ts).
  */
-import http from "node:http";
-import https from "node:https";
 import { BackendError, checkPath } from "./backend.ts";
-import { NODE_CONNECT_ERRORS, proxied, toResponse, trustedCas } from "./webdav_node.ts";
+import { NODE_CONNECT_ERRORS } from "./webdav_node.ts";
 import { DEFAULT_STALL_TIMEOUT_MS, type StallListener, stallReporter } from "./stall.ts";
+import { proxyFor } from "./webdav_proxy.ts";
+import { Transport } from "./webdav_transport.ts";
+import type { DavResource } from "./webdav_xml.ts";
+
+/** A PROPFIND body asking for what a stat needs: type, size, time and ETag. */
+export const PROPS_STAT =
+  '<?xml version="1.0" encoding="utf-8"?><D:propfind xmlns:D="DAV:"><D:prop>' +
+  "<D:resourcetype/><D:getcontentlength/><D:getlastmodified/><D:getetag/></D:prop></D:propfind>";
 
 /** User name and password for HTTP Basic authentication. */
 export interface Credentials {
@@ -48,6 +44,7 @@ export class Watchdog {
   readonly signal: AbortSignal;
   #timer: ReturnType<typeof setTimeout>;
   #timedOut = false;
+  #disposed = false;
 
   /** `onTimeout` is told when the request stalls, before it is aborted. */
   constructor(
@@ -67,10 +64,10 @@ export class Watchdog {
     }, this.ms);
   }
 
-  /** Progress: restarts the timer. */
+  /** Progress: restarts the timer (unless the request is over). */
   kick(): void {
     clearTimeout(this.#timer);
-    this.#timer = this.#arm();
+    if (!this.#disposed) this.#timer = this.#arm();
   }
 
   /** Stops the timer while the caller, not the server, is busy; `kick` restarts it. */
@@ -84,6 +81,7 @@ export class Watchdog {
   }
 
   [Symbol.dispose](): void {
+    this.#disposed = true;
     clearTimeout(this.#timer);
   }
 }
@@ -91,7 +89,7 @@ export class Watchdog {
 /** What a request sends besides its method and URL. */
 export interface RequestInit {
   headers?: Record<string, string>;
-  body?: BodyInit | null;
+  body?: Uint8Array | string | null;
 }
 
 /** A WebDAV collection root reached over HTTP(S). */
@@ -103,8 +101,7 @@ export class DavClient {
   readonly #origin: string;
   readonly #auth?: string;
   readonly #onTimeout: () => void;
-  /** Keep-alive agents of streamed PUTs (`sendStream`), made on first use. */
-  #agents?: { http: http.Agent; https: https.Agent };
+  readonly #transport: Transport;
 
   constructor(
     base: URL,
@@ -123,6 +120,7 @@ export class DavClient {
     const segments = decodeSegments(path);
     if (!segments) throw new BackendError(`malformed path in ${display}`, "target");
     this.#baseSegments = segments;
+    this.#transport = new Transport(stallTimeoutMs);
     if (credentials) {
       const bytes = new TextEncoder().encode(`${credentials.user}:${credentials.password}`);
       this.#auth = `Basic ${btoa(String.fromCharCode(...bytes))}`;
@@ -143,41 +141,27 @@ export class DavClient {
 
   /**
    * Sends one request. Network failures become BackendErrors: `target` when the server cannot be
-   * reached at all (refused, unknown host, TLS), `transient` when a connection broke or stalled;
-   * an abort of `signal` rejects with its reason. The status is left to the caller; the response
-   * body must be read or cancelled.
+   * reached at all (refused, unknown host, TLS, a proxy that cannot be reached), `transient` when
+   * a connection broke or stalled; an abort of `signal` rejects with its reason. The status is
+   * left to the caller; the response body must be read or cancelled.
    */
-  async send(
+  send(
     method: string,
     url: string,
     init: RequestInit,
     what: string,
     watch: Watchdog,
   ): Promise<Response> {
-    const headers: Record<string, string> = { ...init.headers };
-    if (this.#auth) headers.Authorization = this.#auth;
-    try {
-      return await fetch(url, {
-        method,
-        headers,
-        body: init.body,
-        redirect: "manual",
-        signal: watch.signal,
-      });
-    } catch (err) {
-      throw this.failure(err, what, watch);
-    }
+    const body = typeof init.body === "string" ? new TextEncoder().encode(init.body) : init.body;
+    return this.#send(method, url, init.headers ?? {}, body, 0, what, watch);
   }
 
   /**
    * Sends a request whose body is a stream of exactly `length` bytes, with that
-   * `Content-Length`: over node:http(s) on this client's keep-alive agents, unless a proxy
-   * variable applies to `url` (then through `send`, chunked). `watch` stops it when it stalls,
-   * and so does an abort of the caller's signal; a failure of `body` breaks the request off, so
-   * the server never gets a whole body, and rejects with that failure. Failures and the result
-   * are those of `send`; the response comes read to its end (its body is null).
+   * `Content-Length`. A failure of `body` breaks the request off, so the server never gets a
+   * whole body, and rejects with that failure. Otherwise as `send`.
    */
-  async sendStream(
+  sendStream(
     method: string,
     url: string,
     headers: Record<string, string>,
@@ -186,115 +170,33 @@ export class DavClient {
     what: string,
     watch: Watchdog,
   ): Promise<Response> {
-    const target = new URL(url);
-    if (proxied(target)) return this.send(method, url, { headers, body }, what, watch);
-    const secure = target.protocol === "https:";
-    const all: Record<string, string> = { ...headers, "Content-Length": String(length) };
-    if (this.#auth) all.Authorization = this.#auth;
-    const ca = secure ? trustedCas() : undefined;
-    this.#agents ??= {
-      http: new http.Agent({ keepAlive: true }),
-      https: new https.Agent({ keepAlive: true }),
-    };
-    const signal = watch.signal;
-    if (signal.aborted) throw this.failure(signal.reason, what, watch, true);
-    const reader = body.getReader();
-    return await new Promise<Response>((resolve, reject) => {
-      let settled = false;
-      let sent = false;
-      let answered = false;
-      /** Resumes the body's copy after a full write buffer drained, or the request ended. */
-      let wake: (() => void) | null = null;
-      let socket: import("node:net").Socket | null = null;
-      const req = (secure ? https : http).request({
-        host: target.hostname.replace(/^\[(.*)\]$/, "$1"),
-        port: target.port || undefined,
-        method,
-        path: target.pathname + target.search,
-        headers: all,
-        agent: secure ? this.#agents!.https : this.#agents!.http,
-        ca,
-      }, (res) => {
-        answered = true;
-        watch.kick();
-        res.on("data", () => watch.kick());
-        res.once("error", failWith);
-        res.once("end", () => {
-          const status = res.statusCode ?? 0;
-          if (status < 200 || status > 599) {
-            return fail(
-              new BackendError(`${what}: HTTP ${status}`, "file", {
-                code: String(status),
-              }),
-            );
-          }
-          settle();
-          // A server may answer before it has the whole body (401, say): the rest is not sent.
-          if (!sent) req.destroy();
-          resolve(toResponse(status, res));
-        });
-      });
-      const settle = () => {
-        settled = true;
-        signal.removeEventListener("abort", onAbort);
-        socket?.off("close", onClose);
-        reader.cancel().catch(() => {});
-        wake?.();
-      };
-      function fail(err: unknown) {
-        if (settled) return;
-        settle();
-        req.destroy();
-        reject(err);
-      }
-      const failWith = (err: unknown) => fail(this.failure(err, what, watch, true));
-      const onAbort = () => failWith(signal.reason);
-      // node:http in Deno does not always report a kept-alive connection that the server
-      // closes while the body is sent (no "error", the write never drains): the socket's close
-      // is the sign. A response read before the close gets a moment to be handed over.
-      const onClose = () => {
-        if (answered) return;
-        setTimeout(() => {
-          if (!answered) {
-            failWith(Object.assign(new Error("connection closed by the server"), {
-              code: "ECONNRESET",
-            }));
-          }
-        }, 50);
-      };
-      signal.addEventListener("abort", onAbort, { once: true });
-      req.on("error", failWith);
-      req.on("drain", () => wake?.());
-      req.on("close", onClose);
-      req.on("socket", (s) => {
-        if (settled) return;
-        socket = s;
-        s.once("close", onClose);
-      });
-      (async () => {
-        for (;;) {
-          const { done, value } = await reader.read();
-          if (settled) return;
-          if (done) {
-            sent = true;
-            req.end();
-            return;
-          }
-          if (!req.write(value)) {
-            await new Promise<void>((resume) => (wake = resume));
-            wake = null;
-            if (settled) return;
-          }
-        }
-      })().catch(failWith);
-    });
+    return this.#send(method, url, headers, body, length, what, watch);
   }
 
-  /** Releases the connections `sendStream` keeps alive. */
+  async #send(
+    method: string,
+    url: string,
+    headers: Record<string, string>,
+    body: Uint8Array | ReadableStream<Uint8Array> | null | undefined,
+    length: number,
+    what: string,
+    watch: Watchdog,
+  ): Promise<Response> {
+    const all: Record<string, string> = { ...headers };
+    if (this.#auth) all.Authorization = this.#auth;
+    try {
+      return await this.#transport.request(
+        { method, url: new URL(url), headers: all, body: body ?? undefined, length, what },
+        watch,
+      );
+    } catch (err) {
+      throw this.failure(err, what, watch);
+    }
+  }
+
+  /** Releases the connections kept alive. */
   close(): void {
-    this.#agents?.http.destroy();
-    this.#agents?.https.destroy();
-    this.#agents = undefined;
+    this.#transport.close();
   }
 
   /** A PROPFIND of `url` with `Depth: depth` asking for the properties in `body`. */
@@ -332,11 +234,8 @@ export class DavClient {
     return new Watchdog(this.stallTimeoutMs, signal, this.#onTimeout);
   }
 
-  /**
-   * The error to throw for a request that failed with `err` (also while reading its body);
-   * `node`: a failure of node:http(s) rather than of `fetch`.
-   */
-  failure(err: unknown, what: string, watch: Watchdog, node = false): unknown {
+  /** The error to throw for a request that failed with `err` (also while reading its body). */
+  failure(err: unknown, what: string, watch: Watchdog): unknown {
     if (watch.caller?.aborted) return watch.caller.reason;
     if (err instanceof BackendError) return err;
     if (watch.timedOut) {
@@ -346,16 +245,11 @@ export class DavClient {
         { code: "ETIMEDOUT", cause: err },
       );
     }
-    return node ? this.nodeNetworkError(err, what) : this.networkError(err, what);
-  }
-
-  /** A node:http(s) failure as a BackendError, scoped as `networkError` scopes fetch's. */
-  nodeNetworkError(err: unknown, what: string): BackendError {
     const code = String((err as { code?: unknown })?.code ?? "");
     const message = err instanceof Error ? err.message : String(err);
     let reason: string | null = null;
     if (NODE_CONNECT_ERRORS[code] !== undefined) reason = NODE_CONNECT_ERRORS[code] || message;
-    else if (/CERT|UNABLE_TO_|ERR_TLS_|ERR_SSL_/.test(code)) {
+    else if (/CERT|UNABLE_TO_|ERR_TLS_|ERR_SSL_/.test(code) || /certificate/i.test(message)) {
       reason = `${message} (for a private CA, set DENO_CERT=/path/ca.pem or ` +
         "DENO_TLS_CA_STORE=system)";
     }
@@ -371,31 +265,8 @@ export class DavClient {
     });
   }
 
-  /** A fetch failure as a BackendError. */
-  networkError(err: unknown, what: string): BackendError {
-    const detail = String((err as { cause?: unknown })?.cause ?? err);
-    const first = detail.split("\n")[0];
-    // Connecting failed (refused, unknown host, TLS), or the TLS settings cannot be loaded.
-    const connect = /\(Connect\):\s*(.*)$/.exec(first)?.[1] ??
-      (/CA file|certificate/i.test(first) ? first.replace(/^Error:\s*/, "") : null);
-    if (connect) {
-      let reason = connect.replace(/^tcp connect error: /, "").replace(/ \(os error \d+\)$/, "");
-      if (/certificate|tls|ssl/i.test(reason)) {
-        reason += " (for a private CA, set DENO_CERT=/path/ca.pem or DENO_TLS_CA_STORE=system)";
-      }
-      return new BackendError(`cannot connect to ${this.display}: ${reason}`, "target", {
-        cause: err,
-      });
-    }
-    const at = first.lastIndexOf("): ");
-    const reason = at >= 0 ? first.slice(at + 3) : "network error";
-    return new BackendError(`${what}: connection lost (${reason})`, "transient", {
-      cause: err,
-    });
-  }
-
   /**
-   * The error for an unexpected status. 401/403/407 and 501/505 concern the whole target (bad
+   * The error for an unexpected status. 401/403/407 (a proxy's) and 501/505 concern the whole target (bad
    * credentials, no permission, an unsupported method) and stop a run; busy or failing servers
    * are transient; anything else concerns the one file, 507 (Insufficient Storage) too: a quota
    * or a full disk refuses this file, while smaller ones, or space freed meanwhile, may still
@@ -415,10 +286,24 @@ export class DavClient {
         : "";
       return new BackendError(`authentication failed for ${this.display}${hint}`, "target", {
         code,
+        denied: true,
       });
     }
-    if (status === 403 || status === 407) {
-      return new BackendError(`access denied to ${this.display} (${line})`, "target", { code });
+    if (status === 407) {
+      const proxy = proxyFor(new URL(this.base));
+      const by = proxy ? `the proxy ${proxy.display} (${proxy.variable})` : "a proxy";
+      const hint = proxy?.authorization ? "it refused the credentials" : "it wants credentials";
+      return new BackendError(
+        `${by} refused access to ${this.display} (${line}): ${hint}`,
+        "target",
+        { code, denied: true },
+      );
+    }
+    if (status === 403) {
+      return new BackendError(`access denied to ${this.display} (${line})`, "target", {
+        code,
+        denied: true,
+      });
     }
     if (status === 507) {
       return new BackendError(`${what}: no space on ${this.display} (${line})`, "file", { code });
@@ -436,6 +321,11 @@ export class DavClient {
     }
     const scope = TRANSIENT_STATUS.has(status) || status >= 520 ? "transient" : "file";
     return new BackendError(`${what}: ${line}`, scope, { code });
+  }
+
+  /** The first response of a multistatus for `url` that names `path`. */
+  resourceAt(resources: DavResource[], url: string, path: string): DavResource | null {
+    return resources.find((r) => !r.failed && this.relative(r.href, url) === path) ?? null;
   }
 
   /**

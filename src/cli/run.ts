@@ -111,6 +111,7 @@ export async function runCli(argv: readonly string[], sink?: LineSink): Promise<
       },
       stop: interruption.stop,
       abort: interruption.abort,
+      signalExitCode: () => interruption.exitCode,
       status: () => {
         const line = new StatusLine(interactive && !options.json);
         progressLines.add(line);

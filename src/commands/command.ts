@@ -59,6 +59,8 @@ export interface CommandContext {
   stop: AbortSignal;
   /** Aborted at the second: stop the work in progress too. */
   abort: AbortSignal;
+  /** The exit code the signals received so far imply (130 SIGINT, 143 SIGTERM), if any. */
+  signalExitCode(): number | undefined;
   /** A status line (for commands that run until stopped). */
   status(): StatusDisplay;
   /**

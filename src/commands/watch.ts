@@ -127,7 +127,7 @@ export const watch: Command = {
     "rescan (--rescan-interval) catch anything else, and where the inotify limit " +
     "(fs.inotify.max_user_watches) is reached rescans alone find new files. While TARGET is " +
     "unreachable the files wait and are retried with backoff (1s doubling to a minute); none is " +
-    "dropped. With '-- COMMAND ARGS...' it runs the command (e.g. a bitbake build) while " +
+    "dropped. Wrong credentials or missing permission stop it with one error line (exit 1). With '-- COMMAND ARGS...' it runs the command (e.g. a bitbake build) while " +
     "watching, then uploads everything pending and exits with the command's exit code (1 if " +
     "the command succeeded but uploads failed). A Ctrl-C reaches the command directly; SIGTERM " +
     "is passed on to it. Without a command it runs until SIGINT or SIGTERM, then uploads what " +
@@ -193,13 +193,18 @@ export const watch: Command = {
       watcher.start();
       let failed = false;
       const reconciled = watcher.reconciled.then(() => {}, (err) => {
-        if (isAbortError(err)) return;
+        if (isAbortError(err) || watcher!.refusal) return;
         failed = true;
         out.error(`${describeError(err)}; new artifacts are still uploaded`);
       });
       let code = 0;
       let summary: FlushSummary;
       if (options.wrapped) {
+        // A target that refuses us ends the uploads, not the build.
+        watcher.refused.then((err) => {
+          out.error(`${err.message}; nothing more is uploaded (the command goes on)`);
+          report.event("refused", { error: err.message });
+        });
         code = await runWrapped(ctx, options.wrapped, report);
         report.statusShown = true;
         report.phase = "uploading what is pending";
@@ -208,10 +213,13 @@ export const watch: Command = {
       } else {
         report.refresh();
         // Until interrupted; a failed reconciliation (reported above) ends the watch too.
+        // A target that refuses us (credentials, permission) stops the watch with one line.
         await Promise.race([
           aborted(ctx.stop),
           reconciled.then(() => failed ? undefined : aborted(ctx.stop)),
+          watcher.refused,
         ]);
+        if (watcher.refusal) throw new CommandError(watcher.refusal.message);
         report.phase = "uploading what is pending";
         report.refresh();
         summary = await watcher.flush({
@@ -220,8 +228,9 @@ export const watch: Command = {
         });
       }
       await reconciled;
-      const uploadsFailed = failed || summary.notUploaded > 0;
-      const exitCode = code !== 0 ? code : uploadsFailed ? 1 : 0;
+      const uploadsFailed = failed || watcher.refusal !== undefined || summary.notUploaded > 0;
+      // The process exits with 130/143 after a signal: the summary says so too.
+      const exitCode = ctx.signalExitCode() ?? (code !== 0 ? code : uploadsFailed ? 1 : 0);
       report.summary(summary, exitCode);
       return exitCode;
     } finally {

@@ -44,6 +44,11 @@ export interface UploadSettings {
   target: Backend;
   /** False when the target does not exist yet (and has nothing to list). */
   targetExists: boolean;
+  /**
+   * Settles once the target may be listed (created first if it was missing, say): the source
+   * is walked meanwhile. A rejection fails the reconciliation.
+   */
+  targetReady?: Promise<void>;
   filter?: ArtifactFilter;
   limiter: Limiter;
   dryRun?: boolean;
@@ -103,6 +108,7 @@ export class UploadSession {
   /** Warnings so far (parts of the source or target skipped). */
   warnings = 0;
   #plan: UploadPlan = { missing: 0, missingBytes: 0, present: 0, otherFiles: 0 };
+  #unchecked = 0;
 
   /** `index`: what the target is already known to hold (e.g. loaded from a file). */
   constructor(
@@ -122,6 +128,11 @@ export class UploadSession {
     });
   }
 
+  /** Artifacts of the source walked but not compared with the target yet (not listed yet). */
+  get unchecked(): number {
+    return this.#unchecked;
+  }
+
   #warn = (message: string) => {
     this.warnings++;
     this.events.warning?.(message);
@@ -130,6 +141,7 @@ export class UploadSession {
   /** Lists the target into the index and removes this host's orphaned temporary files. */
   async #indexTarget(): Promise<void> {
     const { settings, events } = this;
+    await settings.targetReady;
     if (!settings.targetExists) return;
     const orphans: string[] = [];
     // The source is walked meanwhile: the target may be listed on a thread of its own.
@@ -192,9 +204,11 @@ export class UploadSession {
       const { artifacts, otherFiles } = artifactsOf(files, filter);
       this.#plan.otherFiles += otherFiles;
       held.push(artifacts);
+      this.#unchecked += artifacts.length;
       if (indexReady) {
         held.forEach((batch) => this.offer(batch));
         held = [];
+        this.#unchecked = 0;
       }
       if (this.queue.pending > HIGH_WATER) {
         await this.queue.below(LOW_WATER);
@@ -205,6 +219,7 @@ export class UploadSession {
       }
     }
     await indexed;
+    this.#unchecked = 0;
     held.forEach((batch) => this.offer(batch));
     this.events.planned?.({ ...this.#plan });
     return { ...this.#plan };

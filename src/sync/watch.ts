@@ -5,7 +5,7 @@
  * Outages make puts wait (the gate), failed files are offered again later (the retry book), and a
  * flush uploads everything pending before the end.
  */
-import { type Backend, describeError } from "../backends/backend.ts";
+import { type Backend, type BackendError, describeError } from "../backends/backend.ts";
 import type { Artifact } from "../cache/artifact.ts";
 import type { ArtifactFilter } from "../cache/filter.ts";
 import type { Limiter } from "./limiter.ts";
@@ -111,6 +111,9 @@ export class Watcher {
   #savedSize = -1;
   #saveTimer?: ReturnType<typeof setTimeout>;
   #warned = new Set<string>();
+  #targetReady = Promise.withResolvers<void>();
+  #refused = Promise.withResolvers<BackendError>();
+  #refusal?: BackendError;
 
   constructor(readonly settings: WatchSettings, readonly observer: WatchObserver = {}) {
     const { source, filter, limiter } = settings;
@@ -119,6 +122,7 @@ export class Watcher {
       : this.#halt.signal;
     this.#previous = settings.previousIndex;
     this.gate = new OutageGate({
+      refused: (err) => this.#refuse(err),
       down: (err) => {
         this.#armPatience();
         observer.down?.(err.message, this.counts.pending);
@@ -137,7 +141,8 @@ export class Watcher {
     this.session = new UploadSession({
       source,
       target: gated(settings.target, this.gate),
-      targetExists: true, // created first if missing (see start)
+      targetExists: true, // created first if missing (see #reconcile)
+      targetReady: this.#targetReady.promise,
       filter,
       limiter,
       stop: this.#signal,
@@ -155,7 +160,8 @@ export class Watcher {
         observer.changed?.();
       },
       failed: (a, message) => this.#failed(a, message),
-      targetFailed: (err) => this.#warn(err.message), // not expected: outages are gated
+      // Not expected: outages are gated, and a refusal stops the watch (told once, as such).
+      targetFailed: (err) => this.#refusal || this.#warn(err.message),
       warning: (message) => this.#warn(message),
       removedOrphans: (n) => observer.removedOrphans?.(n),
     });
@@ -183,7 +189,7 @@ export class Watcher {
 
   get counts(): WatchCounts {
     const { totals } = this.session.queue;
-    const settling = this.#settler.size + this.#deferred.size;
+    const settling = this.#settler.size + this.#deferred.size + this.session.unchecked;
     return {
       uploaded: totals.stored,
       uploadedBytes: totals.storedBytes,
@@ -211,10 +217,35 @@ export class Watcher {
     return this.#reconciled;
   }
 
+  /**
+   * Resolves with the error once the target refuses this client (wrong credentials, no
+   * permission): from then on nothing is uploaded (calls in flight are cut), and a flush returns
+   * at once.
+   */
+  get refused(): Promise<BackendError> {
+    return this.#refused.promise;
+  }
+
+  /** Why the target refused this client, once it did. */
+  get refusal(): BackendError | undefined {
+    return this.#refusal;
+  }
+
+  #refuse(err: BackendError): void {
+    if (this.#refusal) return;
+    this.#refusal = err;
+    this.#halt.abort(err);
+    this.#refused.resolve(err);
+  }
+
   async #reconcile(): Promise<UploadPlan> {
     const target = this.session.settings.target;
     const options = { signal: this.#signal };
-    if (!await target.exists(options)) await target.create(options);
+    // The source is walked meanwhile, so that an unreachable target is told how much waits.
+    const ready = this.#targetReady;
+    (async () => {
+      if (!await target.exists(options)) await target.create(options);
+    })().then(ready.resolve, ready.reject);
     const plan = await this.session.reconcile();
     this.#listed = true;
     this.#previous = undefined;
@@ -317,8 +348,8 @@ export class Watcher {
     }
     const counts = this.counts;
     const { notStarted, unknown } = this.session.queue.totals;
-    const notUploaded = notStarted + unknown + this.#finalFailures +
-      this.#settler.size + this.#deferred.size + this.#retries.waiting;
+    const notUploaded = notStarted + unknown + this.#finalFailures + this.#settler.size +
+      this.#deferred.size + this.#retries.waiting + this.session.unchecked;
     return { ...counts, notUploaded, gaveUp: this.#signal.aborted };
   }
 

@@ -1,9 +1,10 @@
 /**
  * Remote outages for `watch`. While the target cannot be reached (a transient failure that
- * outlasted the backend's retries, or a target-wide one: no space, read-only, refused
- * credentials), calls wait instead of failing, and one of them probes the target again after a
+ * outlasted the backend's retries, or a target-wide one: no space, read-only), calls wait
+ * instead of failing, and one of them probes the target again after a
  * backoff (1 s, doubling up to 60 s). The upload queue behind it never drops an artifact for an
- * outage: its puts only take longer.
+ * outage: its puts only take longer. A target that refuses this client (wrong credentials, no
+ * permission) is no outage: the call fails, and the gate says so.
  */
 import {
   type Backend,
@@ -18,9 +19,17 @@ import {
   type PutSource,
 } from "../backends/backend.ts";
 
-/** Whether `err` says the target as a whole is unreachable or unusable (not one file's fault). */
+/**
+ * Whether `err` says the target as a whole is unreachable or unusable (not one file's fault),
+ * for a while: a target that refuses this client (credentials, permission) is not an outage.
+ */
 export function isOutage(err: unknown): err is BackendError {
-  return err instanceof BackendError && err.scope !== "file";
+  return err instanceof BackendError && err.scope !== "file" && !err.denied;
+}
+
+/** Whether `err` says the target refuses this client: waiting does not help. */
+export function isRefusal(err: unknown): err is BackendError {
+  return err instanceof BackendError && err.denied;
 }
 
 /** How long to wait before probing a target that is down, in ms. */
@@ -32,8 +41,12 @@ export interface Backoff {
 /** 1 s, doubling up to a minute. */
 export const OUTAGE_BACKOFF: Backoff = { firstDelayMs: 1000, maxDelayMs: 60_000 };
 
-/** What a gate tells about outages: when one starts, after each failed probe, when it ends. */
+/**
+ * What a gate tells about outages: when one starts, after each failed probe, when it ends; and
+ * when the target refuses this client (the call fails with that error, as every later one will).
+ */
 export interface OutageObserver {
+  refused?(error: BackendError): void;
   down?(error: BackendError): void;
   stillDown?(error: BackendError, downMs: number): void;
   up?(downMs: number): void;
@@ -71,6 +84,11 @@ export class OutageGate {
       } catch (err) {
         if (signal?.aborted) {
           this.#abandon(probe);
+          throw err;
+        }
+        if (isRefusal(err)) {
+          this.#abandon(probe);
+          this.observer.refused?.(err);
           throw err;
         }
         if (!isOutage(err)) {

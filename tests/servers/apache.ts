@@ -17,6 +17,8 @@ export interface ApacheOptions {
   tls?: boolean;
   /** Allow `PROPFIND Depth: infinity` (Apache's default is to refuse it with 403). */
   depthInfinity?: boolean;
+  /** The port to listen on (default: a free one). */
+  port?: number;
   /** Seconds after which the watchdog stops the server (default 1200). */
   ttlSeconds?: number;
 }
@@ -70,8 +72,8 @@ export async function startApache(options: ApacheOptions = {}): Promise<Apache> 
   if (options.auth) env.WEBDAV_AUTH = `${options.auth.user}:${options.auth.password}`;
   let out: Deno.CommandOutput | undefined;
   let port = 0;
-  for (let attempt = 0; attempt < 5; attempt++) {
-    port = freePort();
+  for (let attempt = 0; attempt < (options.port ? 1 : 5); attempt++) {
+    port = options.port ?? freePort();
     out = await new Deno.Command("bash", {
       args: [`${SCRIPTS}start-webdav.sh`, dir, String(port)],
       env,
