@@ -8,5 +8,5 @@ cd "$root"
 deno_bin=$(bash scripts/deno.sh eval 'console.log(Deno.execPath())')
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
-DENORT_BIN="$deno_bin" bash scripts/deno.sh compile -A --quiet --include src/backends/copy_worker.ts --include src/backends/walk_worker.ts --output "$out/isar-sstate" main.ts
+DENORT_BIN="$deno_bin" bash scripts/deno.sh compile -A --quiet --include src/backends/file/copy_worker.ts --include src/backends/file/walk_worker.ts --output "$out/isar-sstate" main.ts
 echo "compile check: module graph embeds ($(du -h "$out/isar-sstate" | cut -f1) binary)"

@@ -1,14 +1,14 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { Copier, CopyError } from "../src/backends/copier.ts";
-import { nativePlace } from "../src/backends/native_place.ts";
+import { Copier, CopyError } from "../src/backends/file/copier.ts";
+import { nativePlace } from "../src/backends/file/native_place.ts";
 import {
   JOB_CANCELLED,
   JOB_COMMITTED,
   JOB_PENDING,
   type PlaceJob,
   sharedCancelCheck,
-} from "../src/backends/place_job.ts";
+} from "../src/backends/file/place_job.ts";
 import { listFiles, tempDir } from "./helpers.ts";
 
 /** A create-only job for `source` (its current size) to `target`, via `target.tmp`. */

@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { absolutePath, FileBackend } from "../src/backends/file.ts";
-import { openBackend } from "../src/backends/factory.ts";
+import { FileBackend } from "../src/backends/file/file.ts";
+import { absolutePath } from "../src/backends/file/location.ts";
+import { openBackend } from "../src/backends/registry.ts";
 import { backendConformance } from "./backend_conformance.ts";
 
 backendConformance("file://", async () => {

@@ -6,8 +6,8 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { placeFile } from "../src/backends/place_file.ts";
-import { WebDavBackend } from "../src/backends/webdav.ts";
+import { placeFile } from "../src/backends/file/place_file.ts";
+import { WebDavBackend } from "../src/backends/webdav/webdav.ts";
 import { collect, localFile } from "./backend_conformance.ts";
 import { listFiles, runTool, tempDir, toolArgv } from "./helpers.ts";
 import { type Apache, haveApache, startApache } from "./servers/apache.ts";

@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
-import { keyError, s3Error } from "../src/backends/s3_errors.ts";
+import { keyError, s3Error } from "../src/backends/s3/errors.ts";
 import { collect } from "./backend_conformance.ts";
 import { runTool, tempDir } from "./helpers.ts";
 import {

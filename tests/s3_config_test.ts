@@ -7,8 +7,8 @@ import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { BackendError } from "../src/backends/backend.ts";
 import type { LocationOptions } from "../src/backends/url.ts";
-import { S3Backend } from "../src/backends/s3.ts";
-import { type Env, resolveS3Location } from "../src/backends/s3_config.ts";
+import { S3Backend } from "../src/backends/s3/s3.ts";
+import { type Env, resolveS3Location } from "../src/backends/s3/config.ts";
 import { dropBucket, newBucketName, s3Server } from "./servers/ceph.ts";
 
 Deno.test("s3 config: bucket and prefix from the URL", () => {

@@ -4,7 +4,7 @@
  * reopened for each attempt), and the listing and the batch delete still complete.
  */
 import assert from "node:assert/strict";
-import { S3Backend } from "../src/backends/s3.ts";
+import { S3Backend } from "../src/backends/s3/s3.ts";
 import { collect, localFile, pattern } from "./backend_conformance.ts";
 import { type Fault, FaultProxy } from "./servers/fault_proxy.ts";
 import {

@@ -10,7 +10,7 @@ import {
   queryString,
   S3Transport,
   type SdkRequest,
-} from "../src/backends/s3_http.ts";
+} from "../src/backends/s3/http_handler.ts";
 
 const OPTIONS = { maxSockets: 8, connectTimeout: 2_000, idleTimeout: 2_000 };
 

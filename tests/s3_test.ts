@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { ListMultipartUploadsCommand, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import { BackendError, isAbortError, MAX_BULK_DELETE } from "../src/backends/backend.ts";
-import { MULTIPART_THRESHOLD, S3Backend } from "../src/backends/s3.ts";
+import { MULTIPART_THRESHOLD, S3Backend } from "../src/backends/s3/s3.ts";
 import { collect, localFile, pattern } from "./backend_conformance.ts";
 import {
   countRequests,

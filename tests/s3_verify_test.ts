@@ -6,8 +6,8 @@
 import assert from "node:assert/strict";
 import { PutObjectCommand } from "@aws-sdk/client-s3";
 import { BackendError } from "../src/backends/backend.ts";
-import { MULTIPART_THRESHOLD, S3Backend } from "../src/backends/s3.ts";
-import { BUFFERED_BODY_MAX } from "../src/backends/s3_body.ts";
+import { MULTIPART_THRESHOLD, S3Backend } from "../src/backends/s3/s3.ts";
+import { BUFFERED_BODY_MAX } from "../src/backends/s3/body.ts";
 import { localFile, pattern } from "./backend_conformance.ts";
 import { dropBucket, newBucket, openS3, s3Server, sdkClient, settingsFor } from "./servers/ceph.ts";
 import { type FaultProxyOptions, startFaultProxy } from "./servers/request_fault_proxy.ts";

@@ -7,8 +7,8 @@ import {
   type PutResult,
   type PutSource,
 } from "../src/backends/backend.ts";
-import { FileBackend } from "../src/backends/file.ts";
-import { tempNameFor } from "../src/backends/temp_name.ts";
+import { FileBackend } from "../src/backends/file/file.ts";
+import { tempNameFor } from "../src/backends/file/temp_name.ts";
 import { type Artifact, parseArtifactName } from "../src/cache/artifact.ts";
 import { Limiter } from "../src/sync/limiter.ts";
 import { RemoteIndex } from "../src/sync/remote_index.ts";

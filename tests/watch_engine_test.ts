@@ -12,7 +12,7 @@ import {
   type PutResult,
   type PutSource,
 } from "../src/backends/backend.ts";
-import { FileBackend } from "../src/backends/file.ts";
+import { FileBackend } from "../src/backends/file/file.ts";
 import { type Artifact, parseArtifactName } from "../src/cache/artifact.ts";
 import { Limiter } from "../src/sync/limiter.ts";
 import { RemoteIndex } from "../src/sync/remote_index.ts";

@@ -3,7 +3,7 @@
  * (Apache refusing `Depth: infinity`, its default), with Basic authentication, and with
  * `Depth: infinity` allowed. The https run is in webdav_tls_test.ts.
  */
-import { WebDavBackend } from "../src/backends/webdav.ts";
+import { WebDavBackend } from "../src/backends/webdav/webdav.ts";
 import { backendConformance } from "./backend_conformance.ts";
 import { type Apache, startApache } from "./servers/apache.ts";
 

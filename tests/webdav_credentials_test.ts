@@ -1,8 +1,8 @@
 /** Where WebDAV logins come from: URL, environment, netrc; and netrc parsing. */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { netrcLogin, parseNetrc } from "../src/backends/netrc.ts";
-import { credentialsFor } from "../src/backends/webdav_credentials.ts";
+import { netrcLogin, parseNetrc } from "../src/backends/webdav/netrc.ts";
+import { credentialsFor } from "../src/backends/webdav/credentials.ts";
 
 Deno.test("netrc: machines, default, quoted values, comments, macros, any whitespace", () => {
   const text = `machine cache.example.com login ci password "pa ss\\"word"

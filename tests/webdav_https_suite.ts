@@ -3,7 +3,7 @@
  * webdav_tls_test.ts in a process of its own whose `DENO_CERT` names the server's CA.
  */
 import assert from "node:assert/strict";
-import { WebDavBackend } from "../src/backends/webdav.ts";
+import { WebDavBackend } from "../src/backends/webdav/webdav.ts";
 import { backendConformance } from "./backend_conformance.ts";
 
 const url = Deno.env.get("ISAR_SSTATE_TEST_HTTPS_URL") ?? "";

@@ -13,7 +13,7 @@ import { archivePath, writeLikeBitbake } from "./watch_helpers.ts";
 
 /** Ports `fetch` refuses to connect to (from the WHATWG list) that Apache may listen on. */
 const BAD_PORTS = [10080, 6000, 6665, 6666, 6667, 6668, 6669, 6679, 6697, 4190, 5060, 2049];
-/** More than webdav_body.ts reads whole: this one streams. */
+/** More than webdav/body.ts reads whole: this one streams. */
 const LARGE = (4 << 20) + 12345;
 
 /** Apache on the first of the bad ports that is free. */

@@ -7,8 +7,8 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { BackendError, type Entry, isAbortError } from "../src/backends/backend.ts";
 import { retrying } from "../src/backends/retry.ts";
-import { openWebDav, WebDavBackend } from "../src/backends/webdav.ts";
-import { BUFFER_LIMIT } from "../src/backends/webdav_body.ts";
+import { openWebDav, WebDavBackend } from "../src/backends/webdav/webdav.ts";
+import { BUFFER_LIMIT } from "../src/backends/webdav/body.ts";
 import { collect, localFile, pattern } from "./backend_conformance.ts";
 import { accessLogLines, startApache } from "./servers/apache.ts";
 import { type Fault, type RequestHead, startFaultProxy } from "./servers/request_fault_proxy.ts";
@@ -463,10 +463,10 @@ Deno.test("webdav: with HTTP_PROXY set, streamed PUTs go through the proxy as we
   });
   const probe = (path: string) => `
     const { WebDavBackend } = await import(${
-    JSON.stringify(new URL("../src/backends/webdav.ts", import.meta.url).href)
+    JSON.stringify(new URL("../src/backends/webdav/webdav.ts", import.meta.url).href)
   });
     const { BUFFER_LIMIT } = await import(${
-    JSON.stringify(new URL("../src/backends/webdav_body.ts", import.meta.url).href)
+    JSON.stringify(new URL("../src/backends/webdav/body.ts", import.meta.url).href)
   });
     const b = new WebDavBackend(${JSON.stringify(url)});
     await b.create();

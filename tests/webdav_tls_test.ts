@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { rootCertificates } from "node:tls";
 import { fileURLToPath } from "node:url";
-import { BUFFER_LIMIT } from "../src/backends/webdav_body.ts";
+import { BUFFER_LIMIT } from "../src/backends/webdav/body.ts";
 import { startApache } from "./servers/apache.ts";
 
 const here = (path: string) => fileURLToPath(new URL(path, import.meta.url));
@@ -35,12 +35,14 @@ Deno.test("webdav over https: TLS is verified; DENO_CERT trusts a private CA", a
   assert.ok(apache.ca);
   const url = apache.url.replace("https://", "https://ci:tls-pw@");
   const probe = `
-    const { WebDavBackend } = await import(${JSON.stringify(here("../src/backends/webdav.ts"))});
+    const { WebDavBackend } = await import(${
+    JSON.stringify(here("../src/backends/webdav/webdav.ts"))
+  });
     const { credentialsFor } = await import(${
-    JSON.stringify(here("../src/backends/webdav_credentials.ts"))
+    JSON.stringify(here("../src/backends/webdav/credentials.ts"))
   });
     const { BUFFER_LIMIT } = await import(${
-    JSON.stringify(here("../src/backends/webdav_body.ts"))
+    JSON.stringify(here("../src/backends/webdav/body.ts"))
   });
     const url = ${JSON.stringify(url)};
     const b = new WebDavBackend(url);

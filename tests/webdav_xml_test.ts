@@ -5,7 +5,7 @@ import {
   MultistatusError,
   MultistatusParser,
   parseMultistatus,
-} from "../src/backends/webdav_xml.ts";
+} from "../src/backends/webdav/xml.ts";
 
 /** Apache 2.4's style: `D:` plus `lp1:` for live properties, the 404 propstat last. */
 const APACHE = `<?xml version="1.0" encoding="utf-8"?>

@@ -5,7 +5,7 @@
  */
 import { join, resolve } from "node:path";
 import { CreateBucketCommand, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
-import { S3Backend, type S3BackendSettings } from "../../src/backends/s3.ts";
+import { S3Backend, type S3BackendSettings } from "../../src/backends/s3/s3.ts";
 import { makeExampleCache } from "../make-example-cache.ts";
 import { type BenchContext, tally, warm } from "./context.ts";
 import { type BenchSection, firstLine, type Target } from "./results.ts";

@@ -1,6 +1,6 @@
 /** `analyze SOURCE TARGET`: why local items are no cache hits in TARGET, bitbake-diffsigs style. */
 import { describeError } from "../backends/backend.ts";
-import { FileBackend } from "../backends/file.ts";
+import { FileBackend } from "../backends/file/file.ts";
 import { type Artifact, artifactKind } from "../cache/artifact.ts";
 import { type ArtifactFilter, makeFilter } from "../cache/filter.ts";
 import { listArtifacts } from "../cache/listing.ts";

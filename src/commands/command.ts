@@ -4,7 +4,7 @@
  * never touch the terminal or the process themselves.
  */
 import type { Backend } from "../backends/backend.ts";
-import { openBackend, type OpenOptions } from "../backends/factory.ts";
+import { openBackend, type OpenOptions } from "../backends/registry.ts";
 import { isRemoteUrl, redactUrl } from "../backends/url.ts";
 import { retrying } from "../backends/retry.ts";
 import type { CommandName, Options } from "./options.ts";

@@ -1,5 +1,5 @@
 /** `diff A B`: what changed between two signature files, like `bitbake-diffsigs A B`. */
-import { FileBackend } from "../backends/file.ts";
+import { FileBackend } from "../backends/file/file.ts";
 import { listArtifacts } from "../cache/listing.ts";
 import { compareSigfiles } from "../siginfo/compare.ts";
 import { recursiveCompare, SiginfoIndex } from "../siginfo/lookup.ts";

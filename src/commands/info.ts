@@ -1,6 +1,6 @@
 /** `info TARGET`: what a cache holds, as the reference prints it or as JSON. */
 import type { Entry } from "../backends/backend.ts";
-import { parseTempName } from "../backends/temp_name.ts";
+import { parseTempName } from "../backends/file/temp_name.ts";
 import { type Artifact, artifactKind } from "../cache/artifact.ts";
 import { makeFilter } from "../cache/filter.ts";
 import { listArtifacts } from "../cache/listing.ts";

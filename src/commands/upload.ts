@@ -1,6 +1,6 @@
 /** `upload SOURCE TARGET`: copy local artifacts that the target lacks. */
 import { describeError } from "../backends/backend.ts";
-import { FileBackend } from "../backends/file.ts";
+import { FileBackend } from "../backends/file/file.ts";
 import { makeFilter } from "../cache/filter.ts";
 import { formatBytes, formatGb } from "../cache/units.ts";
 import { Limiter } from "../sync/limiter.ts";

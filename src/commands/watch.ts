@@ -1,7 +1,7 @@
 /** `watch SOURCE TARGET [-- COMMAND ARGS...]`: upload new artifacts as soon as they appear. */
 import { resolve } from "node:path";
 import { describeError, isAbortError } from "../backends/backend.ts";
-import { FileBackend } from "../backends/file.ts";
+import { parseLocation } from "../backends/registry.ts";
 import { schemeOf } from "../backends/url.ts";
 import { makeFilter } from "../cache/filter.ts";
 import { Limiter } from "../sync/limiter.ts";
@@ -51,7 +51,9 @@ async function indexFileFor(
   const home = Deno.env.get("HOME");
   const base = Deno.env.get("XDG_CACHE_HOME") || (home ? `${home}/.cache` : undefined);
   if (!base) return undefined;
-  const key = schemeOf(location) === "file" ? new FileBackend(location).displayUrl : displayUrl;
+  const key = schemeOf(location) === "file"
+    ? parseLocation(location).parsed.displayUrl
+    : displayUrl;
   const resolvedKey = key.startsWith("file://") ? `file://${resolve(key.slice(7))}` : key;
   const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(resolvedKey));
   const hex = [...new Uint8Array(digest).slice(0, 8)]

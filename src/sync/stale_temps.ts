@@ -4,7 +4,7 @@
  * this host whose process is gone can be removed at once, any other only when old enough that
  * no live upload can still be writing it.
  */
-import { parseTempName } from "../backends/temp_name.ts";
+import { parseTempName } from "../backends/file/temp_name.ts";
 
 /** How old another host's (or a live-looking process's) temporary file must be to go. */
 export const STALE_TEMP_AGE_MS = 60 * 60 * 1000;

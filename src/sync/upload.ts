@@ -4,7 +4,7 @@
  * it goes (siginfo before archives), then a drain of the queue.
  */
 import type { Backend, Entry } from "../backends/backend.ts";
-import type { FileBackend } from "../backends/file.ts";
+import type { FileBackend } from "../backends/file/file.ts";
 import { type Artifact, artifactKind, parseArtifactName } from "../cache/artifact.ts";
 import type { ArtifactFilter } from "../cache/filter.ts";
 import { letOthersRun } from "../backends/event_loop.ts";

@@ -6,8 +6,8 @@
  */
 import type { Entry } from "../backends/backend.ts";
 import { parentOf } from "../backends/backend.ts";
-import { FileBackend } from "../backends/file.ts";
-import { linksNote } from "../backends/tree_walk.ts";
+import { FileBackend } from "../backends/file/file.ts";
+import { linksNote } from "../backends/file/tree_walk.ts";
 
 /** How recent an mtime is too recent to trust (coarse filesystem clocks tick in seconds). */
 const RACY_MS = 3000;

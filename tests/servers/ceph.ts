@@ -11,7 +11,7 @@ import {
   PutBucketPolicyCommand,
   S3Client,
 } from "@aws-sdk/client-s3";
-import { S3Backend, type S3BackendSettings } from "../../src/backends/s3.ts";
+import { S3Backend, type S3BackendSettings } from "../../src/backends/s3/s3.ts";
 
 /** A running S3 server and its credentials. */
 export interface S3Server {

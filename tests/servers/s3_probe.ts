@@ -4,7 +4,7 @@
  * one file, or the error's scope and message.
  */
 import { BackendError } from "../../src/backends/backend.ts";
-import { openBackend } from "../../src/backends/factory.ts";
+import { openBackend } from "../../src/backends/registry.ts";
 
 const [url] = Deno.args;
 const file = await Deno.makeTempFile();

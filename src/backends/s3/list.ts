@@ -5,7 +5,7 @@
  * (such as native `NATIVELSBSTRING/` trees) on their own; each part is then paged through, a
  * bounded number of requests at a time.
  */
-import { checkPath, type Entry } from "./backend.ts";
+import { checkPath, type Entry } from "../backend.ts";
 
 /** One ListObjectsV2 request. */
 export interface ListParams {

@@ -1,5 +1,5 @@
 /** Errors of local file-system calls as BackendErrors, scoped by their errno code. */
-import { BackendError, type FailureScope } from "./backend.ts";
+import { BackendError, type FailureScope } from "../backend.ts";
 
 const TRANSIENT_CODES = new Set(["EAGAIN", "EBUSY", "EINTR", "ETIMEDOUT", "EMFILE", "ENFILE"]);
 /** Errors that make every further write fail too. */

@@ -17,7 +17,7 @@
  *   name carries the signature of the task that built it, so the copies are equivalent).
  * - Of two MKCOLs of one new collection at once, the loser may get 403 (its mkdir fails with
  *   EEXIST) instead of 405: a 403 for a collection that then exists counts as "exists".
- * - DELETE of a collection is recursive: pruning takes care (webdav_prune.ts). An upload already
+ * - DELETE of a collection is recursive: pruning takes care (prune.ts). An upload already
  *   running into a collection that is pruned fails with a 5xx, and a retried put re-creates the
  *   collection (409 → MKCOL, PUT again).
  * - A collection this backend knows of may be pruned by a clean elsewhere at any time: a 409 on
@@ -37,15 +37,15 @@ import {
   type PutOptions,
   type PutResult,
   type PutSource,
-} from "./backend.ts";
-import type { StallListener } from "./stall.ts";
-import { redactUrl } from "./url.ts";
-import { credentialsFor, urlCredentials } from "./webdav_credentials.ts";
-import { openBody } from "./webdav_body.ts";
-import { type Credentials, DavClient, PROPS_STAT } from "./webdav_http.ts";
-import { type ListContext, listTree } from "./webdav_list.ts";
-import { pruneEmptyCollections } from "./webdav_prune.ts";
-import { type DavResource, MultistatusError, parseMultistatus } from "./webdav_xml.ts";
+} from "../backend.ts";
+import type { StallListener } from "../http/stall.ts";
+import { credentialsFor, urlCredentials } from "./credentials.ts";
+import { openBody } from "./body.ts";
+import { type Credentials, DavClient, PROPS_STAT } from "./client.ts";
+import { type ListContext, listTree } from "./list.ts";
+import { type DavLocation, parseDavLocation, WEBDAV_DEFAULT_JOBS } from "./location.ts";
+import { pruneEmptyCollections } from "./prune.ts";
+import { type DavResource, MultistatusError, parseMultistatus } from "./xml.ts";
 
 /**
  * How often a put or MKCOL that finds its parent collection missing (409) creates it again: a
@@ -63,38 +63,21 @@ export interface WebDavOptions {
   onStall?: StallListener;
 }
 
-/** Opens the WebDAV cache at `location`, with credentials from the URL, environment or netrc. */
-export async function openWebDav(location: string, options: WebDavOptions = {}) {
-  const url = parseLocation(location);
-  const credentials = options.credentials ?? await credentialsFor(url);
-  return new WebDavBackend(location, { ...options, credentials });
-}
-
-function parseLocation(location: string): URL {
-  let url: URL;
-  try {
-    url = new URL(location);
-  } catch {
-    throw new BackendError(`malformed URL ${redactUrl(location)}`, "target");
-  }
-  if (url.protocol !== "http:" && url.protocol !== "https:") {
-    throw new BackendError(`not a WebDAV URL: ${redactUrl(location)}`, "target");
-  }
-  if (url.search || url.hash) {
-    throw new BackendError(
-      `a WebDAV URL takes no query or fragment: ${redactUrl(location)}`,
-      "target",
-    );
-  }
-  return url;
+/**
+ * Opens the WebDAV cache at `location`, with credentials from the URL, environment or netrc (the
+ * location is parsed once).
+ */
+export async function openWebDav(location: string | DavLocation, options: WebDavOptions = {}) {
+  const parsed = typeof location === "string" ? parseDavLocation(location) : location;
+  const credentials = options.credentials ?? await credentialsFor(parsed.url);
+  return new WebDavBackend(parsed, { ...options, credentials });
 }
 
 /** A cache in a WebDAV collection. */
 export class WebDavBackend implements Backend {
   readonly displayUrl: string;
   readonly features: Features = { directories: true, bulkDelete: false, retriesInternally: false };
-  /** Measured against Apache on two cores: 8 and 16 in flight upload alike; 16 hides latency. */
-  readonly defaultJobs = 16;
+  readonly defaultJobs = WEBDAV_DEFAULT_JOBS;
   readonly #client: DavClient;
   /** Collections known to exist (seen in a listing, created or found by MKCOL). */
   readonly #dirs = new Set<string>();
@@ -109,10 +92,11 @@ export class WebDavBackend implements Backend {
   readonly #busy = new Map<string, Promise<unknown>>();
   readonly #list: ListContext;
 
-  constructor(location: string, options: WebDavOptions = {}) {
-    const url = parseLocation(location);
-    this.displayUrl = redactUrl(location);
-    const credentials = options.credentials ?? urlCredentials(url);
+  constructor(location: string | DavLocation, options: WebDavOptions = {}) {
+    const parsed = typeof location === "string" ? parseDavLocation(location) : location;
+    this.displayUrl = parsed.displayUrl;
+    const credentials = options.credentials ?? urlCredentials(parsed.url);
+    const url = new URL(parsed.url);
     url.username = "";
     url.password = "";
     this.#client = new DavClient(
@@ -390,7 +374,7 @@ export class WebDavBackend implements Backend {
 
   /**
    * Deletes the collections among `dirs` and their ancestors that are empty, deepest first, each
-   * only if unchanged since it was seen empty (see webdav_prune.ts).
+   * only if unchanged since it was seen empty (see prune.ts).
    */
   pruneEmptyDirs(dirs: Iterable<string>, options: CallOptions = {}): Promise<number> {
     return pruneEmptyCollections(this.#client, dirs, {

@@ -5,7 +5,7 @@
  * between threads than objects), each warning where it occurs, and an end or an error. It runs a few batches ahead of the main
  * thread at most; the main thread's cancel flag stops it between two directories.
  */
-import { BackendError } from "./backend.ts";
+import { BackendError } from "../backend.ts";
 import { CANCEL, CLAIMED, TAKEN, type WalkReply, type WalkRequest } from "./tree_lister.ts";
 import { type WalkOptions, walkTree } from "./tree_walk.ts";
 

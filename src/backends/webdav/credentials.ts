@@ -1,6 +1,6 @@
 /** Where the WebDAV backend gets its login: the URL, the environment, or `~/.netrc`. */
 import { netrcLogin } from "./netrc.ts";
-import type { Credentials } from "./webdav_http.ts";
+import type { Credentials } from "./client.ts";
 
 /** Environment variables with the login for URLs that carry none. */
 export const USER_VAR = "ISAR_SSTATE_WEBDAV_USER";

@@ -13,9 +13,9 @@ import {
   ListObjectsV2Command,
   type S3Client,
 } from "@aws-sdk/client-s3";
-import type { BackendError } from "./backend.ts";
-import { httpStatus, isNotFound, keyError, s3Error, type S3Target } from "./s3_errors.ts";
-import { abortedBeforeSending } from "./s3_http.ts";
+import type { BackendError } from "../backend.ts";
+import { httpStatus, isNotFound, keyError, s3Error, type S3Target } from "./errors.ts";
+import { abortedBeforeSending } from "./http_handler.ts";
 
 /** How long the check of keys in doubt after an abort may take, in ms. */
 export const DOUBT_CHECK_MS = 400;

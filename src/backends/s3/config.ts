@@ -2,9 +2,12 @@
  * Where an `s3://` location points: bucket and key prefix from the URL, endpoint, addressing
  * style and region from the options and the standard AWS environment variables.
  */
-import { BackendError } from "./backend.ts";
-import type { LocationOptions } from "./url.ts";
-import { redactUrl } from "./url.ts";
+import { BackendError } from "../backend.ts";
+import type { LocationOptions } from "../url.ts";
+import { redactUrl } from "../url.ts";
+
+/** Measured on radosgw: 32 uploads in flight beat 8 and 16 clearly, and 64 no further. */
+export const S3_DEFAULT_JOBS = 32;
 
 /** The region used when neither the environment nor the AWS config files name one. */
 export const FALLBACK_REGION = "us-east-1";

@@ -2,10 +2,10 @@
  * Listing a WebDAV cache: one `PROPFIND Depth: infinity` where the server allows it, else a walk
  * of the collection tree with `Depth: 1` requests, many collections at a time.
  */
-import { BackendError, type Entry, isAbortError, type ListOptions } from "./backend.ts";
-import { withRetry } from "./retry.ts";
-import type { DavClient } from "./webdav_http.ts";
-import { type DavResource, MultistatusError, MultistatusParser } from "./webdav_xml.ts";
+import { BackendError, type Entry, isAbortError, type ListOptions } from "../backend.ts";
+import { withRetry } from "../retry.ts";
+import type { DavClient } from "./client.ts";
+import { type DavResource, MultistatusError, MultistatusParser } from "./xml.ts";
 
 const PROPS_FULL = '<?xml version="1.0" encoding="utf-8"?><D:propfind xmlns:D="DAV:"><D:prop>' +
   "<D:resourcetype/><D:getcontentlength/><D:getlastmodified/></D:prop></D:propfind>";

@@ -3,7 +3,7 @@
  * (and is tried again), and telling the user about stalls while they happen, not only when a run
  * finally gives up.
  */
-import { BackendError } from "./backend.ts";
+import { BackendError } from "../backend.ts";
 
 /** Default: a request with no byte sent or received for this long has stalled. */
 export const DEFAULT_STALL_TIMEOUT_MS = 60_000;

@@ -14,10 +14,10 @@ import {
   type S3Client,
   UploadPartCommand,
 } from "@aws-sdk/client-s3";
-import { abortedUnchanged, type IncompleteUpload, type PutResult } from "./backend.ts";
-import { FileBody } from "./s3_body.ts";
-import { errorCode, isNotFound, isPreconditionFailed } from "./s3_errors.ts";
-import { abortedBeforeSending } from "./s3_http.ts";
+import { abortedUnchanged, type IncompleteUpload, type PutResult } from "../backend.ts";
+import { FileBody } from "./body.ts";
+import { errorCode, isNotFound, isPreconditionFailed } from "./errors.ts";
+import { abortedBeforeSending } from "./http_handler.ts";
 
 /** S3's limits: at most 10,000 parts, each at least 5 MiB (except the last). */
 const MAX_PARTS = 10_000;

@@ -1,5 +1,5 @@
 /** The walk of a local cache tree, shared by the file backend and its listing thread. */
-import { checkPath, type Entry, type ListOptions } from "./backend.ts";
+import { checkPath, type Entry, type ListOptions } from "../backend.ts";
 import { reasonOf, wrap } from "./fs_errors.ts";
 
 /** One directory of a walk: its path relative to the root ("" for the root) and its files. */

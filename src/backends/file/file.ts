@@ -11,26 +11,13 @@ import {
   type PutOptions,
   type PutResult,
   type PutSource,
-} from "./backend.ts";
+} from "../backend.ts";
 import { Copier } from "./copier.ts";
 import { TARGET_CODES, wrap } from "./fs_errors.ts";
 import { tempNameFor } from "./temp_name.ts";
 import { listTree } from "./tree_lister.ts";
 import { linkOnPath, type WalkedDirectory, type WalkOptions, walkTree } from "./tree_walk.ts";
-import { redactUrl } from "./url.ts";
-
-/**
- * The absolute, normalized form of a local path (what `path.resolve` does, without loading the
- * Node compatibility layer at start-up).
- */
-export function absolutePath(path: string): string {
-  const parts: string[] = [];
-  for (const part of (path.startsWith("/") ? path : `${Deno.cwd()}/${path}`).split("/")) {
-    if (part === "..") parts.pop();
-    else if (part !== "" && part !== ".") parts.push(part);
-  }
-  return `/${parts.join("/")}`;
-}
+import { FILE_DEFAULT_JOBS, type FileLocation, parseFileLocation } from "./location.ts";
 
 /** Counter behind unique temporary names within this process. */
 let tempCounter = 0;
@@ -42,28 +29,26 @@ export class FileBackend implements Backend {
   /** Absolute path of the cache root. */
   readonly root: string;
   readonly features: Features = { directories: true, bulkDelete: false, retriesInternally: false };
-  /** Copies queued for the copy threads: enough for full batches, cheap to hold. */
-  readonly defaultJobs = 256;
+  readonly defaultJobs = FILE_DEFAULT_JOBS;
   #copier?: Copier;
 
   /**
-   * `location` is a bare path or a `file://` URL. `native: false` keeps puts to the portable
-   * way of placing files (named temporary file, rename or link), for tests of it;
-   * `listHelperAfterMs` is when a listing's helper thread joins (see `listTree`); `onNote`
-   * takes the notes of walks whose options name no `onNote` (see `ListOptions.onNote`).
+   * `location` is a bare path or a `file://` URL (or one parsed already). `native: false`
+   * keeps puts to the portable way of placing files (named temporary file, rename or link), for
+   * tests of it; `listHelperAfterMs` is when a listing's helper thread joins (see `listTree`);
+   * `onNote` takes the notes of walks whose options name no `onNote` (see `ListOptions.onNote`).
    */
   constructor(
-    location: string,
+    location: string | FileLocation,
     readonly options: {
       native?: boolean;
       listHelperAfterMs?: number;
       onNote?: (message: string) => void;
     } = {},
   ) {
-    const path = location.startsWith("file://") ? location.slice("file://".length) : location;
-    if (path === "") throw new BackendError("empty file:// path");
-    this.displayUrl = redactUrl(`file://${path}`);
-    this.root = absolutePath(path);
+    const parsed = typeof location === "string" ? parseFileLocation(location) : location;
+    this.displayUrl = parsed.displayUrl;
+    this.root = parsed.root;
   }
 
   /** Absolute path of a relative one (string concatenation: node:path's join is slow). */

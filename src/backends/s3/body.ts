@@ -6,7 +6,7 @@
 import { createHash, type Hash } from "node:crypto";
 import { Readable } from "node:stream";
 import type { PutObjectCommandOutput, S3Client } from "@aws-sdk/client-s3";
-import { BackendError } from "./backend.ts";
+import { BackendError } from "../backend.ts";
 
 /** Bytes read per chunk. */
 const CHUNK = 1 << 20;

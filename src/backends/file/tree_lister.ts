@@ -5,8 +5,8 @@
  * once it proves long, a helper thread takes a share of the root's subdirectories. Where no
  * thread can start, the same walk runs in-process.
  */
-import { BackendError, type Entry, type FailureScope, type ListOptions } from "./backend.ts";
-import { letOthersRun } from "./event_loop.ts";
+import { BackendError, type Entry, type FailureScope, type ListOptions } from "../backend.ts";
+import { letOthersRun } from "../event_loop.ts";
 import { linksNote, walkTree } from "./tree_walk.ts";
 
 /** What the main thread asks the walk worker for. */

@@ -3,7 +3,7 @@
  * WHATWG "bad ports" (6000, 10080, …) however real the server there, and sends a streamed body
  * only chunked, while a PUT streamed from a file should carry its `Content-Length`. Connections
  * are kept alive on agents of this transport (one per way of reaching the server); https trusts
- * what `fetch` would (see `trustedCas`). The proxy variables are applied here (webdav_proxy.ts):
+ * what `fetch` would (see `trustedCas`). The proxy variables are applied here (proxy.ts):
  * an http URL is asked of the proxy in absolute form, an https one through a `CONNECT` tunnel,
  * so a streamed PUT keeps its length through a proxy too.
  */
@@ -12,9 +12,9 @@ import https from "node:https";
 import { isIP, type Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import tls from "node:tls";
-import { BackendError } from "./backend.ts";
-import { NODE_CONNECT_ERRORS, trustedCas } from "./webdav_node.ts";
-import { type Proxy, proxyFor } from "./webdav_proxy.ts";
+import { BackendError } from "../backend.ts";
+import { NODE_CONNECT_ERRORS, trustedCas } from "./node.ts";
+import { type Proxy, proxyFor } from "./proxy.ts";
 
 /** What a request reports progress to and is stopped by (the backend's watchdog). */
 export interface Progress {

@@ -27,23 +27,29 @@ import {
   type PutOptions,
   type PutResult,
   type PutSource,
-} from "./backend.ts";
-import type { LocationOptions } from "./url.ts";
-import { BUFFERED_BODY_MAX, FileBody, plainMd5, readFileRange } from "./s3_body.ts";
-import { createClient } from "./s3_client.ts";
-import { type Env, missingProfile, resolveS3Location, type S3Location } from "./s3_config.ts";
-import { deleteKeys } from "./s3_delete.ts";
+} from "../backend.ts";
+import type { LocationOptions } from "../url.ts";
+import { BUFFERED_BODY_MAX, FileBody, plainMd5, readFileRange } from "./body.ts";
+import { createClient } from "./client.ts";
+import {
+  type Env,
+  missingProfile,
+  resolveS3Location,
+  S3_DEFAULT_JOBS,
+  type S3Location,
+} from "./config.ts";
+import { deleteKeys } from "./delete.ts";
 import {
   isNoSuchBucket,
   isNotFound,
   isPreconditionFailed,
   s3Error,
   type S3Target,
-} from "./s3_errors.ts";
-import { abortedBeforeSending } from "./s3_http.ts";
-import { listPrefix, type ListRequest } from "./s3_list.ts";
-import { abortIncomplete, listIncomplete, uploadMultipart } from "./s3_multipart.ts";
-import { type StallListener, stallTimeoutMs } from "./stall.ts";
+} from "./errors.ts";
+import { abortedBeforeSending } from "./http_handler.ts";
+import { listPrefix, type ListRequest } from "./list.ts";
+import { abortIncomplete, listIncomplete, uploadMultipart } from "./multipart.ts";
+import { type StallListener, stallTimeoutMs } from "../http/stall.ts";
 
 /** Files above this size are uploaded in parts, several at a time. */
 export const MULTIPART_THRESHOLD = 64 * 1024 * 1024;
@@ -66,8 +72,7 @@ export interface S3BackendSettings {
 export class S3Backend implements Backend {
   readonly displayUrl: string;
   readonly features: Features = { directories: false, bulkDelete: true, retriesInternally: true };
-  /** Measured on radosgw: 32 uploads in flight beat 8 and 16 clearly, and 64 no further. */
-  readonly defaultJobs = 32;
+  readonly defaultJobs = S3_DEFAULT_JOBS;
   readonly location: S3Location;
   /** The SDK client (exposed for instrumentation). */
   readonly client: S3Client;
@@ -75,9 +80,16 @@ export class S3Backend implements Backend {
   readonly stallTimeoutMs: number;
   readonly #target: S3Target;
 
-  constructor(url: string, options: LocationOptions = {}, settings: S3BackendSettings = {}) {
+  /** `location` is an `s3://` URL (resolved with `options`) or a location resolved already. */
+  constructor(
+    location: string | S3Location,
+    options: LocationOptions = {},
+    settings: S3BackendSettings = {},
+  ) {
     const env = settings.env ?? Deno.env.toObject();
-    this.location = resolveS3Location(url, options, env);
+    this.location = typeof location === "string"
+      ? resolveS3Location(location, options, env)
+      : location;
     this.displayUrl = this.location.displayUrl;
     this.#target = { ...this.location, missingProfile: () => missingProfile(env) };
     this.stallTimeoutMs = stallTimeoutMs(env);
@@ -340,7 +352,7 @@ export class S3Backend implements Backend {
 
   /**
    * Deletes up to MAX_BULK_DELETE paths with one DeleteObjects request (keys XML cannot carry, and
-   * those of a request refused as malformed, one by one: see s3_delete.ts). A key the response
+   * those of a request refused as malformed, one by one: see delete.ts). A key the response
    * lists as refused is an error of that path ("file"); a refused request fails them all
    * (throws).
    */

@@ -1,12 +1,12 @@
 /**
  * The AWS SDK client of an S3 location: the SDK's own retries (the only retry layer), checksums
- * only where S3 requires them, and the lean transport of s3_http.ts with the stall timeout.
+ * only where S3 requires them, and the lean transport of http_handler.ts with the stall timeout.
  */
 import { S3Client, type S3ClientConfig } from "@aws-sdk/client-s3";
-import { useFileBodies } from "./s3_body.ts";
-import { type Env, FALLBACK_REGION, type S3Location } from "./s3_config.ts";
-import { S3Transport } from "./s3_http.ts";
-import { type StallListener, stallReporter } from "./stall.ts";
+import { useFileBodies } from "./body.ts";
+import { type Env, FALLBACK_REGION, type S3Location } from "./config.ts";
+import { S3Transport } from "./http_handler.ts";
+import { type StallListener, stallReporter } from "../http/stall.ts";
 
 /** Attempts per request (the first plus retries), unless AWS_MAX_ATTEMPTS says otherwise. */
 const MAX_ATTEMPTS = 5;

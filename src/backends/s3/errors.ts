@@ -1,5 +1,5 @@
 /** Turning AWS SDK errors into one-line BackendErrors with the right scope, never a secret. */
-import { BackendError, type FailureScope } from "./backend.ts";
+import { BackendError, type FailureScope } from "../backend.ts";
 
 /** What an S3 call failed on, for messages. */
 export interface S3Target {

@@ -3,8 +3,8 @@
  * `HTTPS_PROXY` for https URLs, `HTTP_PROXY` for http ones (either else `ALL_PROXY`; the
  * lower-case spellings too), and `NO_PROXY` to bypass them.
  */
-import { BackendError } from "./backend.ts";
-import { redactUrl } from "./url.ts";
+import { BackendError } from "../backend.ts";
+import { redactUrl } from "../url.ts";
 
 /** A proxy that applies to a request. */
 export interface Proxy {

@@ -5,10 +5,10 @@
  * empty: a file added since (its temporary file changes the directory's time and so its ETag)
  * makes Apache refuse with 412.
  */
-import { checkPath, parentOf } from "./backend.ts";
-import { withRetry } from "./retry.ts";
-import { type DavClient, PROPS_STAT } from "./webdav_http.ts";
-import { type DavResource, parseMultistatus } from "./webdav_xml.ts";
+import { checkPath, parentOf } from "../backend.ts";
+import { withRetry } from "../retry.ts";
+import { type DavClient, PROPS_STAT } from "./client.ts";
+import { type DavResource, parseMultistatus } from "./xml.ts";
 
 /** How a prune runs. */
 export interface PruneOptions {

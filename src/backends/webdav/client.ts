@@ -2,7 +2,7 @@
  * The HTTP side of the WebDAV backend: URLs below the cache root, one request with credentials
  * and a stall timeout, network failures and HTTP statuses as `BackendError`s of the right scope,
  * and hrefs of listings mapped back to cache paths. Requests go over node:http(s) (see
- * webdav_transport.ts: every port, `Content-Length` on streamed bodies, the proxy variables),
+ * http/transport.ts: every port, `Content-Length` on streamed bodies, the proxy variables),
  * on kept-alive connections, so thousands of small requests share a few (and their TLS
  * sessions).
  *
@@ -11,15 +11,15 @@
  * its own fetch layer (`@buttercup/fetch`, which is node-fetch outside browsers), and that
  * follows redirects, while a redirect is how Apache answers for a collection named without its
  * slash. A deep `getDirectoryContents` is one `Depth: infinity` PROPFIND, which Apache refuses
- * by default, with no walk to fall back on (webdav_list.ts walks in parallel, bounded). And its
- * PROPFIND parsing is lossy (see webdav_xml.ts).
+ * by default, with no walk to fall back on (list.ts walks in parallel, bounded). And its
+ * PROPFIND parsing is lossy (see xml.ts).
  */
-import { BackendError, checkPath } from "./backend.ts";
-import { NODE_CONNECT_ERRORS } from "./webdav_node.ts";
-import { DEFAULT_STALL_TIMEOUT_MS, type StallListener, stallReporter } from "./stall.ts";
-import { proxyFor } from "./webdav_proxy.ts";
-import { Transport } from "./webdav_transport.ts";
-import type { DavResource } from "./webdav_xml.ts";
+import { BackendError, checkPath } from "../backend.ts";
+import { NODE_CONNECT_ERRORS } from "../http/node.ts";
+import { DEFAULT_STALL_TIMEOUT_MS, type StallListener, stallReporter } from "../http/stall.ts";
+import { proxyFor } from "../http/proxy.ts";
+import { Transport } from "../http/transport.ts";
+import type { DavResource } from "./xml.ts";
 
 /** A PROPFIND body asking for what a stat needs: type, size, time and ETag. */
 export const PROPS_STAT =

@@ -3,7 +3,7 @@
  * and the words `fetch` uses for connections that could not be made.
  */
 import tls from "node:tls";
-import { BackendError } from "./backend.ts";
+import { BackendError } from "../backend.ts";
 
 /**
  * node:http(s) error codes of a connection that could not be made, with the words `fetch` uses
