@@ -1,5 +1,5 @@
 /**
- * The proxy variables, applied by the WebDAV transport itself (node:http knows none):
+ * The proxy variables, applied by the HTTP transport itself (node:http knows none):
  * `HTTPS_PROXY` for https URLs, `HTTP_PROXY` for http ones (either else `ALL_PROXY`; the
  * lower-case spellings too), and `NO_PROXY` to bypass them.
  */

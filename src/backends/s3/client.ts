@@ -5,7 +5,7 @@
 import { S3Client, type S3ClientConfig } from "@aws-sdk/client-s3";
 import { useFileBodies } from "./body.ts";
 import { type Env, FALLBACK_REGION, type S3Location } from "./config.ts";
-import { S3Transport } from "./http_handler.ts";
+import { SdkHandler } from "./http_handler.ts";
 import { type StallListener, stallReporter } from "../http/stall.ts";
 
 /** Attempts per request (the first plus retries), unless AWS_MAX_ATTEMPTS says otherwise. */
@@ -67,7 +67,7 @@ export function createClient(location: S3Location, settings: ClientSettings): S3
     responseChecksumValidation: "WHEN_REQUIRED",
     expectContinueHeader: false,
     // Structurally the SDK's RequestHandler (whose types live in a package not imported here).
-    requestHandler: new S3Transport({
+    requestHandler: new SdkHandler({
       maxSockets: 256,
       connectTimeout: Math.min(CONNECT_TIMEOUT_MS, stallTimeoutMs),
       idleTimeout: stallTimeoutMs,

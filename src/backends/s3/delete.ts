@@ -15,7 +15,7 @@ import {
 } from "@aws-sdk/client-s3";
 import type { BackendError } from "../backend.ts";
 import { httpStatus, isNotFound, keyError, s3Error, type S3Target } from "./errors.ts";
-import { abortedBeforeSending } from "./http_handler.ts";
+import { abortedBeforeSending } from "../http/transport.ts";
 
 /** How long the check of keys in doubt after an abort may take, in ms. */
 export const DOUBT_CHECK_MS = 400;

@@ -17,7 +17,7 @@ import {
 import { abortedUnchanged, type IncompleteUpload, type PutResult } from "../backend.ts";
 import { FileBody } from "./body.ts";
 import { errorCode, isNotFound, isPreconditionFailed } from "./errors.ts";
-import { abortedBeforeSending } from "./http_handler.ts";
+import { abortedBeforeSending } from "../http/transport.ts";
 
 /** S3's limits: at most 10,000 parts, each at least 5 MiB (except the last). */
 const MAX_PARTS = 10_000;

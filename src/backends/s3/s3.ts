@@ -46,7 +46,7 @@ import {
   s3Error,
   type S3Target,
 } from "./errors.ts";
-import { abortedBeforeSending } from "./http_handler.ts";
+import { abortedBeforeSending } from "../http/transport.ts";
 import { listPrefix, type ListRequest } from "./list.ts";
 import { abortIncomplete, listIncomplete, uploadMultipart } from "./multipart.ts";
 import { type StallListener, stallTimeoutMs } from "../http/stall.ts";

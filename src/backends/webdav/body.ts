@@ -1,6 +1,6 @@
 /** The body of a WebDAV PUT: a local file, exactly its expected size, read whole or streamed. */
 import { BackendError, describeError, type PutSource } from "../backend.ts";
-import type { Watchdog } from "./client.ts";
+import type { Watchdog } from "../http/watchdog.ts";
 
 /** Files up to this size are read into memory and sent in one piece; larger ones stream. */
 export const BUFFER_LIMIT = 4 << 20;

@@ -1,9 +1,9 @@
 /**
  * The HTTP side of the WebDAV backend: URLs below the cache root, one request with credentials
  * and a stall timeout, network failures and HTTP statuses as `BackendError`s of the right scope,
- * and hrefs of listings mapped back to cache paths. Requests go over node:http(s) (see
- * http/transport.ts: every port, `Content-Length` on streamed bodies, the proxy variables),
- * on kept-alive connections, so thousands of small requests share a few (and their TLS
+ * and hrefs of listings mapped back to cache paths. Requests go over the shared transport (see
+ * http/transport.ts: node:http(s), every port, `Content-Length` on streamed bodies, proxies and
+ * CAs), on kept-alive connections, so thousands of small requests share a few (and their TLS
  * sessions).
  *
  * The npm `webdav` client is not used. Its `putFileContents` sends no `Content-Length` for a
@@ -16,9 +16,11 @@
  */
 import { BackendError, checkPath } from "../backend.ts";
 import { NODE_CONNECT_ERRORS } from "../http/node.ts";
+import { toResponse } from "../http/response.ts";
+import { ENVIRONMENT } from "../http/settings.ts";
 import { DEFAULT_STALL_TIMEOUT_MS, type StallListener, stallReporter } from "../http/stall.ts";
-import { proxyFor } from "../http/proxy.ts";
-import { Transport } from "../http/transport.ts";
+import { HttpTransport } from "../http/transport.ts";
+import { Watchdog } from "../http/watchdog.ts";
 import type { DavResource } from "./xml.ts";
 
 /** A PROPFIND body asking for what a stat needs: type, size, time and ETag. */
@@ -35,57 +37,6 @@ export interface Credentials {
 /** Statuses worth another attempt: the server is busy, restarting, or lost the request. */
 const TRANSIENT_STATUS = new Set([408, 425, 429, 500, 502, 503, 504]);
 
-/**
- * Aborts a request when it makes no progress for `ms`: `kick` on every chunk sent or received.
- * Linked to the caller's signal, whose abort it passes on.
- */
-export class Watchdog {
-  readonly #ctl = new AbortController();
-  readonly signal: AbortSignal;
-  #timer: ReturnType<typeof setTimeout>;
-  #timedOut = false;
-  #disposed = false;
-
-  /** `onTimeout` is told when the request stalls, before it is aborted. */
-  constructor(
-    readonly ms: number,
-    readonly caller?: AbortSignal,
-    readonly onTimeout?: () => void,
-  ) {
-    this.signal = caller ? AbortSignal.any([caller, this.#ctl.signal]) : this.#ctl.signal;
-    this.#timer = this.#arm();
-  }
-
-  #arm(): ReturnType<typeof setTimeout> {
-    return setTimeout(() => {
-      this.onTimeout?.();
-      this.#timedOut = true;
-      this.#ctl.abort(new DOMException("stalled", "TimeoutError"));
-    }, this.ms);
-  }
-
-  /** Progress: restarts the timer (unless the request is over). */
-  kick(): void {
-    clearTimeout(this.#timer);
-    if (!this.#disposed) this.#timer = this.#arm();
-  }
-
-  /** Stops the timer while the caller, not the server, is busy; `kick` restarts it. */
-  pause(): void {
-    clearTimeout(this.#timer);
-  }
-
-  /** Whether this watchdog (not the caller) stopped the request. */
-  get timedOut(): boolean {
-    return this.#timedOut && !this.caller?.aborted;
-  }
-
-  [Symbol.dispose](): void {
-    this.#disposed = true;
-    clearTimeout(this.#timer);
-  }
-}
-
 /** What a request sends besides its method and URL. */
 export interface RequestInit {
   headers?: Record<string, string>;
@@ -101,7 +52,7 @@ export class DavClient {
   readonly #origin: string;
   readonly #auth?: string;
   readonly #onTimeout: () => void;
-  readonly #transport: Transport;
+  readonly #transport: HttpTransport;
 
   constructor(
     base: URL,
@@ -120,7 +71,7 @@ export class DavClient {
     const segments = decodeSegments(path);
     if (!segments) throw new BackendError(`malformed path in ${display}`, "target");
     this.#baseSegments = segments;
-    this.#transport = new Transport(stallTimeoutMs);
+    this.#transport = new HttpTransport({ tunnelTimeoutMs: stallTimeoutMs });
     if (credentials) {
       const bytes = new TextEncoder().encode(`${credentials.user}:${credentials.password}`);
       this.#auth = `Basic ${btoa(String.fromCharCode(...bytes))}`;
@@ -184,11 +135,20 @@ export class DavClient {
   ): Promise<Response> {
     const all: Record<string, string> = { ...headers };
     if (this.#auth) all.Authorization = this.#auth;
+    if (body instanceof Uint8Array) all["Content-Length"] = String(body.length);
+    else if (body) all["Content-Length"] = String(length);
+    else if (method !== "GET") all["Content-Length"] = "0";
     try {
-      return await this.#transport.request(
-        { method, url: new URL(url), headers: all, body: body ?? undefined, length, what },
+      const res = await this.#transport.send(
+        { method, url: new URL(url), headers: all, body: body ?? undefined },
         watch,
       );
+      const status = res.statusCode ?? 0;
+      if (status < 200 || status > 599) {
+        res.destroy();
+        throw new BackendError(`${what}: HTTP ${status}`, "file", { code: String(status) });
+      }
+      return toResponse(res, () => watch.kick());
     } catch (err) {
       throw this.failure(err, what, watch);
     }
@@ -290,7 +250,7 @@ export class DavClient {
       });
     }
     if (status === 407) {
-      const proxy = proxyFor(new URL(this.base));
+      const proxy = ENVIRONMENT.proxyFor(new URL(this.base));
       const by = proxy ? `the proxy ${proxy.display} (${proxy.variable})` : "a proxy";
       const hint = proxy?.authorization ? "it refused the credentials" : "it wants credentials";
       return new BackendError(

@@ -1,12 +1,15 @@
 /**
- * The WebDAV transport against real servers: Apache on a port that `fetch` refuses (the WHATWG
- * "bad ports"), and Debian's tinyproxy as HTTP_PROXY / HTTPS_PROXY (absolute-form requests for
- * http, CONNECT tunnels for https; NO_PROXY bypasses it; a dead proxy is one error line).
+ * The shared HTTP transport (src/backends/http/) against real servers: Apache on a port that
+ * `fetch` refuses (the WHATWG "bad ports"), and Debian's tinyproxy as HTTP_PROXY / HTTPS_PROXY
+ * (absolute-form requests for http, CONNECT tunnels for https; NO_PROXY bypasses it; a dead
+ * proxy is one error line), for WebDAV and for S3 (radosgw) alike.
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
+import { collect } from "./backend_conformance.ts";
 import { listFiles, runTool, tempDir } from "./helpers.ts";
 import { type Apache, haveApache, startApache } from "./servers/apache.ts";
+import { dropBucket, newBucket, openS3, s3Server } from "./servers/ceph.ts";
 import { type RequestHead, startFaultProxy } from "./servers/request_fault_proxy.ts";
 import { freePort, haveTinyproxy, startTinyproxy } from "./servers/tinyproxy.ts";
 import { archivePath, writeLikeBitbake } from "./watch_helpers.ts";
@@ -192,6 +195,53 @@ Deno.test({
       assert.equal(ok.code, 0, ok.stdout + ok.stderr);
       assert.deepEqual(await listFiles(join(server.dir, "cache")), expected);
       assert.ok(!(ok.stdout + ok.stderr + text).includes("proxy-pw"));
+    }
+  },
+});
+
+/** Deno's cache as it is, whatever HOME the tool runs with. */
+const DENO_DIR = Deno.env.get("DENO_DIR") ?? `${Deno.env.get("HOME")}/.cache/deno`;
+
+Deno.test({
+  name: "s3 transport: HTTP_PROXY carries every request to the store; a dead proxy is one line",
+  ignore: !haveTinyproxy(),
+  async fn() {
+    const server = await s3Server();
+    const bucket = await newBucket(server, "proxy");
+    await using proxy = await startTinyproxy();
+    await using dir = await tempDir();
+    const expected = await makeSource(dir.path);
+    const src = join(dir.path, "sstate");
+    const url = `s3://${bucket}/sstate`;
+    const env = {
+      ...QUIET,
+      HOME: dir.path,
+      DENO_DIR,
+      AWS_ACCESS_KEY_ID: server.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: server.secretAccessKey,
+      AWS_ENDPOINT_URL_S3: server.endpoint,
+      AWS_EC2_METADATA_DISABLED: "true",
+    };
+    try {
+      const up = await runTool(["upload", src, url], { ...env, HTTP_PROXY: proxy.url });
+      assert.equal(up.code, 0, up.stdout + up.stderr);
+      assert.deepEqual((await collect(openS3(server, url))).map((e) => e.path), expected);
+      const viaProxy = await proxy.requests();
+      const puts = viaProxy.filter((r) => r.startsWith(`PUT ${server.endpoint}/${bucket}/`));
+      assert.equal(puts.length, expected.length, viaProxy.join("\n"));
+      assert.ok(viaProxy.some((r) => r.startsWith(`GET ${server.endpoint}/${bucket}`)));
+
+      const dead = `http://127.0.0.1:${freePort()}`;
+      const run = await runTool(["upload", src, `${url}/other`], { ...env, HTTP_PROXY: dead });
+      const text = run.stdout + run.stderr;
+      assert.equal(run.code, 1, text);
+      assert.equal(errorLines(text).length, 1, text);
+      assert.match(
+        errorLines(text)[0],
+        /^ERROR: cannot connect to the proxy http:\/\/127\.0\.0\.1:\d+\/ \(HTTP_PROXY\) for 127\.0\.0\.1:\d+: Connection refused$/,
+      );
+    } finally {
+      await dropBucket(server, bucket);
     }
   },
 });

@@ -1,16 +1,12 @@
 /**
- * The S3 client's HTTP transport on its own, against small servers on 127.0.0.1: query strings as
- * the SDK signs them, bodies of every kind, connection reuse, stalls that end in a TimeoutError
- * (which the SDK retries) and aborts that end at once.
+ * The AWS SDK's request handler on the shared transport, on its own, against small servers on
+ * 127.0.0.1: query strings as the SDK signs them, bodies of every kind, connection reuse, stalls
+ * that end in a TimeoutError (which the SDK retries) and aborts that end at once.
  */
 import assert from "node:assert/strict";
 import { Readable } from "node:stream";
-import {
-  abortedBeforeSending,
-  queryString,
-  S3Transport,
-  type SdkRequest,
-} from "../src/backends/s3/http_handler.ts";
+import { abortedBeforeSending } from "../src/backends/http/transport.ts";
+import { queryString, SdkHandler, type SdkRequest } from "../src/backends/s3/http_handler.ts";
 
 const OPTIONS = { maxSockets: 8, connectTimeout: 2_000, idleTimeout: 2_000 };
 
@@ -55,7 +51,7 @@ Deno.test("s3 transport: bodies of each kind arrive whole, on one kept-alive con
       return new Response("ok", { headers: { etag: '"abc"', "x-amz-request-id": "r1" } });
     },
   );
-  const transport = new S3Transport(OPTIONS);
+  const transport = new SdkHandler(OPTIONS);
   try {
     const port = server.addr.port;
     const bodies: unknown[] = [
@@ -107,7 +103,7 @@ function silentServer(): { port: number; close: () => void } {
 
 Deno.test("s3 transport: a server that stops answering fails the request with a TimeoutError", async () => {
   const server = silentServer();
-  const transport = new S3Transport({ ...OPTIONS, idleTimeout: 300 });
+  const transport = new SdkHandler({ ...OPTIONS, idleTimeout: 300 });
   try {
     const started = performance.now();
     await assert.rejects(
@@ -123,7 +119,7 @@ Deno.test("s3 transport: a server that stops answering fails the request with a 
 
 Deno.test("s3 transport: an abort ends a request at once, and an aborted signal sends none", async () => {
   const server = silentServer();
-  const transport = new S3Transport(OPTIONS);
+  const transport = new SdkHandler(OPTIONS);
   try {
     const ctl = new AbortController();
     const pending = transport.handle(request(server.port, { body: "x" }), {
@@ -149,7 +145,7 @@ Deno.test("s3 transport: after an abort, a request the server has whole may stil
     answered++;
     return new Response("done");
   });
-  const transport = new S3Transport({ ...OPTIONS, abortGrace: 5_000 });
+  const transport = new SdkHandler({ ...OPTIONS, abortGrace: 5_000 });
   const silent = silentServer();
   try {
     // Sent whole, then aborted: the answer that comes within the grace is the outcome.
@@ -183,7 +179,7 @@ Deno.test("s3 transport: after an abort, a request the server has whole may stil
 Deno.test("s3 transport: a stall is told before the request fails", async () => {
   const server = silentServer();
   const stalls: string[] = [];
-  const transport = new S3Transport({
+  const transport = new SdkHandler({
     ...OPTIONS,
     idleTimeout: 200,
     onStall: (message) => stalls.push(message),
