@@ -11,7 +11,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { parseArtifactName } from "../src/cache/artifact.ts";
-import { WatchedSource } from "../src/sync/watch_tree.ts";
+import { WatchedSource } from "../src/sync/watch/source_tree.ts";
 import { copyTree, fixtureCache, listFiles, runTool, tempDir } from "./helpers.ts";
 import { haveApache, startApache } from "./servers/apache.ts";
 import { allPresent, eventually, spawnTool, writeLikeBitbake } from "./watch_helpers.ts";

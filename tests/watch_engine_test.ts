@@ -17,10 +17,10 @@ import { type Artifact, parseArtifactName } from "../src/cache/artifact.ts";
 import { Limiter } from "../src/sync/limiter.ts";
 import { RemoteIndex } from "../src/sync/remote_index.ts";
 import { UploadQueue } from "../src/sync/upload_queue.ts";
-import { gated, OutageGate } from "../src/sync/watch_outage.ts";
-import { RetryBook } from "../src/sync/watch_retry.ts";
-import { Settler } from "../src/sync/watch_settle.ts";
-import { WatchedSource } from "../src/sync/watch_tree.ts";
+import { gated, OutageGate } from "../src/sync/watch/outage.ts";
+import { RetryBook } from "../src/sync/watch/retry_book.ts";
+import { Settler } from "../src/sync/watch/settle.ts";
+import { WatchedSource } from "../src/sync/watch/source_tree.ts";
 import { tempDir } from "./helpers.ts";
 import { archivePath, eventually, writeLikeBitbake } from "./watch_helpers.ts";
 

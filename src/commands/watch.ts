@@ -6,8 +6,8 @@ import { schemeOf } from "../backends/url.ts";
 import { makeFilter } from "../cache/filter.ts";
 import { Limiter } from "../sync/limiter.ts";
 import { RemoteIndex } from "../sync/remote_index.ts";
-import { type FlushSummary, Watcher } from "../sync/watch.ts";
-import { WatchedSource } from "../sync/watch_tree.ts";
+import { type FlushSummary, Watcher } from "../sync/watch/watcher.ts";
+import { WatchedSource } from "../sync/watch/source_tree.ts";
 import {
   type Command,
   type CommandContext,

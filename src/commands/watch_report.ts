@@ -6,7 +6,7 @@ import { redactText } from "../backends/url.ts";
 import type { Artifact } from "../cache/artifact.ts";
 import { formatBytes, formatGb } from "../cache/units.ts";
 import type { UploadPlan } from "../sync/upload.ts";
-import type { FlushSummary, WatchCounts, WatchObserver } from "../sync/watch.ts";
+import type { FlushSummary, WatchCounts, WatchObserver } from "../sync/watch/watcher.ts";
 import type { Printer, StatusDisplay } from "./command.ts";
 
 /** The sysctl that bounds inotify watches per user. */

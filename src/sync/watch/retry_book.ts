@@ -4,8 +4,8 @@
  * grows with each failure (1 s, doubling up to a minute), never dropped. At most one entry per
  * artifact of the source, so memory stays bounded.
  */
-import type { Artifact } from "../cache/artifact.ts";
-import { type Backoff, OUTAGE_BACKOFF } from "./watch_outage.ts";
+import type { Artifact } from "../../cache/artifact.ts";
+import { type Backoff, OUTAGE_BACKOFF } from "./outage.ts";
 
 interface Entry {
   artifact: Artifact;

@@ -5,17 +5,17 @@
  * Outages make puts wait (the gate), failed files are offered again later (the retry book), and a
  * flush uploads everything pending before the end.
  */
-import { type Backend, type BackendError, describeError } from "../backends/backend.ts";
-import type { Artifact } from "../cache/artifact.ts";
-import type { ArtifactFilter } from "../cache/filter.ts";
-import type { Limiter } from "./limiter.ts";
-import type { RemoteIndex } from "./remote_index.ts";
-import { type UploadPlan, UploadSession } from "./upload.ts";
-import { gated, OutageGate } from "./watch_outage.ts";
-import { RetryBook } from "./watch_retry.ts";
-import { Settler } from "./watch_settle.ts";
-import { SourceWatcher } from "./watch_source.ts";
-import type { WatchedSource } from "./watch_tree.ts";
+import { type Backend, type BackendError, describeError } from "../../backends/backend.ts";
+import type { Artifact } from "../../cache/artifact.ts";
+import type { ArtifactFilter } from "../../cache/filter.ts";
+import type { Limiter } from "../limiter.ts";
+import type { RemoteIndex } from "../remote_index.ts";
+import { type UploadPlan, UploadSession } from "../upload.ts";
+import { gated, OutageGate } from "./outage.ts";
+import { RetryBook } from "./retry_book.ts";
+import { Settler } from "./settle.ts";
+import { SourceWatcher } from "./source_watcher.ts";
+import type { WatchedSource } from "./source_tree.ts";
 
 /** How long after an upload the index is saved (uploads meanwhile are saved with it), in ms. */
 const INDEX_SAVE_DELAY_MS = 15_000;

@@ -6,11 +6,11 @@
  * for anything else. Where watching is impossible (the inotify limits, an unsupported
  * filesystem) rescans alone find new artifacts.
  */
-import { type Artifact, parseArtifactName } from "../cache/artifact.ts";
-import type { ArtifactFilter } from "../cache/filter.ts";
+import { type Artifact, parseArtifactName } from "../../cache/artifact.ts";
+import type { ArtifactFilter } from "../../cache/filter.ts";
 import { type TreeEvent, TreeWatch } from "./inotify.ts";
-import { artifactsOf } from "./upload.ts";
-import type { DirFiles, WatchedSource } from "./watch_tree.ts";
+import { artifactsOf } from "../upload.ts";
+import type { DirFiles, WatchedSource } from "./source_tree.ts";
 
 /** What a source watcher reports. */
 export interface SourceEvents {

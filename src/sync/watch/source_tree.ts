@@ -4,10 +4,10 @@
  * costs one stat per directory otherwise. A directory whose mtime was too recent when it was read
  * is read again next time: a change in the same clock tick would not show in its mtime.
  */
-import type { Entry } from "../backends/backend.ts";
-import { parentOf } from "../backends/backend.ts";
-import { FileBackend } from "../backends/file/file.ts";
-import { linksNote } from "../backends/file/tree_walk.ts";
+import type { Entry } from "../../backends/backend.ts";
+import { parentOf } from "../../backends/backend.ts";
+import { FileBackend } from "../../backends/file/file.ts";
+import { linksNote } from "../../backends/file/tree_walk.ts";
 
 /** How recent an mtime is too recent to trust (coarse filesystem clocks tick in seconds). */
 const RACY_MS = 3000;

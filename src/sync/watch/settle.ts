@@ -5,7 +5,7 @@
  * temporary name), but bitbake writes an archive's siginfo just after it: a young archive waits
  * briefly for its siginfo, so that the two go out together, siginfo first.
  */
-import { archivePathOf, type Artifact, artifactKind } from "../cache/artifact.ts";
+import { archivePathOf, type Artifact, artifactKind } from "../../cache/artifact.ts";
 
 /** How long a young archive waits for its siginfo to appear, in ms. */
 export const SIGINFO_WAIT_MS = 2000;

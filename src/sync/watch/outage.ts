@@ -17,7 +17,7 @@ import {
   type PutOptions,
   type PutResult,
   type PutSource,
-} from "../backends/backend.ts";
+} from "../../backends/backend.ts";
 
 /**
  * Whether `err` says the target as a whole is unreachable or unusable (not one file's fault),
