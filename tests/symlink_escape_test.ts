@@ -11,7 +11,8 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { parseArtifactName } from "../src/cache/artifact.ts";
-import { WatchedSource } from "../src/sync/watch/source_tree.ts";
+import { LocalCache } from "../src/cache/local_cache.ts";
+import { SourceTree } from "../src/sync/watch/source_tree.ts";
 import { copyTree, fixtureCache, listFiles, runTool, tempDir } from "./helpers.ts";
 import { haveApache, startApache } from "./servers/apache.ts";
 import { allPresent, eventually, spawnTool, writeLikeBitbake } from "./watch_helpers.ts";
@@ -249,8 +250,8 @@ Deno.test("a watch's rescan does not follow a directory that was replaced by a l
   // Old enough that a rescan trusts the modification times it recorded.
   const hourAgo = new Date(Date.now() - 3600_000);
   for (const d of ["", "ab", "ab/cd"]) await Deno.utime(join(src, d), hourAgo, hourAgo);
-  const source = new WatchedSource(src);
-  const first = [...source.directories({ metadata: false })].flatMap((d) => d.files);
+  const source = new SourceTree(new LocalCache(src));
+  const first = [...source.walk({ metadata: false })].flatMap((d) => d.files);
   assert.deepEqual(first.map((f) => f.path), [`ab/cd/${name}`]);
   // The recorded directory ab/cd becomes a link to a directory with more files; ab keeps its
   // modification time (whoever made the link set it back), so only ab/cd looks changed.

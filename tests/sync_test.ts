@@ -10,6 +10,7 @@ import {
 import { FileBackend } from "../src/backends/file/file.ts";
 import { tempNameFor } from "../src/backends/file/temp_name.ts";
 import { type Artifact, parseArtifactName } from "../src/cache/artifact.ts";
+import { LocalCache } from "../src/cache/local_cache.ts";
 import { Limiter } from "../src/sync/limiter.ts";
 import { RemoteIndex } from "../src/sync/remote_index.ts";
 import { runUpload } from "../src/sync/upload.ts";
@@ -300,7 +301,7 @@ Deno.test("upload run: plans, uploads what is missing, and removes this host's o
   for (const t of [orphan, foreign]) await Deno.writeTextFile(join(f.dst, t), "partial");
   const events: string[] = [];
   const summary = await runUpload({
-    source: new FileBackend(f.src),
+    source: new LocalCache(f.src),
     target: f.target,
     targetExists: true,
     limiter: new Limiter(4),
@@ -331,7 +332,7 @@ Deno.test("upload run: a dry run plans and changes nothing", async () => {
   await pairs(f.src, 3);
   const would: string[] = [];
   const summary = await runUpload({
-    source: new FileBackend(f.src),
+    source: new LocalCache(f.src),
     target: f.target,
     targetExists: true,
     limiter: new Limiter(4),

@@ -20,7 +20,8 @@ import { UploadQueue } from "../src/sync/upload_queue.ts";
 import { gated, OutageGate } from "../src/sync/watch/outage.ts";
 import { RetryBook } from "../src/sync/watch/retry_book.ts";
 import { Settler } from "../src/sync/watch/settle.ts";
-import { WatchedSource } from "../src/sync/watch/source_tree.ts";
+import { LocalCache } from "../src/cache/local_cache.ts";
+import { SourceTree } from "../src/sync/watch/source_tree.ts";
 import { tempDir } from "./helpers.ts";
 import { archivePath, eventually, writeLikeBitbake } from "./watch_helpers.ts";
 
@@ -184,8 +185,8 @@ Deno.test("rescans read only the directories that changed", async () => {
     Deno.utimeSync(path, hourAgo, hourAgo);
   };
   age(dir.path);
-  const source = new WatchedSource(dir.path);
-  const first = [...source.directories({ metadata: false })];
+  const source = new SourceTree(new LocalCache(dir.path));
+  const first = [...source.walk({ metadata: false })];
   assert.equal(source.directoryCount, first.length);
   assert.deepEqual([...source.rescan()].map((d) => d.dir), [], "nothing changed: stats only");
 

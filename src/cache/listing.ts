@@ -11,27 +11,38 @@ export interface Listing {
   skipped: number;
 }
 
+/**
+ * Sorts `entries` into `into`: the artifacts that pass `filter`, and the files that are not
+ * artifacts at all (artifacts the filter leaves out are in neither). Order is kept.
+ */
+export function classify(
+  entries: Iterable<Entry>,
+  filter?: ArtifactFilter,
+  into: Pick<Listing, "artifacts" | "others"> = { artifacts: [], others: [] },
+): Pick<Listing, "artifacts" | "others"> {
+  for (const entry of entries) {
+    const name = parseArtifactName(entry.path);
+    if (!name) into.others.push(entry);
+    else if (!filter || filter(name)) into.artifacts.push({ ...entry, ...name });
+  }
+  return into;
+}
+
 /** Lists every artifact of a cache that passes `filter`. */
 export async function listArtifacts(
-  backend: Backend,
+  backend: Pick<Backend, "list">,
   filter?: ArtifactFilter,
   options?: ListOptions,
 ): Promise<Listing> {
-  const artifacts: Artifact[] = [];
-  const others: Entry[] = [];
-  let skipped = 0;
+  const listing: Listing = { artifacts: [], others: [], skipped: 0 };
   const onWarning = (message: string) => {
-    skipped++;
+    listing.skipped++;
     options?.onWarning?.(message);
   };
   // Notes (links not followed) are passed on but are no skipped parts.
   const onNote = options?.onNote ?? options?.onWarning;
   for await (const batch of backend.list({ ...options, onWarning, onNote })) {
-    for (const entry of batch) {
-      const name = parseArtifactName(entry.path);
-      if (!name) others.push(entry);
-      else if (!filter || filter(name)) artifacts.push({ ...entry, ...name });
-    }
+    classify(batch, filter, listing);
   }
-  return { artifacts, others, skipped };
+  return listing;
 }

@@ -1,9 +1,9 @@
 /** `analyze SOURCE TARGET`: why local items are no cache hits in TARGET, bitbake-diffsigs style. */
 import { describeError } from "../backends/backend.ts";
-import { FileBackend } from "../backends/file/file.ts";
 import { type Artifact, artifactKind } from "../cache/artifact.ts";
 import { type ArtifactFilter, makeFilter } from "../cache/filter.ts";
 import { listArtifacts } from "../cache/listing.ts";
+import { LocalCache } from "../cache/local_cache.ts";
 import { compareSigfiles } from "../siginfo/compare.ts";
 import { indentEntries, recursiveCompare, SiginfoIndex } from "../siginfo/lookup.ts";
 import { SiginfoError } from "../siginfo/read.ts";
@@ -205,7 +205,7 @@ export const analyze: Command = {
     const source = localPathOf(given, "source");
     const jobs = jobsOf(options);
     const filter = makeFilter(options.filter, options.arch);
-    const sourceCache = new FileBackend(source.path);
+    const sourceCache = new LocalCache(source.path, source.shown);
     const target = await openCache(location, options, out);
     try {
       const signal = ctx.abort;

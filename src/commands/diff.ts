@@ -1,6 +1,6 @@
 /** `diff A B`: what changed between two signature files, like `bitbake-diffsigs A B`. */
-import { FileBackend } from "../backends/file/file.ts";
 import { listArtifacts } from "../cache/listing.ts";
+import { LocalCache } from "../cache/local_cache.ts";
 import { compareSigfiles } from "../siginfo/compare.ts";
 import { recursiveCompare, SiginfoIndex } from "../siginfo/lookup.ts";
 import type { SigInfo } from "../siginfo/read.ts";
@@ -9,10 +9,10 @@ import { type Command, CommandError, DEFAULT_JOBS, localPathOf } from "./command
 import { readSignature } from "./dump.ts";
 
 /** The cache to look dependencies up in, if --cache-dir was given. */
-async function dependencyCaches(cacheDir?: string): Promise<FileBackend[]> {
+async function dependencyCaches(cacheDir?: string): Promise<LocalCache[]> {
   if (cacheDir === undefined) return [];
   const { path, shown } = localPathOf(cacheDir, "--cache-dir");
-  const cache = new FileBackend(path);
+  const cache = new LocalCache(path, shown);
   if (!(await cache.exists())) throw new CommandError(`cache directory ${shown} does not exist`);
   return [cache];
 }

@@ -1,7 +1,7 @@
 /** `upload SOURCE TARGET`: copy local artifacts that the target lacks. */
 import { describeError } from "../backends/backend.ts";
-import { FileBackend } from "../backends/file/file.ts";
 import { makeFilter } from "../cache/filter.ts";
+import { LocalCache } from "../cache/local_cache.ts";
 import { formatBytes, formatGb } from "../cache/units.ts";
 import { Limiter } from "../sync/limiter.ts";
 import { runUpload, type UploadPlan } from "../sync/upload.ts";
@@ -9,48 +9,11 @@ import {
   type Command,
   CommandError,
   jobsOf,
-  type LocalPath,
   localPathOf,
   openCache,
   type Printer,
   requireSourceAndTarget,
 } from "./command.ts";
-
-/** Whether a local source is a directory (null: it does not exist). */
-export async function isDirectory(source: LocalPath): Promise<boolean | null> {
-  try {
-    return (await Deno.stat(source.path)).isDirectory;
-  } catch (err) {
-    if (err instanceof Deno.errors.NotFound) return null;
-    throw new CommandError(`cannot access source ${source.shown}: ${describeError(err)}`);
-  }
-}
-
-/** Refuses a target directory inside the source: each run would upload its own copy again. */
-export async function refuseTargetInSource(
-  source: FileBackend,
-  location: string,
-  shown: string,
-): Promise<void> {
-  if (!(location.startsWith("file://") || !/^[a-z][a-z0-9+.-]*:\/\//i.test(location))) return;
-  const target = new FileBackend(location);
-  const real = async (path: string) => {
-    // The target may not exist yet: resolve its nearest existing ancestor.
-    let rest = "";
-    for (let p = path; p !== "/"; p = p.slice(0, p.lastIndexOf("/")) || "/") {
-      try {
-        return (await Deno.realPath(p)) + rest;
-      } catch {
-        rest = p.slice(p.lastIndexOf("/")) + rest;
-      }
-    }
-    return path;
-  };
-  const [src, dst] = [await real(source.root), await real(target.root)];
-  if (dst === src || dst.startsWith(`${src}/`)) {
-    throw new CommandError(`target ${target.displayUrl} is inside the source ${shown}`);
-  }
-}
 
 /** Prints the plan lines (the reference's), then the verbose lines held back until now. */
 function printPlan(out: Printer, plan: UploadPlan, held: string[]): void {
@@ -101,17 +64,17 @@ export const upload: Command = {
     const { out, options } = ctx;
     const source = localPathOf(given, "source");
     const filter = makeFilter(options.filter, options.arch);
-    const sourceIsDirectory = await isDirectory(source);
-    if (sourceIsDirectory === false) {
-      throw new CommandError(`source ${source.shown} is not a directory`);
-    }
-    if (sourceIsDirectory === null) {
+    // Its note on skipped links is no unreadable part (which the summary counts).
+    const local = new LocalCache(source.path, source.shown, {
+      onNote: (message) => out.warn(message),
+    });
+    const kind = await local.rootKind();
+    if (kind === "other") throw new CommandError(`source ${source.shown} is not a directory`);
+    if (kind === "missing") {
       out.warn(`source ${source.shown} does not exist. Not uploading.`);
       return 0;
     }
-    // Its note on skipped links is no unreadable part (which the summary counts).
-    const local = new FileBackend(source.path, { onNote: (message) => out.warn(message) });
-    await refuseTargetInSource(local, location, source.shown);
+    await local.refuseTarget(location);
     const target = await openCache(location, options, out);
     try {
       const jobs = jobsOf(options, target);

@@ -4,10 +4,11 @@ import { describeError, isAbortError } from "../backends/backend.ts";
 import { parseLocation } from "../backends/registry.ts";
 import { schemeOf } from "../backends/url.ts";
 import { makeFilter } from "../cache/filter.ts";
+import { LocalCache } from "../cache/local_cache.ts";
 import { Limiter } from "../sync/limiter.ts";
 import { RemoteIndex } from "../sync/remote_index.ts";
 import { type FlushSummary, Watcher } from "../sync/watch/watcher.ts";
-import { WatchedSource } from "../sync/watch/source_tree.ts";
+import { SourceTree } from "../sync/watch/source_tree.ts";
 import {
   type Command,
   type CommandContext,
@@ -18,7 +19,6 @@ import {
   type Printer,
   requireSourceAndTarget,
 } from "./command.ts";
-import { isDirectory, refuseTargetInSource } from "./upload.ts";
 import { WrappedCommand } from "./watch_child.ts";
 import { WatchReport } from "./watch_report.ts";
 
@@ -156,11 +156,10 @@ export const watch: Command = {
       86_400,
     );
     const filter = makeFilter(options.filter, options.arch);
-    const sourceIsDirectory = await isDirectory(source);
-    if (sourceIsDirectory === false) {
-      throw new CommandError(`source ${source.shown} is not a directory`);
-    }
-    if (sourceIsDirectory === null) {
+    const local = new SourceTree(new LocalCache(source.path, source.shown));
+    const kind = await local.cache.rootKind();
+    if (kind === "other") throw new CommandError(`source ${source.shown} is not a directory`);
+    if (kind === "missing") {
       try {
         await Deno.mkdir(source.path, { recursive: true });
       } catch (err) {
@@ -168,8 +167,7 @@ export const watch: Command = {
       }
       out.info(`created ${source.shown}, which did not exist yet`);
     }
-    const local = new WatchedSource(source.path);
-    await refuseTargetInSource(local, location, source.shown);
+    await local.cache.refuseTarget(location);
     const target = await openCache(location, options, out);
     let watcher: Watcher | undefined;
     try {

@@ -23,7 +23,7 @@ export class SiginfoIndex {
 
   /** Indexes the siginfo files among `artifacts`; of several with one hash the first path wins. */
   constructor(
-    readonly backend: Backend,
+    readonly backend: Pick<Backend, "displayUrl" | "read">,
     artifacts: readonly Artifact[],
     readonly limiter: TaskRunner,
     readonly signal?: AbortSignal,

@@ -4,10 +4,11 @@
  * it goes (siginfo before archives), then a drain of the queue.
  */
 import type { Backend, Entry } from "../backends/backend.ts";
-import type { FileBackend } from "../backends/file/file.ts";
-import { type Artifact, artifactKind, parseArtifactName } from "../cache/artifact.ts";
-import type { ArtifactFilter } from "../cache/filter.ts";
 import { letOthersRun } from "../backends/event_loop.ts";
+import { type Artifact, artifactKind } from "../cache/artifact.ts";
+import type { ArtifactFilter } from "../cache/filter.ts";
+import { classify } from "../cache/listing.ts";
+import type { LocalCache } from "../cache/local_cache.ts";
 import type { Limiter } from "./limiter.ts";
 import { RemoteIndex } from "./remote_index.ts";
 import { isOrphanedTemp } from "./stale_temps.ts";
@@ -38,9 +39,12 @@ export interface UploadEvents extends UploadObserver {
   removedOrphans?(count: number): void;
 }
 
+/** The local cache an upload reads (a watch's SourceTree records what its walks read). */
+export type UploadSource = Pick<LocalCache, "root" | "walk" | "sizeOf">;
+
 /** Everything one upload run needs. */
 export interface UploadSettings {
-  source: FileBackend;
+  source: UploadSource;
   target: Backend;
   /** False when the target does not exist yet (and has nothing to list). */
   targetExists: boolean;
@@ -85,17 +89,12 @@ export function artifactsOf(
   files: readonly Entry[],
   filter?: ArtifactFilter,
 ): { artifacts: Artifact[]; otherFiles: number } {
-  const metadata: Artifact[] = [];
-  const archives: Artifact[] = [];
-  let otherFiles = 0;
-  for (const entry of files) {
-    const name = parseArtifactName(entry.path);
-    if (!name) otherFiles++;
-    else if (!filter || filter(name)) {
-      (artifactKind(name.suffix) === "archive" ? archives : metadata).push({ ...entry, ...name });
-    }
-  }
-  return { artifacts: metadata.concat(archives), otherFiles };
+  const { artifacts, others } = classify(files, filter);
+  const archive = (a: Artifact) => artifactKind(a.suffix) === "archive";
+  return {
+    artifacts: artifacts.filter((a) => !archive(a)).concat(artifacts.filter(archive)),
+    otherFiles: others.length,
+  };
 }
 
 /**
@@ -199,7 +198,7 @@ export class UploadSession {
     indexed.catch(() => {}); // awaited below; a failure must not go unhandled meanwhile
     let held: Artifact[][] = [];
     let slice = performance.now();
-    for (const { files } of source.directories({ metadata: false, onWarning: this.#warn })) {
+    for (const { files } of source.walk({ metadata: false, onWarning: this.#warn })) {
       if (stop?.aborted) break;
       const { artifacts, otherFiles } = artifactsOf(files, filter);
       this.#plan.otherFiles += otherFiles;

@@ -16,7 +16,7 @@ import { Copier } from "./copier.ts";
 import { TARGET_CODES, wrap } from "./fs_errors.ts";
 import { tempNameFor } from "./temp_name.ts";
 import { listTree } from "./tree_lister.ts";
-import { linkOnPath, type WalkedDirectory, type WalkOptions, walkTree } from "./tree_walk.ts";
+import { linkOnPath } from "./tree_walk.ts";
 import { FILE_DEFAULT_JOBS, type FileLocation, parseFileLocation } from "./location.ts";
 
 /** Counter behind unique temporary names within this process. */
@@ -94,27 +94,10 @@ export class FileBackend implements Backend {
     }
   }
 
-  /** Streams the tree in batches of entries, walked as `directories` walks it (see `listTree`). */
+  /** Streams the tree in batches of entries (see `listTree`). */
   list(options: ListOptions = {}): AsyncIterable<Entry[]> {
     const walk = { ...options, onNote: options.onNote ?? this.options.onNote };
     return listTree(this.root, this.displayUrl, walk, this.options.listHelperAfterMs);
-  }
-
-  /** The tree one directory at a time, each with its files (see `walkTree`). */
-  directories(
-    options: ListOptions & Pick<WalkOptions, "from" | "onDirectoryLink"> = {},
-  ): Generator<WalkedDirectory> {
-    const walk = { ...options, onNote: options.onNote ?? this.options.onNote };
-    return walkTree(this.root, this.displayUrl, walk);
-  }
-
-  /** The size of a file, or null if it is gone (synchronous: for the upload's hot path). */
-  sizeOf(path: string): number | null {
-    try {
-      return Deno.statSync(this.#under(path)).size;
-    } catch {
-      return null;
-    }
   }
 
   async stat(path: string, options: CallOptions = {}): Promise<Entry | null> {

@@ -1,11 +1,18 @@
-/** The walk of a local cache tree, shared by the file backend and its listing thread. */
+/**
+ * The walk of a local cache tree, shared by the file backend, its listing thread and the local
+ * SSTATE_DIR (cache/local_cache.ts, and a watch's rescans).
+ */
 import { checkPath, type Entry, type ListOptions } from "../backend.ts";
 import { reasonOf, wrap } from "./fs_errors.ts";
 
-/** One directory of a walk: its path relative to the root ("" for the root) and its files. */
+/**
+ * One directory of a walk: its path relative to the root ("" for the root), its files and its
+ * subdirectories (relative paths; not the symbolic links to directories).
+ */
 export interface WalkedDirectory {
   dir: string;
   files: Entry[];
+  subdirs: string[];
 }
 
 /** How a walk shares the root's subdirectories with walks on other threads. */
@@ -29,6 +36,11 @@ export interface WalkOptions extends ListOptions {
    * `onNote` (else `onWarning`) about them once at its end, with their count.
    */
   onDirectoryLink?: (path: string) => void;
+  /**
+   * Asked before a directory is read: subdirectories returned instead mean that it is not read
+   * (its entries are known to be unchanged) and the walk goes on with those. Undefined: read it.
+   */
+  skip?: (dir: string) => readonly string[] | undefined;
 }
 
 /** How many skipped links a note names. */
@@ -112,11 +124,18 @@ export function* walkTree(
     }
     options.signal?.throwIfAborted();
     const rel = pending.pop()!;
+    const known = options.skip?.(rel);
+    if (known) {
+      pending.push(...known);
+      continue;
+    }
     const files: Entry[] = [];
+    const subdirs: string[] = [];
     try {
       for (const e of Deno.readDirSync(rel === "" ? root : under(rel))) {
         const path = rel === "" ? e.name : `${rel}/${e.name}`;
         if (e.isDirectory) {
+          subdirs.push(path);
           if (rel !== "" || !shared.has(path)) pending.push(path);
         } else if (!e.isSymlink) {
           if (!metadata) files.push({ path, size: 0, mtime: 0 });
@@ -138,7 +157,7 @@ export function* walkTree(
       options.onWarning?.(`skipping unreadable directory ${rel} (${reasonOf(err)})`);
       continue;
     }
-    yield { dir: rel, files };
+    yield { dir: rel, files, subdirs };
   }
   if (links.length > 0) (options.onNote ?? options.onWarning)?.(linksNote(displayUrl, links));
 }

@@ -4,10 +4,8 @@
  * costs one stat per directory otherwise. A directory whose mtime was too recent when it was read
  * is read again next time: a change in the same clock tick would not show in its mtime.
  */
-import type { Entry } from "../../backends/backend.ts";
 import { parentOf } from "../../backends/backend.ts";
-import { FileBackend } from "../../backends/file/file.ts";
-import { linksNote } from "../../backends/file/tree_walk.ts";
+import type { LocalCache, WalkedDirectory, WalkOptions } from "../../cache/local_cache.ts";
 
 /** How recent an mtime is too recent to trust (coarse filesystem clocks tick in seconds). */
 const RACY_MS = 3000;
@@ -18,46 +16,45 @@ interface DirState {
   children?: Set<string>;
 }
 
-/** One directory read by a walk: its path (relative, "" for the root) and its files. */
-export interface DirFiles {
-  dir: string;
-  files: Entry[];
-}
-
 /** A local cache whose walks record what they read, for cheap rescans. */
-export class WatchedSource extends FileBackend {
+export class SourceTree {
   #dirs = new Map<string, DirState>();
   /** Symbolic links to directories seen (never followed), each noted once. */
   #links = new Set<string>();
+
+  constructor(readonly cache: LocalCache) {}
+
+  /** Absolute path of the source. */
+  get root(): string {
+    return this.cache.root;
+  }
 
   /** Directories recorded. */
   get directoryCount(): number {
     return this.#dirs.size;
   }
 
-  /**
-   * Every walk (the upload engine's too) records the directories it reads; the symbolic links
-   * to directories it skips are noted at its end, those not noted before.
-   */
-  override *directories(
-    options: Parameters<FileBackend["directories"]>[0] = {},
-  ): Generator<DirFiles> {
-    const links: string[] = [];
-    const onDirectoryLink = (path: string) => links.push(path);
-    for (const read of super.directories({ ...options, onDirectoryLink })) {
-      this.#record(read.dir);
-      yield read;
-    }
-    this.#noteLinks(links, options);
+  /** The size of a file, or null if it is gone. */
+  sizeOf(path: string): number | null {
+    return this.cache.sizeOf(path);
   }
 
-  /** Tells about the links of `links` not told about before (see `ListOptions.onNote`). */
-  #noteLinks(links: readonly string[], options: Parameters<FileBackend["directories"]>[0]) {
+  /**
+   * Walks the source (see `LocalCache.walk`), recording the directories it reads; the symbolic
+   * links to directories it skips are noted at its end, those not noted before.
+   */
+  *walk(options: WalkOptions = {}): Generator<WalkedDirectory> {
+    const links: string[] = [];
+    const onDirectoryLink = (path: string) => links.push(path);
+    for (const read of this.cache.walk({ ...options, onDirectoryLink })) {
+      this.#record(read.dir, read.subdirs);
+      yield read;
+    }
     const fresh = links.filter((path) => !this.#links.has(path));
     if (fresh.length === 0) return;
     fresh.forEach((path) => this.#links.add(path));
-    const note = options?.onNote ?? this.options.onNote ?? options?.onWarning;
-    note?.(linksNote(this.displayUrl, fresh));
+    const note = options.onNote ?? this.cache.options.onNote ?? options.onWarning;
+    note?.(this.cache.linksNote(fresh));
   }
 
   /**
@@ -65,76 +62,26 @@ export class WatchedSource extends FileBackend {
    * the others cost a stat each. Symbolic links to directories are not followed; new ones are
    * noted (through `onWarning`) at the end.
    */
-  *rescan(onWarning?: (message: string) => void): Generator<DirFiles> {
-    if (!this.#dirs.has("")) {
-      yield* this.directories({ metadata: false, onWarning });
-      return;
-    }
-    const links: string[] = [];
-    const pending = [""];
-    while (pending.length > 0) {
-      const dir = pending.pop()!;
-      const state = this.#dirs.get(dir);
-      const mtime = this.#mtimeOf(dir);
-      if (mtime !== null && state && !state.racy && state.mtime === mtime) {
-        if (state.children) pending.push(...state.children);
-        continue;
-      }
-      const read = mtime === null ? null : this.#readOne(dir, onWarning);
-      if (!read) {
-        // The root must be readable: walking it reports why it is not.
-        if (dir === "") yield* this.directories({ metadata: false, onWarning });
-        else if (mtime === null) this.#forget(dir);
-        continue;
-      }
-      this.#record(dir, read.subdirs);
-      yield { dir, files: read.files };
-      pending.push(...read.subdirs);
-      links.push(...read.linked);
-    }
-    this.#noteLinks(links, { onWarning });
+  rescan(onWarning?: (message: string) => void): Generator<WalkedDirectory> {
+    if (!this.#dirs.has("")) return this.walk({ metadata: false, onWarning });
+    return this.walk({ metadata: false, onWarning, skip: (dir) => this.#unchanged(dir) });
   }
 
   /**
-   * One directory's files, subdirectories and symbolic links to directories (not followed);
-   * null if unreadable.
+   * The recorded subdirectories of `dir` if its entries are unchanged since it was read (it
+   * need not be read again); none if it is gone (also when it became a symbolic link: the root
+   * may be one); undefined if it must be read.
    */
-  #readOne(
-    dir: string,
-    onWarning?: (message: string) => void,
-  ): { files: Entry[]; subdirs: string[]; linked: string[] } | null {
-    const files: Entry[] = [];
-    const subdirs: string[] = [];
-    const linked: string[] = [];
-    const abs = dir === "" ? this.root : `${this.root}/${dir}`;
-    try {
-      for (const e of Deno.readDirSync(abs)) {
-        const path = dir === "" ? e.name : `${dir}/${e.name}`;
-        if (e.isDirectory) subdirs.push(path);
-        else if (e.isFile) files.push({ path, size: 0, mtime: 0 });
-        else if (e.isSymlink) {
-          const target = this.#statQuietly(`${abs}/${e.name}`);
-          if (target?.isDirectory) linked.push(path);
-          else if (target?.isFile) files.push({ path, size: 0, mtime: 0, isLink: true });
-        }
-      }
-    } catch (err) {
-      if (dir !== "" && !(err instanceof Deno.errors.NotFound)) {
-        const reason = (err as Error).message.split("\n")[0].replace(/: [a-z_]+ '.*$/, "");
-        onWarning?.(`skipping unreadable directory ${dir} (${reason})`);
-        this.#dirs.set(dir, { mtime: -1, racy: true }); // tried again at every rescan
-      }
-      return null;
+  #unchanged(dir: string): readonly string[] | undefined {
+    const state = this.#dirs.get(dir);
+    const mtime = this.#mtimeOf(dir);
+    if (mtime === null) {
+      if (dir === "") return undefined; // reading it reports why it cannot be read
+      this.#forget(dir);
+      return [];
     }
-    return { files, subdirs, linked };
-  }
-
-  #statQuietly(path: string): Deno.FileInfo | null {
-    try {
-      return Deno.statSync(path);
-    } catch {
-      return null;
-    }
+    if (state && !state.racy && state.mtime === mtime) return [...state.children ?? []];
+    return undefined;
   }
 
   /**
@@ -142,8 +89,9 @@ export class WatchedSource extends FileBackend {
    * symbolic link (the root may be one).
    */
   #mtimeOf(dir: string): number | null {
+    const root = this.cache.root;
     try {
-      const info = dir === "" ? Deno.statSync(this.root) : Deno.lstatSync(`${this.root}/${dir}`);
+      const info = dir === "" ? Deno.statSync(root) : Deno.lstatSync(`${root}/${dir}`);
       return info.isDirectory ? info.mtime?.getTime() ?? 0 : null;
     } catch {
       return null;
@@ -151,21 +99,19 @@ export class WatchedSource extends FileBackend {
   }
 
   /**
-   * Notes a directory just read (its mtime, taken after the read, is then never too old) and,
-   * when known, its subdirectories (the others are forgotten).
+   * Notes a directory just read (its mtime, taken after the read, is then never too old) and its
+   * subdirectories (the others are forgotten).
    */
-  #record(dir: string, children?: string[]): void {
+  #record(dir: string, children: string[]): void {
     const mtime = this.#mtimeOf(dir);
     if (mtime === null) return;
     const racy = Date.now() - mtime < RACY_MS;
     let state = this.#dirs.get(dir);
     if (state) Object.assign(state, { mtime, racy });
     else this.#dirs.set(dir, state = { mtime, racy });
-    if (children) {
-      const now = new Set(children);
-      state.children?.forEach((child) => now.has(child) || this.#forget(child));
-      state.children = now.size > 0 ? now : undefined;
-    }
+    const now = new Set(children);
+    state.children?.forEach((child) => now.has(child) || this.#forget(child));
+    state.children = now.size > 0 ? now : undefined;
     if (dir === "") return;
     const parent = this.#dirs.get(parentOf(dir));
     if (parent) (parent.children ??= new Set()).add(dir);
@@ -177,5 +123,10 @@ export class WatchedSource extends FileBackend {
     this.#dirs.delete(dir);
     state?.children?.forEach((child) => this.#forget(child));
     if (dir !== "") this.#dirs.get(parentOf(dir))?.children?.delete(dir);
+  }
+
+  /** Releases what the source's reads hold. */
+  close(): Promise<void> {
+    return this.cache.close();
   }
 }

@@ -10,7 +10,8 @@ import { type Artifact, parseArtifactName } from "../../cache/artifact.ts";
 import type { ArtifactFilter } from "../../cache/filter.ts";
 import { type TreeEvent, TreeWatch } from "./inotify.ts";
 import { artifactsOf } from "../upload.ts";
-import type { DirFiles, WatchedSource } from "./source_tree.ts";
+import type { WalkedDirectory } from "../../cache/local_cache.ts";
+import type { SourceTree } from "./source_tree.ts";
 
 /** What a source watcher reports. */
 export interface SourceEvents {
@@ -24,7 +25,7 @@ export interface SourceEvents {
 
 /** What to watch, and how often to rescan. */
 export interface SourceWatchSettings {
-  source: WatchedSource;
+  source: SourceTree;
   filter?: ArtifactFilter;
   /** Time between periodic rescans while events arrive, in ms. */
   rescanIntervalMs: number;
@@ -146,7 +147,7 @@ export class SourceWatcher {
     for (const dir of [...set].sort()) {
       if (this.#closed || dirs.length > 0 && dir.startsWith(`${dirs.at(-1)}/`)) continue;
       dirs.push(dir);
-      this.#report(this.settings.source.directories({
+      this.#report(this.settings.source.walk({
         from: dir,
         metadata: false,
         onWarning: (m) => this.#warn(m),
@@ -156,11 +157,11 @@ export class SourceWatcher {
     return dirs;
   }
 
-  #report(dirs: Iterable<DirFiles>): void {
+  #report(dirs: Iterable<WalkedDirectory>): void {
     for (const { files } of dirs) this.#foundIn(files);
   }
 
-  #foundIn(files: DirFiles["files"]): void {
+  #foundIn(files: WalkedDirectory["files"]): void {
     const { artifacts } = artifactsOf(files, this.settings.filter);
     if (artifacts.length > 0) this.events.found(artifacts);
   }

@@ -15,14 +15,14 @@ import { gated, OutageGate } from "./outage.ts";
 import { RetryBook } from "./retry_book.ts";
 import { Settler } from "./settle.ts";
 import { SourceWatcher } from "./source_watcher.ts";
-import type { WatchedSource } from "./source_tree.ts";
+import type { SourceTree } from "./source_tree.ts";
 
 /** How long after an upload the index is saved (uploads meanwhile are saved with it), in ms. */
 const INDEX_SAVE_DELAY_MS = 15_000;
 
 /** Everything a watch needs. */
 export interface WatchSettings {
-  source: WatchedSource;
+  source: SourceTree;
   /** The target, opened (with the backend's own retries). */
   target: Backend;
   filter?: ArtifactFilter;
