@@ -177,6 +177,30 @@ export interface Backend {
   close(): Promise<void>;
 }
 
+/** The names of the optional methods of `Backend`. */
+export type OptionalMethod = {
+  [K in keyof Backend]-?: undefined extends Backend[K] ? K : never;
+}[keyof Backend];
+
+/**
+ * Every optional method of the contract: what a backend may have, and so what a wrapper must
+ * pass on where the wrapped backend has it (see delegating.ts).
+ */
+export const OPTIONAL_METHODS = [
+  "deleteMany",
+  "incompleteUploads",
+  "abortUpload",
+  "pruneEmptyDirs",
+  "prepare",
+] as const satisfies readonly OptionalMethod[];
+
+/** `true` while OPTIONAL_METHODS names every optional method of `Backend`, else `never`. */
+type EveryOptionalMethodListed = [
+  Exclude<OptionalMethod, typeof OPTIONAL_METHODS[number]>,
+] extends [never] ? true : never;
+/** Does not compile while an optional method is missing from OPTIONAL_METHODS. */
+const _everyOptionalMethodListed: EveryOptionalMethodListed = true;
+
 /**
  * How far a failure reaches: `transient` (a timeout, a busy server: worth retrying), `file`
  * (this path only) or `target` (the whole target is unusable: no space, read-only, bad

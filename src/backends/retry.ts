@@ -1,16 +1,6 @@
 /** Retrying transient failures with exponential backoff, for any backend. */
-import {
-  type Backend,
-  BackendError,
-  type CallOptions,
-  type DeleteOutcome,
-  type Entry,
-  type Features,
-  type ListOptions,
-  type PutOptions,
-  type PutResult,
-  type PutSource,
-} from "./backend.ts";
+import { type Backend, BackendError, type CallOptions, type DeleteOutcome } from "./backend.ts";
+import { type DelegatedCall, DelegatingBackend } from "./delegating.ts";
 
 /** How often and how patiently to retry. */
 export interface RetryPolicy {
@@ -82,69 +72,37 @@ export function retrying(backend: Backend, policy: RetryPolicy = DEFAULT_RETRY):
   return new RetryingBackend(backend, policy);
 }
 
-class RetryingBackend implements Backend {
-  readonly displayUrl: string;
-  readonly features: Features;
-  readonly defaultJobs: number;
-  readonly deleteMany?: Backend["deleteMany"];
-  readonly pruneEmptyDirs?: Backend["pruneEmptyDirs"];
-  readonly prepare?: Backend["prepare"];
-  readonly incompleteUploads?: Backend["incompleteUploads"];
-  readonly abortUpload?: Backend["abortUpload"];
-
-  constructor(readonly inner: Backend, readonly policy: RetryPolicy) {
-    this.displayUrl = inner.displayUrl;
-    this.features = inner.features;
-    this.defaultJobs = inner.defaultJobs;
-    if (inner.deleteMany) this.deleteMany = (paths, o) => this.#deleteMany(paths, o);
-    if (inner.pruneEmptyDirs) this.pruneEmptyDirs = (dirs, o) => inner.pruneEmptyDirs!(dirs, o);
-    if (inner.prepare) this.prepare = () => inner.prepare!();
-    if (inner.incompleteUploads) {
-      this.incompleteUploads = (o) => this.#retry(() => inner.incompleteUploads!(o), o);
-    }
-    if (inner.abortUpload) {
-      this.abortUpload = (u, o) => this.#retry(() => inner.abortUpload!(u, o), o);
-    }
+/**
+ * Retries each call of the wrapped backend that fails transiently, except listings (a listing
+ * retries its own requests) and pruning (each removal is retried on its own).
+ */
+export class RetryingBackend extends DelegatingBackend {
+  constructor(inner: Backend, readonly policy: RetryPolicy) {
+    super(inner);
   }
 
-  #retry<T>(fn: () => Promise<T>, options?: CallOptions): Promise<T> {
-    return withRetry(fn, options?.signal, this.policy);
-  }
-
-  exists(options?: CallOptions): Promise<boolean> {
-    return this.#retry(() => this.inner.exists(options), options);
-  }
-
-  create(options?: CallOptions): Promise<void> {
-    return this.#retry(() => this.inner.create(options), options);
-  }
-
-  list(options?: ListOptions): AsyncIterable<Entry[]> {
-    return this.inner.list(options);
-  }
-
-  stat(path: string, options?: CallOptions): Promise<Entry | null> {
-    return this.#retry(() => this.inner.stat(path, options), options);
-  }
-
-  put(path: string, source: PutSource, options?: PutOptions): Promise<PutResult> {
-    return this.#retry(() => this.inner.put(path, source, options), options);
-  }
-
-  read(path: string, options?: CallOptions): Promise<Uint8Array | null> {
-    return this.#retry(() => this.inner.read(path, options), options);
-  }
-
-  delete(path: string, options?: CallOptions): Promise<void> {
-    return this.#retry(() => this.inner.delete(path, options), options);
+  protected override through<T>(
+    method: DelegatedCall,
+    call: () => Promise<T>,
+    signal?: AbortSignal,
+  ): Promise<T> {
+    if (method === "pruneEmptyDirs") return call();
+    return withRetry(call, signal, this.policy);
   }
 
   /** Deletes in bulk, then retries the paths that failed transiently, one attempt at a time. */
-  async #deleteMany(paths: readonly string[], options?: CallOptions): Promise<DeleteOutcome[]> {
+  protected override async deleteInBulk(
+    paths: readonly string[],
+    options?: CallOptions,
+  ): Promise<DeleteOutcome[]> {
     const outcomes = new Map<string, DeleteOutcome>();
     let todo = paths;
     for (let attempt = 1; todo.length > 0; attempt++) {
-      const results = await this.#retry(() => this.inner.deleteMany!(todo, options), options);
+      const results = await withRetry(
+        () => this.inner.deleteMany!(todo, options),
+        options?.signal,
+        this.policy,
+      );
       for (const r of results) outcomes.set(r.path, r);
       todo = results.filter((r) => isTransient(r.error)).map((r) => r.path);
       if (attempt >= this.policy.attempts) break;
@@ -153,9 +111,5 @@ class RetryingBackend implements Backend {
       }
     }
     return paths.map((path) => outcomes.get(path) ?? { path });
-  }
-
-  close(): Promise<void> {
-    return this.inner.close();
   }
 }

@@ -9,15 +9,10 @@
 import {
   type Backend,
   BackendError,
-  type CallOptions,
-  type DeleteOutcome,
   type Entry,
-  type Features,
   type ListOptions,
-  type PutOptions,
-  type PutResult,
-  type PutSource,
 } from "../../backends/backend.ts";
+import { type DelegatedCall, DelegatingBackend } from "../../backends/delegating.ts";
 
 /**
  * Whether `err` says the target as a whole is unreachable or unusable (not one file's fault),
@@ -190,39 +185,24 @@ export function gated(inner: Backend, gate: OutageGate): Backend {
   return new GatedBackend(inner, gate);
 }
 
-class GatedBackend implements Backend {
-  readonly displayUrl: string;
-  readonly features: Features;
-  readonly defaultJobs: number;
-  readonly deleteMany?: Backend["deleteMany"];
-  readonly pruneEmptyDirs?: Backend["pruneEmptyDirs"];
-
-  constructor(readonly inner: Backend, readonly gate: OutageGate) {
-    this.displayUrl = inner.displayUrl;
-    this.features = inner.features;
-    this.defaultJobs = inner.defaultJobs;
-    if (inner.deleteMany) {
-      this.deleteMany = (paths: readonly string[], o?: CallOptions): Promise<DeleteOutcome[]> =>
-        gate.run(() => inner.deleteMany!(paths, o), o?.signal);
-    }
-    if (inner.pruneEmptyDirs) {
-      this.pruneEmptyDirs = (dirs, o) => gate.run(() => inner.pruneEmptyDirs!(dirs, o), o?.signal);
-    }
+class GatedBackend extends DelegatingBackend {
+  constructor(inner: Backend, readonly gate: OutageGate) {
+    super(inner);
   }
 
-  exists(options?: CallOptions): Promise<boolean> {
-    return this.gate.run(() => this.inner.exists(options), options?.signal);
-  }
-
-  create(options?: CallOptions): Promise<void> {
-    return this.gate.run(() => this.inner.create(options), options?.signal);
+  protected override through<T>(
+    _method: DelegatedCall,
+    call: () => Promise<T>,
+    signal?: AbortSignal,
+  ): Promise<T> {
+    return this.gate.run(call, signal);
   }
 
   /**
    * Lists the target; a listing cut by an outage starts again once the target is back (entries
    * seen before it may then come twice).
    */
-  async *list(options?: ListOptions): AsyncIterable<Entry[]> {
+  override async *list(options?: ListOptions): AsyncIterable<Entry[]> {
     let done = false;
     let iterator: AsyncIterator<Entry[]> | undefined;
     const next = async (): Promise<Entry[]> => {
@@ -243,23 +223,7 @@ class GatedBackend implements Backend {
     }
   }
 
-  stat(path: string, options?: CallOptions): Promise<Entry | null> {
-    return this.gate.run(() => this.inner.stat(path, options), options?.signal);
-  }
-
-  put(path: string, source: PutSource, options?: PutOptions): Promise<PutResult> {
-    return this.gate.run(() => this.inner.put(path, source, options), options?.signal);
-  }
-
-  read(path: string, options?: CallOptions): Promise<Uint8Array | null> {
-    return this.gate.run(() => this.inner.read(path, options), options?.signal);
-  }
-
-  delete(path: string, options?: CallOptions): Promise<void> {
-    return this.gate.run(() => this.inner.delete(path, options), options?.signal);
-  }
-
-  close(): Promise<void> {
+  override close(): Promise<void> {
     this.gate.close();
     return this.inner.close();
   }
