@@ -45,7 +45,9 @@ for (const [backendName, open] of Object.entries(BACKENDS)) {
     try {
       assert.equal(b.features.bulkDelete, typeof b.deleteMany === "function", "bulkDelete");
       assert.equal(b.features.directories, typeof b.pruneEmptyDirs === "function", "directories");
-      assert.equal(typeof b.incompleteUploads, typeof b.abortUpload, "incomplete uploads");
+      const leftovers = typeof b.tempFiles === "function" ||
+        typeof b.unfinishedUploads === "function";
+      assert.equal(typeof b.removeLeftover === "function", leftovers, "leftovers");
     } finally {
       await b.close();
     }

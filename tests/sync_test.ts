@@ -121,7 +121,7 @@ Deno.test("remote index: filled by a listing, saved and loaded", async () => {
   await Deno.writeTextFile(join(dir.path, "cache/two"), "2");
   const index = new RemoteIndex();
   const seen: string[] = [];
-  await index.fill(backend, {}, (p) => seen.push(p));
+  await index.fill(backend, {}, (batch) => seen.push(...batch.map((e) => e.path)));
   assert.deepEqual(seen.sort(), ["ab/cd/one", "two"]);
   index.add("ef/gh/three");
   const file = join(dir.path, "index");

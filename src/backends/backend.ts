@@ -89,14 +89,21 @@ export interface DeleteOutcome {
   inDoubt?: boolean;
 }
 
-/** An upload that was started and never completed or aborted (an S3 multipart upload). */
-export interface IncompleteUpload {
-  /** The path it was meant for, relative to the cache root. */
+/**
+ * What a killed or interrupted upload left on a target: a temporary file that a put wrote
+ * (file://), or an upload that the store holds apart from its files (an S3 multipart upload).
+ */
+export interface Leftover {
+  /** The temporary file's path; for an unfinished upload, the path it was meant for. */
   path: string;
-  /** The store's id of the upload. */
-  id: string;
-  /** When it was started, in ms since the epoch. */
+  /** Bytes it holds, where a listing tells (0 otherwise). */
+  size: number;
+  /** When it was written or started, in ms since the epoch. */
   started: number;
+  /** Its writer has ended for sure (a process of this host that is gone): it may go at once. */
+  orphaned: boolean;
+  /** The store's id of an unfinished upload (none for a temporary file). */
+  uploadId?: string;
 }
 
 /** What a backend can do, so callers need not guess from its URL. */
@@ -155,12 +162,21 @@ export interface Backend {
    */
   deleteMany?(paths: readonly string[], options?: CallOptions): Promise<DeleteOutcome[]>;
   /**
-   * Uploads below the root that were started and never completed nor aborted (a killed run's
-   * S3 multipart uploads): they hold storage until aborted. Present where such uploads exist.
+   * The temporary files among `entries` (files of a listing that are not artifacts) that puts
+   * of this backend write and a killed upload leaves behind, recognised without a request.
+   * Present on backends whose puts write temporary names (file://).
    */
-  incompleteUploads?(options?: CallOptions): Promise<IncompleteUpload[]>;
-  /** Aborts an incomplete upload, freeing what it holds. Present with `incompleteUploads`. */
-  abortUpload?(upload: IncompleteUpload, options?: CallOptions): Promise<void>;
+  tempFiles?(entries: Iterable<Entry>): Leftover[];
+  /**
+   * Uploads below the root that were started and never completed nor aborted (a killed run's S3
+   * multipart uploads): they hold storage until removed. Present where such uploads exist.
+   */
+  unfinishedUploads?(options?: CallOptions): Promise<Leftover[]>;
+  /**
+   * Removes a leftover of either kind: deletes the temporary file, aborts the unfinished upload
+   * (one gone already is fine). Present with `tempFiles` or `unfinishedUploads`.
+   */
+  removeLeftover?(leftover: Leftover, options?: CallOptions): Promise<void>;
   /**
    * Removes `dirs` (relative directory paths, e.g. the parents of deleted files) and their
    * ancestors below the root where they are empty; never the root, never a symlinked directory
@@ -188,8 +204,9 @@ export type OptionalMethod = {
  */
 export const OPTIONAL_METHODS = [
   "deleteMany",
-  "incompleteUploads",
-  "abortUpload",
+  "tempFiles",
+  "unfinishedUploads",
+  "removeLeftover",
   "pruneEmptyDirs",
   "prepare",
 ] as const satisfies readonly OptionalMethod[];

@@ -28,8 +28,9 @@ export class DelegatingBackend implements Backend {
   readonly features: Features;
   readonly defaultJobs: number;
   readonly deleteMany?: Backend["deleteMany"];
-  readonly incompleteUploads?: Backend["incompleteUploads"];
-  readonly abortUpload?: Backend["abortUpload"];
+  readonly tempFiles?: Backend["tempFiles"];
+  readonly unfinishedUploads?: Backend["unfinishedUploads"];
+  readonly removeLeftover?: Backend["removeLeftover"];
   readonly pruneEmptyDirs?: Backend["pruneEmptyDirs"];
   readonly prepare?: Backend["prepare"];
 
@@ -48,9 +49,11 @@ export class DelegatingBackend implements Backend {
     const inner = this.inner;
     return {
       deleteMany: (paths, o) => this.deleteInBulk(paths, o),
-      incompleteUploads: (o) =>
-        this.through("incompleteUploads", () => inner.incompleteUploads!(o), o?.signal),
-      abortUpload: (u, o) => this.through("abortUpload", () => inner.abortUpload!(u, o), o?.signal),
+      tempFiles: (entries) => inner.tempFiles!(entries),
+      unfinishedUploads: (o) =>
+        this.through("unfinishedUploads", () => inner.unfinishedUploads!(o), o?.signal),
+      removeLeftover: (l, o) =>
+        this.through("removeLeftover", () => inner.removeLeftover!(l, o), o?.signal),
       pruneEmptyDirs: (dirs, o) =>
         this.through("pruneEmptyDirs", () => inner.pruneEmptyDirs!(dirs, o), o?.signal),
       prepare: () => inner.prepare!(),

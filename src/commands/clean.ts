@@ -6,10 +6,15 @@ import { makeFilter } from "../cache/filter.ts";
 import { listArtifacts } from "../cache/listing.ts";
 import { formatGb } from "../cache/units.ts";
 import { Limiter } from "../sync/limiter.ts";
-import { isStaleTemp } from "../sync/stale_temps.ts";
 import { abortUploads, deleteAll, staleUploads, type UploadsTally } from "./clean_delete.ts";
 import { type Command, jobsOf, openCache, type Printer, requireTargetOnly } from "./command.ts";
 import type { Options } from "./options.ts";
+
+/**
+ * How old a temporary file of a killed upload must be before clean removes it (no upload still
+ * writes it), unless its writer is known to be gone.
+ */
+const STALE_TEMP_AGE_MS = 60 * 60 * 1000;
 
 /** The effective age limits, in seconds, with the texts to print for them. */
 interface AgeLimits {
@@ -131,7 +136,9 @@ export const clean: Command = {
         `found ${plan.siginfo.length} siginfo files, ${siginfoDeleted.length} of which ` +
           `correspond to old archive files or are older than ${limits.maxSigAgeText}`,
       );
-      const temps = others.filter((e) => isStaleTemp(e.path, e.mtime, now));
+      const temps = (target.tempFiles?.(others) ?? [])
+        .filter((t) => t.orphaned || now - t.started >= STALE_TEMP_AGE_MS)
+        .map(({ path, size, started }) => ({ path, size, mtime: started }));
       if (temps.length > 0) {
         out.info(`found ${temps.length} temporary files left by killed uploads`);
       }

@@ -8,8 +8,8 @@ import {
   BackendError,
   describeError,
   type Entry,
-  type IncompleteUpload,
   isAbortError,
+  type Leftover,
   MAX_BULK_DELETE,
 } from "../backends/backend.ts";
 import type { Limiter } from "../sync/limiter.ts";
@@ -115,9 +115,9 @@ export async function staleUploads(
   maxAgeS: number,
   now: number,
   signal: AbortSignal,
-): Promise<IncompleteUpload[]> {
-  if (!target.incompleteUploads) return [];
-  const uploads = await target.incompleteUploads({ signal });
+): Promise<Leftover[]> {
+  if (!target.unfinishedUploads) return [];
+  const uploads = await target.unfinishedUploads({ signal });
   return uploads.filter((u) => Math.floor((now - u.started) / 1000) >= maxAgeS)
     .sort((a, b) => (a.path < b.path ? -1 : 1));
 }
@@ -125,7 +125,7 @@ export async function staleUploads(
 /** Aborts `uploads` through the limiter; each failure is one ERROR line. */
 export async function abortUploads(
   target: Backend,
-  uploads: readonly IncompleteUpload[],
+  uploads: readonly Leftover[],
   ctx: CommandContext,
   limiter: Limiter,
 ): Promise<UploadsTally> {
@@ -133,7 +133,7 @@ export async function abortUploads(
   await limiter.forEach(uploads, async (u) => {
     ctx.out.detail(`[ABORT] ${u.path}`);
     try {
-      await target.abortUpload!(u, { signal: ctx.abort });
+      await target.removeLeftover!(u, { signal: ctx.abort });
       tally.aborted++;
     } catch (err) {
       if (isAbortError(err) || ctx.abort.aborted) return;

@@ -1,6 +1,5 @@
 /** `info TARGET`: what a cache holds, as the reference prints it or as JSON. */
-import type { Entry } from "../backends/backend.ts";
-import { parseTempName } from "../backends/file/temp_name.ts";
+import type { Leftover } from "../backends/backend.ts";
 import { type Artifact, artifactKind } from "../cache/artifact.ts";
 import { makeFilter } from "../cache/filter.ts";
 import { listArtifacts } from "../cache/listing.ts";
@@ -34,7 +33,7 @@ function tallyBy(artifacts: readonly Artifact[], key: (a: Artifact) => string) {
 export function infoJson(
   displayUrl: string,
   artifacts: readonly Artifact[],
-  temps: readonly Entry[] = [],
+  temps: readonly Leftover[] = [],
   skippedDirectories = 0,
 ) {
   // A loop, not Math.min(...times): spreading 100k+ arguments overflows the stack.
@@ -134,7 +133,7 @@ export const info: Command = {
         signal: ctx.abort,
         onWarning: (message) => out.warn(message),
       });
-      const temps = others.filter((e) => parseTempName(e.path) !== null);
+      const temps = target.tempFiles?.(others) ?? [];
       if (options.json) {
         const json = infoJson(target.displayUrl, artifacts, temps, skipped);
         out.line(JSON.stringify(json, null, 2));
@@ -149,7 +148,7 @@ export const info: Command = {
             "clean removes them once they are an hour old",
         );
       }
-      const unfinished = await target.incompleteUploads?.({ signal: ctx.abort })
+      const unfinished = await target.unfinishedUploads?.({ signal: ctx.abort })
         .catch((err) => {
           if (ctx.abort.aborted) throw err;
           return []; // not allowed to list them: nothing to tell

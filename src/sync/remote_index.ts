@@ -4,7 +4,7 @@
  * saved to a file and loaded again, so a restarted daemon can start uploading before a new
  * full listing is done.
  */
-import type { Backend, ListOptions } from "../backends/backend.ts";
+import type { Backend, Entry, ListOptions } from "../backends/backend.ts";
 
 /** The paths a target holds, as far as this process knows. */
 export class RemoteIndex {
@@ -31,19 +31,17 @@ export class RemoteIndex {
   }
 
   /**
-   * Adds every file the target lists (names only, no metadata); `onFile` sees each path too,
-   * e.g. to find leftovers of interrupted uploads.
+   * Adds every file the target lists (names only, no metadata); `onBatch` sees each batch of
+   * the listing too, e.g. to find leftovers of interrupted uploads.
    */
   async fill(
     target: Backend,
     options: ListOptions = {},
-    onFile?: (path: string) => void,
+    onBatch?: (entries: Entry[]) => void,
   ): Promise<void> {
     for await (const batch of target.list({ ...options, metadata: false })) {
-      for (const entry of batch) {
-        this.#paths.add(entry.path);
-        onFile?.(entry.path);
-      }
+      for (const entry of batch) this.#paths.add(entry.path);
+      onBatch?.(batch);
     }
   }
 

@@ -3,7 +3,7 @@
  * RemoteIndex), a walk of the local cache that feeds the upload queue directory by directory as
  * it goes (siginfo before archives), then a drain of the queue.
  */
-import type { Backend, Entry } from "../backends/backend.ts";
+import type { Backend, Entry, Leftover } from "../backends/backend.ts";
 import { letOthersRun } from "../backends/event_loop.ts";
 import { type Artifact, artifactKind } from "../cache/artifact.ts";
 import type { ArtifactFilter } from "../cache/filter.ts";
@@ -11,7 +11,6 @@ import { classify } from "../cache/listing.ts";
 import type { LocalCache } from "../cache/local_cache.ts";
 import type { Limiter } from "./limiter.ts";
 import { RemoteIndex } from "./remote_index.ts";
-import { isOrphanedTemp } from "./stale_temps.ts";
 import { type QueueTotals, type UploadObserver, UploadQueue } from "./upload_queue.ts";
 
 /** What a walk of the local cache found. */
@@ -137,21 +136,25 @@ export class UploadSession {
     this.events.warning?.(message);
   };
 
-  /** Lists the target into the index and removes this host's orphaned temporary files. */
+  /**
+   * Lists the target into the index and removes the temporary files that this host's killed
+   * uploads left there (where the target's puts write any).
+   */
   async #indexTarget(): Promise<void> {
     const { settings, events } = this;
+    const { target } = settings;
     await settings.targetReady;
     if (!settings.targetExists) return;
-    const orphans: string[] = [];
+    const orphans: Leftover[] = [];
+    const onBatch = target.tempFiles &&
+      ((batch: Entry[]) => orphans.push(...target.tempFiles!(batch).filter((t) => t.orphaned)));
     // The source is walked meanwhile: the target may be listed on a thread of its own.
     const options = { signal: settings.abort, onWarning: this.#warn, background: true };
-    await this.index.fill(settings.target, options, (path) => {
-      if (path.endsWith(".tmp") && isOrphanedTemp(path)) orphans.push(path);
-    });
+    await this.index.fill(target, options, onBatch);
     if (orphans.length > 0 && !settings.dryRun) {
       let removed = 0;
-      await settings.limiter.forEach(orphans, async (path) => {
-        await settings.target.delete(path, { signal: settings.abort });
+      await settings.limiter.forEach(orphans, async (orphan) => {
+        await target.removeLeftover!(orphan, { signal: settings.abort });
         removed++;
       });
       events.removedOrphans?.(removed);

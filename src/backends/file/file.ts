@@ -6,6 +6,7 @@ import {
   checkPath,
   type Entry,
   type Features,
+  type Leftover,
   type ListOptions,
   parentOf,
   type PutOptions,
@@ -14,14 +15,13 @@ import {
 } from "../backend.ts";
 import { Copier } from "./copier.ts";
 import { TARGET_CODES, wrap } from "./fs_errors.ts";
-import { tempNameFor } from "./temp_name.ts";
+import { HOST, tempFilesAmong, tempNameFor } from "./temp_name.ts";
 import { listTree } from "./tree_lister.ts";
 import { linkOnPath } from "./tree_walk.ts";
 import { FILE_DEFAULT_JOBS, type FileLocation, parseFileLocation } from "./location.ts";
 
 /** Counter behind unique temporary names within this process. */
 let tempCounter = 0;
-const HOST = Deno.hostname();
 
 /** A cache in a directory. */
 export class FileBackend implements Backend {
@@ -189,6 +189,16 @@ export class FileBackend implements Backend {
     } catch (err) {
       if (!(err instanceof Deno.errors.NotFound)) throw wrap(err, "");
     }
+  }
+
+  /** The temporary files of puts among `entries` (see temp_name.ts). */
+  tempFiles(entries: Iterable<Entry>): Leftover[] {
+    return tempFilesAmong(entries);
+  }
+
+  /** Deletes a temporary file a killed upload left. */
+  removeLeftover(leftover: Leftover, options: CallOptions = {}): Promise<void> {
+    return this.delete(leftover.path, options);
   }
 
   pruneEmptyDirs(dirs: Iterable<string>, options: CallOptions = {}): Promise<number> {

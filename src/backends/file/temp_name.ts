@@ -1,18 +1,21 @@
 /**
  * Names of the temporary files a `file://` put writes next to the final name: hidden, clearly
- * not artifacts, and saying who wrote them, so leftovers of a killed upload can be recognised
- * and removed (`.NAME.isar-sstate.HOST.PID.N.tmp`).
+ * not artifacts, and saying who wrote them (`.NAME.isar-sstate.HOST.PID.N.tmp`), so that those a
+ * killed upload left behind are recognised: a process of this host that is gone leaves orphans,
+ * which may go at once; any other only when old enough that no live upload still writes it.
  */
+import type { Entry, Leftover } from "../backend.ts";
 
-/** Who wrote a temporary file, and which file it was going to become. */
+/** Who wrote a temporary file. */
 export interface TempOwner {
-  /** The cache-relative path the file was going to be stored at. */
-  finalPath: string;
   host: string;
   pid: number;
 }
 
-const TEMP_PATTERN = /^(.*\/)?\.(.+)\.isar-sstate\.([^/]+)\.(\d+)\.\d+\.tmp$/;
+const TEMP_PATTERN = /^(?:.*\/)?\..+\.isar-sstate\.([^/]+)\.(\d+)\.\d+\.tmp$/;
+
+/** This host's name, as temporary names carry it. */
+export const HOST = Deno.hostname();
 
 /** The temporary name for `finalPath` (any path form) written by `host`/`pid`, `n`-th of it. */
 export function tempNameFor(finalPath: string, host: string, pid: number, n: number): string {
@@ -24,6 +27,41 @@ export function tempNameFor(finalPath: string, host: string, pid: number, n: num
 /** Parses a path written by tempNameFor; null for anything else. */
 export function parseTempName(path: string): TempOwner | null {
   const m = TEMP_PATTERN.exec(path);
-  if (!m) return null;
-  return { finalPath: `${m[1] ?? ""}${m[2]}`, host: m[3], pid: Number(m[4]) };
+  return m ? { host: m[1], pid: Number(m[2]) } : null;
+}
+
+/** The temporary files among `entries`, each orphaned if its writer is gone. */
+export function tempFilesAmong(entries: Iterable<Entry>): Leftover[] {
+  const found: Leftover[] = [];
+  for (const { path, size, mtime } of entries) {
+    const owner = path.endsWith(".tmp") ? parseTempName(path) : null;
+    if (owner) found.push({ path, size, started: mtime, orphaned: isOrphan(owner) });
+  }
+  return found;
+}
+
+/** Whether the writer was a process of this host (not this one) that has ended. */
+function isOrphan(owner: TempOwner): boolean {
+  return owner.host === HOST && owner.pid !== Deno.pid && !processAlive(owner.pid);
+}
+
+/** Whether a process of this host is still running (true where that cannot be told). */
+function processAlive(pid: number): boolean {
+  try {
+    Deno.statSync(`/proc/${pid}`);
+    return true;
+  } catch (err) {
+    return !(err instanceof Deno.errors.NotFound) || !procMounted();
+  }
+}
+
+let procChecked: boolean | undefined;
+function procMounted(): boolean {
+  return procChecked ??= (() => {
+    try {
+      return Deno.statSync(`/proc/${Deno.pid}`).isDirectory;
+    } catch {
+      return false;
+    }
+  })();
 }

@@ -14,7 +14,7 @@ import {
   type S3Client,
   UploadPartCommand,
 } from "@aws-sdk/client-s3";
-import { abortedUnchanged, type IncompleteUpload, type PutResult } from "../backend.ts";
+import { abortedUnchanged, type Leftover, type PutResult } from "../backend.ts";
 import { FileBody } from "./body.ts";
 import { errorCode, isNotFound, isPreconditionFailed } from "./errors.ts";
 import { abortedBeforeSending } from "../http/transport.ts";
@@ -171,8 +171,8 @@ export async function listIncomplete(
   bucket: string,
   prefix: string,
   signal?: AbortSignal,
-): Promise<IncompleteUpload[]> {
-  const uploads: IncompleteUpload[] = [];
+): Promise<Leftover[]> {
+  const uploads: Leftover[] = [];
   let keyMarker: string | undefined;
   let idMarker: string | undefined;
   do {
@@ -189,8 +189,10 @@ export async function listIncomplete(
       if (!u.Key?.startsWith(prefix) || !u.UploadId) continue;
       uploads.push({
         path: u.Key.slice(prefix.length),
-        id: u.UploadId,
+        size: 0,
         started: u.Initiated?.getTime() ?? 0,
+        orphaned: false,
+        uploadId: u.UploadId,
       });
     }
     const more = out.IsTruncated && (out.NextKeyMarker || out.NextUploadIdMarker);

@@ -20,8 +20,8 @@ import {
   type DeleteOutcome,
   type Entry,
   type Features,
-  type IncompleteUpload,
   isUnchanged,
+  type Leftover,
   type ListOptions,
   MAX_BULK_DELETE,
   type PutOptions,
@@ -385,7 +385,7 @@ export class S3Backend implements Backend {
   }
 
   /** Multipart uploads below the prefix that were never completed nor aborted. */
-  async incompleteUploads(options: CallOptions = {}): Promise<IncompleteUpload[]> {
+  async unfinishedUploads(options: CallOptions = {}): Promise<Leftover[]> {
     try {
       return await listIncomplete(
         this.client,
@@ -398,13 +398,15 @@ export class S3Backend implements Backend {
     }
   }
 
-  /** Aborts a multipart upload, freeing its parts (one already gone is fine). */
-  async abortUpload(upload: IncompleteUpload, options: CallOptions = {}): Promise<void> {
-    const key = this.location.prefix + upload.path;
+  /** Aborts an unfinished multipart upload, freeing its parts (one already gone is fine). */
+  async removeLeftover(leftover: Leftover, options: CallOptions = {}): Promise<void> {
+    if (leftover.uploadId === undefined) return await this.delete(leftover.path, options);
+    const key = this.location.prefix + leftover.path;
+    const { bucket } = this.location;
     try {
-      await abortIncomplete(this.client, this.location.bucket, key, upload.id, options.signal);
+      await abortIncomplete(this.client, bucket, key, leftover.uploadId, options.signal);
     } catch (err) {
-      this.#fail(err, `cannot abort the unfinished upload of ${upload.path}`, options.signal);
+      this.#fail(err, `cannot abort the unfinished upload of ${leftover.path}`, options.signal);
     }
   }
 
