@@ -1,11 +1,14 @@
 /** Retrying transient failures with exponential backoff, for any backend. */
 import { type Backend, BackendError, type CallOptions, type DeleteOutcome } from "./backend.ts";
+import { type Clock, REAL_CLOCK, sleep } from "./clock.ts";
 import { type DelegatedCall, DelegatingBackend } from "./delegating.ts";
 
 /** How often and how patiently to retry. */
 export interface RetryPolicy {
   attempts: number;
   baseDelayMs: number;
+  /** The clock of the waits between attempts (default: the real one). */
+  clock?: Clock;
 }
 
 /** The default: 5 attempts, about 0.2, 0.4, 0.8 and 1.6 s apart. */
@@ -14,21 +17,6 @@ export const DEFAULT_RETRY: RetryPolicy = { attempts: 5, baseDelayMs: 200 };
 /** Whether an error is worth another attempt. */
 export function isTransient(err: unknown): boolean {
   return err instanceof BackendError && err.transient;
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    signal?.throwIfAborted();
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal!.reason);
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener("abort", onAbort, { once: true });
-  });
 }
 
 /** Whether `err` is a request that stalled (no byte for the stall timeout) or timed out. */
@@ -58,7 +46,7 @@ export async function withRetry<T>(
       }
       if (attempt >= policy.attempts || !isTransient(err) || signal?.aborted) throw err;
       const delay = policy.baseDelayMs * 2 ** (attempt - 1) * (0.75 + Math.random() / 2);
-      await sleep(delay, signal);
+      await sleep(delay, signal, policy.clock ?? REAL_CLOCK);
     }
   }
 }
@@ -107,7 +95,8 @@ export class RetryingBackend extends DelegatingBackend {
       todo = results.filter((r) => isTransient(r.error)).map((r) => r.path);
       if (attempt >= this.policy.attempts) break;
       if (todo.length > 0) {
-        await sleep(this.policy.baseDelayMs * 2 ** (attempt - 1), options?.signal);
+        const delay = this.policy.baseDelayMs * 2 ** (attempt - 1);
+        await sleep(delay, options?.signal, this.policy.clock ?? REAL_CLOCK);
       }
     }
     return paths.map((path) => outcomes.get(path) ?? { path });

@@ -12,6 +12,7 @@ import {
   type Entry,
   type ListOptions,
 } from "../../backends/backend.ts";
+import { type Clock, REAL_CLOCK, type Timer } from "../../backends/clock.ts";
 import { type DelegatedCall, DelegatingBackend } from "../../backends/delegating.ts";
 
 /**
@@ -59,9 +60,13 @@ interface Outage {
 export class OutageGate {
   #outage?: Outage;
   #waiting = new Set<() => void>();
-  #timer?: ReturnType<typeof setTimeout>;
+  #timer?: Timer;
 
-  constructor(readonly observer: OutageObserver = {}, readonly backoff: Backoff = OUTAGE_BACKOFF) {}
+  constructor(
+    readonly observer: OutageObserver = {},
+    readonly backoff: Backoff = OUTAGE_BACKOFF,
+    readonly clock: Clock = REAL_CLOCK,
+  ) {}
 
   /** Since when the target has been down (ms since the epoch), or undefined while it answers. */
   get downSince(): number | undefined {
@@ -101,7 +106,7 @@ export class OutageGate {
       signal?.throwIfAborted();
       const outage = this.#outage;
       if (!outage) return false;
-      if (!outage.probing && Date.now() >= outage.probeAt) {
+      if (!outage.probing && this.clock.now() >= outage.probeAt) {
         outage.probing = true;
         return true;
       }
@@ -131,21 +136,24 @@ export class OutageGate {
   }
 
   #schedule(outage: Outage): void {
-    clearTimeout(this.#timer);
-    this.#timer = setTimeout(() => this.#wakeAll(), Math.max(0, outage.probeAt - Date.now()));
+    this.clock.clearTimeout(this.#timer);
+    this.#timer = this.clock.setTimeout(
+      () => this.#wakeAll(),
+      Math.max(0, outage.probeAt - this.clock.now()),
+    );
   }
 
   #reachable(): void {
     const outage = this.#outage;
     if (!outage) return;
     this.#outage = undefined;
-    clearTimeout(this.#timer);
+    this.clock.clearTimeout(this.#timer);
     this.#wakeAll();
-    this.observer.up?.(Date.now() - outage.since);
+    this.observer.up?.(this.clock.now() - outage.since);
   }
 
   #unreachable(error: BackendError, probe: boolean): void {
-    const now = Date.now();
+    const now = this.clock.now();
     const outage = this.#outage;
     if (!outage) {
       const { firstDelayMs } = this.backoff;
@@ -170,13 +178,13 @@ export class OutageGate {
     const outage = this.#outage;
     if (!probe || !outage) return;
     outage.probing = false;
-    outage.probeAt = Date.now();
+    outage.probeAt = this.clock.now();
     this.#wakeAll();
   }
 
   /** Stops the probe timer (the gate is no longer used). */
   close(): void {
-    clearTimeout(this.#timer);
+    this.clock.clearTimeout(this.#timer);
   }
 }
 

@@ -4,6 +4,7 @@
  * grows with each failure (1 s, doubling up to a minute), never dropped. At most one entry per
  * artifact of the source, so memory stays bounded.
  */
+import { type Clock, REAL_CLOCK, type Timer } from "../../backends/clock.ts";
 import type { Artifact } from "../../cache/artifact.ts";
 import { type Backoff, OUTAGE_BACKOFF } from "./outage.ts";
 
@@ -16,13 +17,14 @@ interface Entry {
 /** Failed artifacts waiting for their next attempt. */
 export class RetryBook {
   #entries = new Map<string, Entry>();
-  #timer?: ReturnType<typeof setTimeout>;
+  #timer?: Timer;
   #timerAt = Infinity;
 
   /** `due` receives the artifacts whose time has come. */
   constructor(
     readonly due: (artifacts: Artifact[]) => void,
     readonly backoff: Backoff = OUTAGE_BACKOFF,
+    readonly clock: Clock = REAL_CLOCK,
   ) {}
 
   /** Artifacts waiting for another attempt. */
@@ -37,24 +39,14 @@ export class RetryBook {
     return count;
   }
 
-  /** Whether `path` waits for another attempt. */
-  has(path: string): boolean {
-    return this.#entries.has(path);
-  }
-
   /** Records a failure; returns the delay before the next attempt, in ms. */
   failed(artifact: Artifact): number {
     const failures = (this.#entries.get(artifact.path)?.failures ?? 0) + 1;
     const { firstDelayMs, maxDelayMs } = this.backoff;
     const delay = Math.min(firstDelayMs * 2 ** (failures - 1), maxDelayMs);
-    this.#entries.set(artifact.path, { artifact, failures, due: Date.now() + delay });
+    this.#entries.set(artifact.path, { artifact, failures, due: this.clock.now() + delay });
     this.#arm();
     return delay;
-  }
-
-  /** How often `path` has failed in a row (0 if it is not waiting). */
-  failures(path: string): number {
-    return this.#entries.get(path)?.failures ?? 0;
   }
 
   /** Forgets `path` (it was uploaded after all, or is gone). */
@@ -70,13 +62,13 @@ export class RetryBook {
 
   /** Stops the timer. */
   close(): void {
-    clearTimeout(this.#timer);
+    this.clock.clearTimeout(this.#timer);
     this.#timer = undefined;
     this.#timerAt = Infinity;
   }
 
   #fire(): void {
-    const now = Date.now();
+    const now = this.clock.now();
     const ready: Artifact[] = [];
     for (const entry of this.#entries.values()) {
       if (entry.due <= now) {
@@ -92,12 +84,12 @@ export class RetryBook {
     let next = Infinity;
     for (const entry of this.#entries.values()) next = Math.min(next, entry.due);
     if (next === this.#timerAt) return;
-    clearTimeout(this.#timer);
+    this.clock.clearTimeout(this.#timer);
     this.#timerAt = next;
     if (next === Infinity) return;
-    this.#timer = setTimeout(() => {
+    this.#timer = this.clock.setTimeout(() => {
       this.#timerAt = Infinity;
       this.#fire();
-    }, Math.max(0, next - Date.now()));
+    }, Math.max(0, next - this.clock.now()));
   }
 }

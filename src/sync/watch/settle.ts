@@ -5,6 +5,7 @@
  * temporary name), but bitbake writes an archive's siginfo just after it: a young archive waits
  * briefly for its siginfo, so that the two go out together, siginfo first.
  */
+import { type Clock, REAL_CLOCK, type Timer } from "../../backends/clock.ts";
 import { archivePathOf, type Artifact, artifactKind } from "../../cache/artifact.ts";
 
 /** How long a young archive waits for its siginfo to appear, in ms. */
@@ -38,11 +39,11 @@ const MIN_CHECK_GAP_MS = 20;
 /** Artifacts waiting to stop changing. */
 export class Settler {
   #candidates = new Map<string, Candidate>();
-  #timer?: ReturnType<typeof setTimeout>;
+  #timer?: Timer;
   #timerAt = Infinity;
   #idle: (() => void)[] = [];
 
-  constructor(readonly settings: SettleSettings) {}
+  constructor(readonly settings: SettleSettings, readonly clock: Clock = REAL_CLOCK) {}
 
   /** Artifacts waiting. */
   get size(): number {
@@ -51,7 +52,7 @@ export class Settler {
 
   /** Takes new artifacts (those known or waiting already are ignored); one stat each. */
   add(artifacts: readonly Artifact[]): void {
-    const now = Date.now();
+    const now = this.clock.now();
     let next = Infinity;
     for (const artifact of artifacts) {
       if (this.#candidates.has(artifact.path) || this.settings.isKnown(artifact.path)) continue;
@@ -78,7 +79,7 @@ export class Settler {
 
   /** Stops the timer; waiting artifacts stay where they are. */
   close(): void {
-    clearTimeout(this.#timer);
+    this.clock.clearTimeout(this.#timer);
     this.#timer = undefined;
     this.#timerAt = Infinity;
   }
@@ -99,7 +100,7 @@ export class Settler {
 
   /** Hands on what has settled and sets the timer for the rest; reads only what is due. */
   #check(): void {
-    const now = Date.now();
+    const now = this.clock.now();
     const { isKnown } = this.settings;
     const settled = new Map<string, Candidate>();
     let next = Infinity;
@@ -169,14 +170,14 @@ export class Settler {
 
   #arm(at: number): void {
     if (at === Infinity) return;
-    const when = Math.max(at, Date.now() + MIN_CHECK_GAP_MS);
+    const when = Math.max(at, this.clock.now() + MIN_CHECK_GAP_MS);
     if (this.#timer !== undefined && this.#timerAt <= when) return;
-    clearTimeout(this.#timer);
+    this.clock.clearTimeout(this.#timer);
     this.#timerAt = when;
-    this.#timer = setTimeout(() => {
+    this.#timer = this.clock.setTimeout(() => {
       this.#timer = undefined;
       this.#timerAt = Infinity;
       this.#check();
-    }, when - Date.now());
+    }, when - this.clock.now());
   }
 }

@@ -1,4 +1,7 @@
-/** The engine shared by upload and watch: limiter, remote index, upload queue, upload run. */
+/**
+ * The upload engine shared by upload and watch (src/sync/): limiter, remote index, upload queue,
+ * upload run.
+ */
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import {
@@ -202,6 +205,32 @@ Deno.test("queue: an archive whose siginfo failed is not uploaded; others are", 
   await again.drain();
   again.enqueue(badArchive);
   assert.equal((await again.drain()).failed, 2);
+});
+
+Deno.test("queue: an archive refused for its failed siginfo is taken again later", async () => {
+  const f = await fixture();
+  await using _ = f.dir;
+  const [[siginfo, archive]] = await pairs(f.src, 1);
+  const failed: string[] = [];
+  const queue = new UploadQueue({
+    sourceRoot: f.src,
+    target: f.target,
+    limiter: new Limiter(4),
+    index: new RemoteIndex(),
+    observer: { failed: (a) => failed.push(a.path) },
+  });
+  f.target.fail.set(siginfo.path, new BackendError("busy", "file"));
+  queue.enqueue(siginfo);
+  queue.enqueue(archive);
+  await queue.drain();
+  assert.deepEqual(failed, [siginfo.path, archive.path]);
+  f.target.fail.clear();
+  queue.enqueue(siginfo); // stored this time...
+  await queue.drain();
+  queue.enqueue(archive); // ...so its archive may go, even alone
+  await queue.drain();
+  assert.equal(queue.totals.stored, 2);
+  assert.ok(await f.target.stat(archive.path));
 });
 
 Deno.test("queue: stored files join the index; a file stored meanwhile counts as existing", async () => {
