@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { FileBackend } from "../src/backends/file/file.ts";
-import { absolutePath } from "../src/backends/file/location.ts";
+import { absolutePath, FILE_FEATURES } from "../src/backends/file/location.ts";
 import { openBackend } from "../src/backends/registry.ts";
 import { backendConformance } from "./backend_conformance.ts";
 
-backendConformance("file://", async () => {
+backendConformance("file://", FILE_FEATURES, async () => {
   const parent = await Deno.makeTempDir({ prefix: "isar-sstate-file-" });
   return {
     backend: new FileBackend(`file://${join(parent, "cache")}`),
@@ -13,7 +13,7 @@ backendConformance("file://", async () => {
   };
 });
 
-backendConformance("file:// (portable placing)", async () => {
+backendConformance("file:// (portable placing)", FILE_FEATURES, async () => {
   const parent = await Deno.makeTempDir({ prefix: "isar-sstate-file-" });
   return {
     backend: new FileBackend(join(parent, "cache"), { native: false }),
@@ -21,7 +21,7 @@ backendConformance("file:// (portable placing)", async () => {
   };
 });
 
-backendConformance("file:// (listings shared with a helper thread)", async () => {
+backendConformance("file:// (listings shared with a helper thread)", FILE_FEATURES, async () => {
   const parent = await Deno.makeTempDir({ prefix: "isar-sstate-file-" });
   return {
     backend: new FileBackend(join(parent, "cache"), { listHelperAfterMs: 0 }),
@@ -29,7 +29,7 @@ backendConformance("file:// (listings shared with a helper thread)", async () =>
   };
 });
 
-backendConformance("bare path", async () => {
+backendConformance("bare path", FILE_FEATURES, async () => {
   const parent = await Deno.makeTempDir({ prefix: "isar-sstate-path-" });
   return {
     backend: await openBackend(join(parent, "cache")),

@@ -3,10 +3,11 @@
  * the tool never creates buckets), on a real radosgw.
  */
 import { backendConformance } from "./backend_conformance.ts";
+import { S3_FEATURES } from "../src/backends/s3/config.ts";
 import { CreateBucketCommand } from "@aws-sdk/client-s3";
 import { dropBucket, newBucketName, openS3, s3Server, sdkClient } from "./servers/ceph.ts";
 
-backendConformance("s3", async () => {
+backendConformance("s3", S3_FEATURES, async () => {
   const server = await s3Server();
   const bucket = newBucketName("conf");
   return {

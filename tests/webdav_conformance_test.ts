@@ -5,6 +5,7 @@
  */
 import { WebDavBackend } from "../src/backends/webdav/webdav.ts";
 import { backendConformance } from "./backend_conformance.ts";
+import { WEBDAV_FEATURES } from "../src/backends/webdav/location.ts";
 import { type Apache, startApache } from "./servers/apache.ts";
 
 const plain = await startApache();
@@ -22,6 +23,6 @@ function fixture(apache: Apache, credentials?: typeof auth) {
     });
 }
 
-backendConformance("webdav", fixture(plain));
-backendConformance("webdav with basic auth", fixture(withAuth, auth));
-backendConformance("webdav with depth infinity", fixture(infinity));
+backendConformance("webdav", WEBDAV_FEATURES, fixture(plain));
+backendConformance("webdav with basic auth", WEBDAV_FEATURES, fixture(withAuth, auth));
+backendConformance("webdav with depth infinity", WEBDAV_FEATURES, fixture(infinity));

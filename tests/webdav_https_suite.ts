@@ -5,6 +5,7 @@
 import assert from "node:assert/strict";
 import { WebDavBackend } from "../src/backends/webdav/webdav.ts";
 import { backendConformance } from "./backend_conformance.ts";
+import { WEBDAV_FEATURES } from "../src/backends/webdav/location.ts";
 
 const url = Deno.env.get("ISAR_SSTATE_TEST_HTTPS_URL") ?? "";
 
@@ -13,7 +14,7 @@ Deno.test("webdav over https: the suite runs against an https server", () => {
 });
 
 let counter = 0;
-backendConformance("webdav over https", () =>
+backendConformance("webdav over https", WEBDAV_FEATURES, () =>
   Promise.resolve({
     backend: new WebDavBackend(`${url}cache-${++counter}/`),
     [Symbol.asyncDispose]: () => Promise.resolve(),

@@ -75,7 +75,7 @@ const s3: BackendEntry<S3Location> = {
 export const BACKENDS: readonly BackendEntry[] = [file, webdav, s3] as BackendEntry[];
 
 /** The URL forms accepted, for error messages and help. */
-export const LOCATION_FORMS = `${BACKENDS.slice(0, -1).map((b) => b.forms).join(", ")} or ${
+const LOCATION_FORMS = `${BACKENDS.slice(0, -1).map((b) => b.forms).join(", ")} or ${
   BACKENDS.at(-1)!.forms
 }`;
 

@@ -2,6 +2,7 @@
 import denoConfig from "../../deno.json" with { type: "json" };
 import { redactText } from "../backends/url.ts";
 import { parseArgs, type ParsedArgs } from "./args.ts";
+import { WrappedCommand } from "./child.ts";
 import { reportOf, UsageError } from "./errors.ts";
 import { ALWAYS_ALLOWED, commandHelp, globalHelp } from "./help.ts";
 import { type LineSink, Output, useColor } from "./output.ts";
@@ -121,6 +122,7 @@ export async function runCli(argv: readonly string[], sink?: LineSink): Promise<
         interruption.onSignal((signal, count) =>
           listener(signal, signal === "SIGINT" && inForegroundGroup(), count)
         ),
+      startChild: (argv) => WrappedCommand.start(argv),
     });
     return interruption.exitCode ?? code;
   } catch (err) {

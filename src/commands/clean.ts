@@ -1,5 +1,6 @@
 /** `clean TARGET`: delete old archives, and siginfo files that are older still or orphaned. */
 import { describeError, type Entry, isAbortError, parentOf } from "../backends/backend.ts";
+import { defaultJobsText } from "../backends/registry.ts";
 import { archivePathOf, type Artifact, artifactKind } from "../cache/artifact.ts";
 import { parseAge } from "../cache/age.ts";
 import { makeFilter } from "../cache/filter.ts";
@@ -89,7 +90,7 @@ export const clean: Command = {
   optionHelp: {
     verbose: "print [DELETE] for every file deleted",
     "dry-run": "print what would be deleted ([DELETE] lines) without deleting anything",
-    jobs: "deletions in flight at once (default 64 in a directory, 8 or what suits a remote)",
+    jobs: `deletions in flight at once (default ${defaultJobsText()})`,
   },
   description:
     "Deletes archives (.tgz, .tar.zst) at least MAX_AGE old (default 1d; the age of an upload " +

@@ -1,7 +1,8 @@
 /**
  * What every subcommand module provides, and the context it runs in. Commands print through a
- * `Printer` and show progress through a `ProgressDisplay` that the command line hands them; they
- * never touch the terminal or the process themselves.
+ * `Printer`, show progress through a `ProgressDisplay` or `StatusDisplay`, hear of signals and
+ * start child processes through the `CommandContext` that the command line (src/cli/) hands
+ * them; they never touch the terminal, the standard streams or the process themselves.
  */
 import type { Backend } from "../backends/backend.ts";
 import { openBackend, type OpenOptions } from "../backends/registry.ts";
@@ -46,6 +47,16 @@ export interface StatusDisplay {
   clear(): void;
 }
 
+/** A command run as a child process that shares the terminal (watch's wrapped build). */
+export interface ChildCommand {
+  /** The command line, for printing. */
+  readonly display: string;
+  /** Resolves with the exit code (128 + the signal number when a signal ended it). */
+  exitCode(): Promise<number>;
+  /** Passes a signal on, unless it came from the terminal to the whole process group. */
+  forward(signal: "SIGINT" | "SIGTERM", fromTerminal: boolean): void;
+}
+
 /** Everything a command needs from the command line and the terminal. */
 export interface CommandContext {
   command: CommandName;
@@ -71,6 +82,11 @@ export interface CommandContext {
   onInterrupt(
     listener: (signal: "SIGINT" | "SIGTERM", fromTerminal: boolean, count: number) => void,
   ): void;
+  /**
+   * Starts `argv` as a child process sharing the terminal and the standard streams; a command
+   * that cannot start is a CommandError with the shell's exit code (127, 126).
+   */
+  startChild(argv: readonly string[]): ChildCommand;
 }
 
 /** A subcommand: its help and its implementation, returning the exit code. */

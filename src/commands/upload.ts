@@ -1,5 +1,6 @@
 /** `upload SOURCE TARGET`: copy local artifacts that the target lacks. */
 import { describeError } from "../backends/backend.ts";
+import { defaultJobsText } from "../backends/registry.ts";
 import { makeFilter } from "../cache/filter.ts";
 import { LocalCache } from "../cache/local_cache.ts";
 import { formatBytes, formatGb } from "../cache/units.ts";
@@ -41,7 +42,7 @@ export const upload: Command = {
   optionHelp: {
     verbose: "print [EXISTS] for every file the target has and [UPLOAD] for every file sent",
     "dry-run": "print what would be uploaded ([UPLOAD] lines) without changing the target",
-    jobs: "files in flight at once (default 64 to a directory, 32 to S3)",
+    jobs: `files in flight at once (default ${defaultJobsText()})`,
   },
   description:
     "Lists SOURCE (a local SSTATE_DIR) and TARGET once each, then uploads every artifact that " +

@@ -1,7 +1,7 @@
 /** `watch SOURCE TARGET [-- COMMAND ARGS...]`: upload new artifacts as soon as they appear. */
 import { resolve } from "node:path";
 import { describeError, isAbortError } from "../backends/backend.ts";
-import { parseLocation } from "../backends/registry.ts";
+import { defaultJobsText, parseLocation } from "../backends/registry.ts";
 import { schemeOf } from "../backends/url.ts";
 import { makeFilter } from "../cache/filter.ts";
 import { LocalCache } from "../cache/local_cache.ts";
@@ -19,7 +19,6 @@ import {
   type Printer,
   requireSourceAndTarget,
 } from "./command.ts";
-import { WrappedCommand } from "./watch_child.ts";
 import { WatchReport } from "./watch_report.ts";
 
 const DEFAULT_SETTLE_MS = 200;
@@ -89,7 +88,7 @@ async function runWrapped(
   argv: string[],
   report: WatchReport,
 ): Promise<number> {
-  const child = WrappedCommand.start(argv);
+  const child = ctx.startChild(argv);
   report.statusShown = false; // the build owns the terminal while it runs
   report.info(`running ${child.display}`, "started", { command: argv });
   ctx.out.flush();
@@ -118,7 +117,7 @@ export const watch: Command = {
   optionHelp: {
     verbose: "print every upload on a terminal too, and files the target had already",
     json: "print one JSON event per line: uploads, failures, outages, the summary",
-    jobs: "files in flight at once (default 64 to a directory, 8 or what suits a remote)",
+    jobs: `files in flight at once (default ${defaultJobsText()})`,
   },
   description:
     "Uploads what TARGET lacks, exactly like upload, then watches SOURCE (a local SSTATE_DIR) " +

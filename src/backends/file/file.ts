@@ -18,7 +18,12 @@ import { TARGET_CODES, wrap } from "./fs_errors.ts";
 import { HOST, tempFilesAmong, tempNameFor } from "./temp_name.ts";
 import { listTree } from "./tree_lister.ts";
 import { linkOnPath } from "./tree_walk.ts";
-import { FILE_DEFAULT_JOBS, type FileLocation, parseFileLocation } from "./location.ts";
+import {
+  FILE_DEFAULT_JOBS,
+  FILE_FEATURES,
+  type FileLocation,
+  parseFileLocation,
+} from "./location.ts";
 
 /** Counter behind unique temporary names within this process. */
 let tempCounter = 0;
@@ -28,7 +33,7 @@ export class FileBackend implements Backend {
   readonly displayUrl: string;
   /** Absolute path of the cache root. */
   readonly root: string;
-  readonly features: Features = { directories: true, bulkDelete: false, retriesInternally: false };
+  readonly features: Features = FILE_FEATURES;
   readonly defaultJobs = FILE_DEFAULT_JOBS;
   #copier?: Copier;
 

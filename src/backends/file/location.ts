@@ -1,9 +1,16 @@
 /** `file://` locations (or bare paths): a cache in a local or mounted directory. */
-import { BackendError } from "../backend.ts";
+import { BackendError, type Features } from "../backend.ts";
 import { redactUrl } from "../url.ts";
 
 /** Copies queued for the copy threads when `--jobs` is not given: enough for full batches. */
 export const FILE_DEFAULT_JOBS = 256;
+
+/** What a cache in a directory can do. */
+export const FILE_FEATURES: Features = {
+  directories: true,
+  bulkDelete: false,
+  retriesInternally: false,
+};
 
 /** A local cache location, parsed. */
 export interface FileLocation {

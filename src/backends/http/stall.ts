@@ -48,8 +48,3 @@ export function stallReporter(
     listener(message);
   };
 }
-
-/** "60 s", "2.5 s": a timeout for messages. */
-export function formatSeconds(ms: number): string {
-  return `${Number((ms / 1000).toFixed(1))} s`;
-}

@@ -1,20 +1,8 @@
 /**
  * The one HTTP transport of the remote backends (WebDAV, and S3 under the AWS SDK): node:http(s)
- * rather than `fetch`, which refuses the WHATWG "bad ports" (6000, 10080, …) however real the
- * server there and sends a streamed body only chunked. Connections are kept alive on agents of
- * the transport (one per way of reaching a server). The network settings (settings.ts) apply to
- * every request: a proxy (an http URL is asked of it in absolute form, an https one through a
- * `CONNECT` tunnel, see tunnel.ts) and the CAs https trusts.
- *
- * A request stalls when no byte moves for too long. That is told either by the caller's
- * watchdog (see watchdog.ts), kicked here on the response head and by the caller on every chunk,
- * or, for callers that hand the response stream on untouched (the AWS SDK), by the socket's own
- * idle timeout (`idleTimeoutMs`), which fails the request with a `TimeoutError`.
- *
- * An abort cuts a request at once, except one that changes something (not GET or HEAD) whose
- * body the server has whole, when `abortGraceMs` is set: its answer is awaited that long, so
- * that the caller learns the outcome. A cut request fails with an `AbortError` that says whether
- * the server had it whole (`requestSent`): one it did not have cannot have been carried out.
+ * on keep-alive agents (one per way of reaching a server), through the proxy in force and trusting
+ * the configured CAs (settings.ts), with aborts and stall detection. Why node:http rather than
+ * `fetch`, and how stalls, aborts and lost connections are told: docs/http.md.
  */
 import { Buffer } from "node:buffer";
 import http from "node:http";

@@ -2,12 +2,19 @@
  * Where an `s3://` location points: bucket and key prefix from the URL, endpoint, addressing
  * style and region from the options and the standard AWS environment variables.
  */
-import { BackendError } from "../backend.ts";
+import { BackendError, type Features } from "../backend.ts";
 import type { LocationOptions } from "../url.ts";
 import { redactUrl } from "../url.ts";
 
 /** Measured on radosgw: 32 uploads in flight beat 8 and 16 clearly, and 64 no further. */
 export const S3_DEFAULT_JOBS = 32;
+
+/** What a cache under an S3 prefix can do: flat keys, bulk deletes, the SDK's own retries. */
+export const S3_FEATURES: Features = {
+  directories: false,
+  bulkDelete: true,
+  retriesInternally: true,
+};
 
 /** The region used when neither the environment nor the AWS config files name one. */
 export const FALLBACK_REGION = "us-east-1";

@@ -1,17 +1,10 @@
 /**
  * The AWS SDK's request handler (`requestHandler` of the client config) on the shared transport
- * (http/transport.ts): requests of the S3 client go over node:http(s) on keep-alive agents,
- * through the proxy in force and trusting the configured CAs, with one idle timer per request
- * and the call's abort signal. The SDK's own NodeHttpHandler arms up to five timers and several
- * promises per request, which costs more CPU than a small upload's body. Its failures are the
- * ones the SDK's retry strategy recognises: network error codes from node:http, and a
- * `TimeoutError` for a request that stalls.
- *
- * An abort cuts a request at once, except one that changes something (not GET or HEAD) whose
- * body the server has whole: its answer is awaited for a moment (`abortGrace`) and the caller
- * learns the outcome. A request cut before its body was sent whole fails with an `AbortError`
- * that says so (see `abortedBeforeSending`): the server cannot have acted on it. Any other
- * failure after an abort may come from a request the server carries out.
+ * (http/transport.ts, docs/http.md): the S3 client's requests go over node:http(s) on keep-alive
+ * agents, through the proxy in force and trusting the configured CAs, with one idle timer per
+ * request and the call's abort signal. Its failures are the ones the SDK's retry strategy
+ * recognises: network error codes from node:http, and a `TimeoutError` for a request that stalls.
+ * After an abort, a request cut before its body was sent whole says so (`abortedBeforeSending`).
  */
 import type http from "node:http";
 import { HttpTransport } from "../http/transport.ts";

@@ -5,7 +5,9 @@
  * (such as native `NATIVELSBSTRING/` trees) on their own; each part is then paged through, a
  * bounded number of requests at a time.
  */
-import { checkPath, type Entry } from "../backend.ts";
+import { ListObjectsV2Command, type S3Client } from "@aws-sdk/client-s3";
+import { BackendError, checkPath, type Entry } from "../backend.ts";
+import { s3Error, type S3Target } from "./errors.ts";
 
 /** One ListObjectsV2 request. */
 export interface ListParams {
@@ -26,6 +28,55 @@ export interface ListPage {
 
 /** Sends one list request. */
 export type ListRequest = (params: ListParams, signal: AbortSignal) => Promise<ListPage>;
+
+/** What a listing of a bucket needs. */
+export interface ListContext {
+  client: S3Client;
+  bucket: string;
+  /** The cache's location, for messages. */
+  displayUrl: string;
+  target: S3Target;
+}
+
+/**
+ * ListObjectsV2 requests of a bucket: a page that says it is truncated but has no token, and a
+ * refused request, are failures of the whole listing (of the target).
+ */
+export function listObjects(ctx: ListContext): ListRequest {
+  return async (params, signal) => {
+    try {
+      const out = await ctx.client.send(
+        new ListObjectsV2Command({
+          Bucket: ctx.bucket,
+          Prefix: params.prefix,
+          Delimiter: params.delimiter,
+          StartAfter: params.startAfter,
+          ContinuationToken: params.continuationToken,
+        }),
+        { abortSignal: signal },
+      );
+      if (out.IsTruncated && !out.NextContinuationToken) {
+        throw new BackendError(`listing ${ctx.displayUrl}: truncated page without a token`);
+      }
+      return {
+        objects: (out.Contents ?? []).map((o) => ({
+          key: o.Key ?? "",
+          size: o.Size ?? 0,
+          mtime: o.LastModified?.getTime() ?? 0,
+        })),
+        prefixes: (out.CommonPrefixes ?? []).map((p) => p.Prefix ?? "").filter((p) => p),
+        next: out.IsTruncated ? out.NextContinuationToken : undefined,
+      };
+    } catch (err) {
+      if (signal.aborted) throw signal.reason;
+      throw new BackendError(
+        s3Error(err, `cannot list ${ctx.displayUrl}`, ctx.target).message,
+        "target",
+        { cause: err },
+      );
+    }
+  };
+}
 
 /** Options of `listPrefix`. */
 export interface ParallelListOptions {

@@ -36,6 +36,7 @@ import {
   missingProfile,
   resolveS3Location,
   S3_DEFAULT_JOBS,
+  S3_FEATURES,
   type S3Location,
 } from "./config.ts";
 import { deleteKeys } from "./delete.ts";
@@ -47,7 +48,7 @@ import {
   type S3Target,
 } from "./errors.ts";
 import { abortedBeforeSending } from "../http/transport.ts";
-import { listPrefix, type ListRequest } from "./list.ts";
+import { listObjects, listPrefix } from "./list.ts";
 import { abortIncomplete, listIncomplete, uploadMultipart } from "./multipart.ts";
 import { type StallListener, stallTimeoutMs } from "../http/stall.ts";
 
@@ -71,7 +72,7 @@ export interface S3BackendSettings {
 /** A cache under a key prefix of an S3 bucket. */
 export class S3Backend implements Backend {
   readonly displayUrl: string;
-  readonly features: Features = { directories: false, bulkDelete: true, retriesInternally: true };
+  readonly features: Features = S3_FEATURES;
   readonly defaultJobs = S3_DEFAULT_JOBS;
   readonly location: S3Location;
   /** The SDK client (exposed for instrumentation). */
@@ -155,39 +156,13 @@ export class S3Backend implements Backend {
   }
 
   list(options: ListOptions = {}): AsyncIterable<Entry[]> {
-    const request: ListRequest = async (params, signal) => {
-      try {
-        const out = await this.client.send(
-          new ListObjectsV2Command({
-            Bucket: this.location.bucket,
-            Prefix: params.prefix,
-            Delimiter: params.delimiter,
-            StartAfter: params.startAfter,
-            ContinuationToken: params.continuationToken,
-          }),
-          { abortSignal: signal },
-        );
-        if (out.IsTruncated && !out.NextContinuationToken) {
-          throw new BackendError(`listing ${this.displayUrl}: truncated page without a token`);
-        }
-        return {
-          objects: (out.Contents ?? []).map((o) => ({
-            key: o.Key ?? "",
-            size: o.Size ?? 0,
-            mtime: o.LastModified?.getTime() ?? 0,
-          })),
-          prefixes: (out.CommonPrefixes ?? []).map((p) => p.Prefix ?? "").filter((p) => p),
-          next: out.IsTruncated ? out.NextContinuationToken : undefined,
-        };
-      } catch (err) {
-        if (signal.aborted) throw signal.reason;
-        throw new BackendError(
-          s3Error(err, `cannot list ${this.displayUrl}`, this.#target).message,
-          "target",
-          { cause: err },
-        );
-      }
-    };
+    const { client, location, displayUrl } = this;
+    const request = listObjects({
+      client,
+      bucket: location.bucket,
+      displayUrl,
+      target: this.#target,
+    });
     return listPrefix(request, this.location.prefix, {
       concurrency: LIST_CONCURRENCY,
       signal: options.signal,

@@ -2,17 +2,8 @@
  * The HTTP side of the WebDAV backend: URLs below the cache root, one request with credentials
  * and a stall timeout, network failures and HTTP statuses as `BackendError`s of the right scope,
  * and hrefs of listings mapped back to cache paths. Requests go over the shared transport (see
- * http/transport.ts: node:http(s), every port, `Content-Length` on streamed bodies, proxies and
- * CAs), on kept-alive connections, so thousands of small requests share a few (and their TLS
- * sessions).
- *
- * The npm `webdav` client is not used. Its `putFileContents` sends no `Content-Length` for a
- * stream body (its `contentLength` option is ignored for streams). It sends everything through
- * its own fetch layer (`@buttercup/fetch`, which is node-fetch outside browsers), and that
- * follows redirects, while a redirect is how Apache answers for a collection named without its
- * slash. A deep `getDirectoryContents` is one `Depth: infinity` PROPFIND, which Apache refuses
- * by default, with no walk to fall back on (list.ts walks in parallel, bounded). And its
- * PROPFIND parsing is lossy (see xml.ts).
+ * http/transport.ts), on kept-alive connections, so thousands of small requests share a few (and
+ * their TLS sessions). Why not the npm `webdav` client: docs/webdav.md.
  */
 import { BackendError, checkPath } from "../backend.ts";
 import { NODE_CONNECT_ERRORS } from "../http/node.ts";
@@ -76,11 +67,6 @@ export class DavClient {
       const bytes = new TextEncoder().encode(`${credentials.user}:${credentials.password}`);
       this.#auth = `Basic ${btoa(String.fromCharCode(...bytes))}`;
     }
-  }
-
-  /** Whether requests carry credentials. */
-  get authenticated(): boolean {
-    return this.#auth !== undefined;
   }
 
   /** The URL of a cache-relative path ("" is the root); collections get a trailing slash. */
@@ -340,4 +326,21 @@ function decodeSegments(path: string): string[] | null {
     out.push(seg);
   }
   return out;
+}
+
+/** Whether `res` redirects `url` to `url/`, as Apache does for a collection named without "/". */
+export function isRedirectToCollection(res: Response, url: string): boolean {
+  if (res.status < 300 || res.status >= 400) return false;
+  const to = res.headers.get("location");
+  if (!to) return false;
+  try {
+    return new URL(to, url).pathname === `${new URL(url).pathname}/`;
+  } catch {
+    return false;
+  }
+}
+
+/** The failure of a file operation on a path where a collection is. */
+export function collectionInTheWay(what: string): BackendError {
+  return new BackendError(`${what}: a collection is in the way`, "file");
 }

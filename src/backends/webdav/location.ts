@@ -1,9 +1,16 @@
 /** `http://` and `https://` locations: a cache in a WebDAV collection. */
-import { BackendError } from "../backend.ts";
+import { BackendError, type Features } from "../backend.ts";
 import { redactUrl } from "../url.ts";
 
 /** Measured against Apache on two cores: 8 and 16 in flight upload alike; 16 hides latency. */
 export const WEBDAV_DEFAULT_JOBS = 16;
+
+/** What a cache in a WebDAV collection can do. */
+export const WEBDAV_FEATURES: Features = {
+  directories: true,
+  bulkDelete: false,
+  retriesInternally: false,
+};
 
 /** A WebDAV location, parsed. */
 export interface DavLocation {

@@ -1,28 +1,8 @@
 /**
  * WebDAV backend (`http://` and `https://`), made for Apache mod_dav_fs and anything that speaks
- * RFC 4918 the same way.
- *
- * What Apache 2.4 does, measured, and what follows from it:
- * - A PUT streams into a hidden temporary file beside the target and renames it into place when
- *   the body is complete; a broken-off body leaves nothing. So one PUT per file is atomic, and
- *   `If-None-Match: *` keeps an existing file (412).
- * - That condition is checked when the request starts, not at the rename: of eight concurrent
- *   conditional PUTs of one new name, all eight got 201 and the last rename won. `MOVE` with
- *   `Overwrite: F` from a temporary name races the same way (two winners in half the trials), and
- *   a `LOCK` of an unmapped URL even creates an empty file and still grants several exclusive
- *   locks at once. Apache has no exclusive create for files; extra requests cannot buy one. So a
- *   create-only put is one conditional PUT: it never replaces a file that existed when it started,
- *   and puts of one path from this process run one after the other, so the second sees the
- *   first's file. Two processes racing on one name both store it, each copy whole (an sstate
- *   name carries the signature of the task that built it, so the copies are equivalent).
- * - Of two MKCOLs of one new collection at once, the loser may get 403 (its mkdir fails with
- *   EEXIST) instead of 405: a 403 for a collection that then exists counts as "exists".
- * - DELETE of a collection is recursive: pruning takes care (prune.ts). An upload already
- *   running into a collection that is pruned fails with a 5xx, and a retried put re-creates the
- *   collection (409 → MKCOL, PUT again).
- * - A collection this backend knows of may be pruned by a clean elsewhere at any time: a 409 on
- *   a PUT or MKCOL makes it forget what it knew of the parents and create them again (a few
- *   times, as a clean may prune again meanwhile).
+ * RFC 4918 the same way. What the server guarantees and what this relies on (atomic PUTs but no
+ * exclusive create, racing MKCOLs, recursive DELETE, collections pruned under an upload, and
+ * what was measured): docs/webdav.md.
  */
 import {
   type Backend,
@@ -41,9 +21,20 @@ import {
 import type { StallListener } from "../http/stall.ts";
 import { credentialsFor, urlCredentials } from "./credentials.ts";
 import { openBody } from "./body.ts";
-import { type Credentials, DavClient, PROPS_STAT } from "./client.ts";
+import {
+  collectionInTheWay,
+  type Credentials,
+  DavClient,
+  isRedirectToCollection,
+  PROPS_STAT,
+} from "./client.ts";
 import { type ListContext, listTree } from "./list.ts";
-import { type DavLocation, parseDavLocation, WEBDAV_DEFAULT_JOBS } from "./location.ts";
+import {
+  type DavLocation,
+  parseDavLocation,
+  WEBDAV_DEFAULT_JOBS,
+  WEBDAV_FEATURES,
+} from "./location.ts";
 import { pruneEmptyCollections } from "./prune.ts";
 import { type DavResource, MultistatusError, parseMultistatus } from "./xml.ts";
 
@@ -76,7 +67,7 @@ export async function openWebDav(location: string | DavLocation, options: WebDav
 /** A cache in a WebDAV collection. */
 export class WebDavBackend implements Backend {
   readonly displayUrl: string;
-  readonly features: Features = { directories: true, bulkDelete: false, retriesInternally: false };
+  readonly features: Features = WEBDAV_FEATURES;
   readonly defaultJobs = WEBDAV_DEFAULT_JOBS;
   readonly #client: DavClient;
   /** Collections known to exist (seen in a listing, created or found by MKCOL). */
@@ -389,22 +380,6 @@ export class WebDavBackend implements Backend {
     this.#knowsAll = false;
     this.#client.close();
     return Promise.resolve();
-  }
-}
-
-function collectionInTheWay(what: string): BackendError {
-  return new BackendError(`${what}: a collection is in the way`, "file");
-}
-
-/** Whether `res` redirects `url` to `url/`, as Apache does for a collection named without "/". */
-function isRedirectToCollection(res: Response, url: string): boolean {
-  if (res.status < 300 || res.status >= 400) return false;
-  const to = res.headers.get("location");
-  if (!to) return false;
-  try {
-    return new URL(to, url).pathname === `${new URL(url).pathname}/`;
-  } catch {
-    return false;
   }
 }
 

@@ -1,12 +1,8 @@
 /**
  * Reading WebDAV `207 Multi-Status` PROPFIND responses, incrementally, so that a long listing
- * streams while it downloads.
- *
- * This is a small namespace-aware XML scanner rather than the npm `webdav` package's `parseXML`:
- * that one turns number-like text into numbers (an href `1e5` becomes 100000) and keeps only the
- * first `propstat` of each response, so a server that lists its `404` propstat first would lose
- * every size. Here elements are matched by namespace URI and local name (any prefix, default
- * namespaces), every `2xx` propstat counts, and text is kept as text.
+ * streams while it downloads: a small namespace-aware XML scanner (elements matched by namespace
+ * URI and local name, every `2xx` propstat counted, text kept as text; why not the npm `webdav`
+ * package's parser: docs/webdav.md).
  */
 
 /** One `<response>` of a multistatus: a resource and the properties the server returned. */

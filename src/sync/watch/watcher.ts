@@ -5,20 +5,18 @@
  * Outages make puts wait (the gate), failed files are offered again later (the retry book), and a
  * flush uploads everything pending before the end.
  */
-import { type Backend, type BackendError, describeError } from "../../backends/backend.ts";
+import type { Backend, BackendError } from "../../backends/backend.ts";
 import type { Artifact } from "../../cache/artifact.ts";
 import type { ArtifactFilter } from "../../cache/filter.ts";
 import type { Limiter } from "../limiter.ts";
 import type { RemoteIndex } from "../remote_index.ts";
 import { type UploadPlan, UploadSession } from "../upload.ts";
+import { IndexSaver } from "./index_saver.ts";
 import { gated, OutageGate } from "./outage.ts";
 import { RetryBook } from "./retry_book.ts";
 import { Settler } from "./settle.ts";
 import { SourceWatcher } from "./source_watcher.ts";
 import type { SourceTree } from "./source_tree.ts";
-
-/** How long after an upload the index is saved (uploads meanwhile are saved with it), in ms. */
-const INDEX_SAVE_DELAY_MS = 15_000;
 
 /** Everything a watch needs. */
 export interface WatchSettings {
@@ -107,9 +105,7 @@ export class Watcher {
   #patienceTimer?: ReturnType<typeof setTimeout>;
   #failedInFlush = new Set<string>();
   #finalFailures = 0;
-  #listed = false;
-  #savedSize = -1;
-  #saveTimer?: ReturnType<typeof setTimeout>;
+  #saver: IndexSaver;
   #warned = new Set<string>();
   #targetReady = Promise.withResolvers<void>();
   #refused = Promise.withResolvers<BackendError>();
@@ -150,7 +146,7 @@ export class Watcher {
     }, {
       stored: (a) => {
         this.#retries.forget(a.path);
-        this.#scheduleSave();
+        this.#saver.schedule();
         observer.uploaded?.(a);
         observer.changed?.();
       },
@@ -165,6 +161,7 @@ export class Watcher {
       warning: (message) => this.#warn(message),
       removedOrphans: (n) => observer.removedOrphans?.(n),
     });
+    this.#saver = new IndexSaver(this.session.index, settings.indexFile, (m) => this.#warn(m));
     this.#settler = new Settler({
       root: source.root,
       settleMs: settings.settleMs,
@@ -247,7 +244,7 @@ export class Watcher {
       if (!await target.exists(options)) await target.create(options);
     })().then(ready.resolve, ready.reject);
     const plan = await this.session.reconcile();
-    this.#listed = true;
+    this.#saver.listed();
     this.#previous = undefined;
     const deferred = [...this.#deferred.values()];
     this.#deferred.clear();
@@ -255,7 +252,7 @@ export class Watcher {
     this.observer.planned?.(plan);
     this.observer.changed?.();
     await this.session.queue.drain(); // what was missing is stored: the index is worth saving
-    await this.#saveIndex();
+    await this.#saver.save();
     return plan;
   }
 
@@ -367,29 +364,6 @@ export class Watcher {
     });
   }
 
-  /** Saves the index a while after uploads (once the listing is done), not at every one. */
-  #scheduleSave(): void {
-    if (this.#saveTimer !== undefined || !this.settings.indexFile) return;
-    this.#saveTimer = setTimeout(() => {
-      this.#saveTimer = undefined;
-      this.#saveIndex();
-    }, INDEX_SAVE_DELAY_MS);
-  }
-
-  /** Saves the index if the listing is done and it grew since; warns once if it cannot. */
-  async #saveIndex(): Promise<void> {
-    const file = this.settings.indexFile;
-    const { index } = this.session;
-    if (!file || !this.#listed || index.size === this.#savedSize) return;
-    try {
-      await Deno.mkdir(file.slice(0, file.lastIndexOf("/")) || "/", { recursive: true });
-      await index.save(file);
-      this.#savedSize = index.size;
-    } catch (err) {
-      this.#warn(`cannot save the index to ${file}: ${describeError(err)}`);
-    }
-  }
-
   /** Reports a warning once (rescans meet an unreadable directory again and again). */
   #warn(message: string): void {
     if (this.#warned.has(message)) return;
@@ -402,10 +376,10 @@ export class Watcher {
     this.#sourceWatcher.close();
     this.#settler.close();
     this.#retries.close();
-    clearTimeout(this.#saveTimer);
+    this.#saver.close();
     this.#halt.abort(new DOMException("watch closed", "AbortError"));
     await this.session.queue.drain();
-    await this.#saveIndex();
+    await this.#saver.save();
     await this.session.settings.target.close();
     await this.settings.source.close();
   }

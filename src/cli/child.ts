@@ -1,8 +1,8 @@
 /** The build `watch` runs while it watches (`-- COMMAND ARGS...`), e.g. `bitbake my-image`. */
-import { CommandError } from "./command.ts";
+import { type ChildCommand, CommandError } from "../commands/command.ts";
 
 /** A command run as a child process, sharing the terminal and the standard streams. */
-export class WrappedCommand {
+export class WrappedCommand implements ChildCommand {
   private constructor(readonly argv: readonly string[], readonly child: Deno.ChildProcess) {}
 
   /** Starts `argv`; a command that cannot start is an error with the shell's exit code. */
