@@ -1,6 +1,7 @@
 /** The command-line entry point: parse, dispatch, turn every error into one line and an exit code. */
 import denoConfig from "../../deno.json" with { type: "json" };
 import { redactText } from "../backends/url.ts";
+import { BUILD } from "./build_info.ts";
 import { parseArgs, type ParsedArgs } from "./args.ts";
 import { reportOf, UsageError } from "./errors.ts";
 import { ALWAYS_ALLOWED, commandHelp, globalHelp } from "./help.ts";
@@ -83,7 +84,7 @@ export async function runCli(argv: readonly string[], sink?: LineSink): Promise<
   );
   try {
     if (options.version) {
-      out.line(`isar-sstate ${VERSION}`);
+      out.line(`isar-sstate ${VERSION} (${BUILD})`);
       return 0;
     }
     if (options.help) {

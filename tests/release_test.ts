@@ -1,0 +1,107 @@
+/**
+ * Delivery: the tree a binary is compiled from (scripts/stage.ts), the stand-in that runs it away
+ * from the checkout (scripts/compile.sh --standin), the test suite's binary mode
+ * (scripts/test.sh --binary).
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { fixtureCache, listFiles, tempDir } from "./helpers.ts";
+
+const ROOT = fileURLToPath(new URL("../", import.meta.url));
+
+/** Runs `cmd ARGS` in `cwd` (the checkout by default); what it printed and returned. */
+async function run(
+  cmd: string,
+  args: string[],
+  options: { cwd?: string; env?: Record<string, string> } = {},
+) {
+  const out = await new Deno.Command(cmd, {
+    args,
+    cwd: options.cwd ?? ROOT,
+    env: options.env,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const dec = new TextDecoder();
+  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+}
+
+/** What --version of a build from this checkout says in parentheses, as a pattern. */
+async function buildPattern(): Promise<string> {
+  const rev = await run("git", ["rev-parse", "--short=12", "HEAD"]).catch(() => undefined);
+  return rev?.code === 0 ? `git ${rev.stdout.trim()}(-dirty)?` : "unknown revision";
+}
+
+const VERSION = JSON.parse(await Deno.readTextFile(join(ROOT, "deno.json"))).version as string;
+
+Deno.test("stage: the binary's tree holds main.ts's graph and the worker scripts, nothing else", async () => {
+  await using dir = await tempDir();
+  const stage = join(dir.path, "stage");
+  const r = await run(Deno.execPath(), ["run", "-A", "--quiet", "scripts/stage.ts", stage]);
+  assert.equal(r.code, 0, r.stderr);
+  // The workers are loaded by URL, not imported: they are named for `deno compile --include`.
+  assert.deepEqual(r.stdout.split("\n").filter(Boolean).sort(), [
+    "src/backends/copy_worker.ts",
+    "src/backends/walk_worker.ts",
+  ]);
+  const files = await listFiles(stage);
+  for (const f of ["main.ts", "deno.json", "deno.lock", "src/cli/build_info.ts"]) {
+    assert.ok(files.includes(f), f);
+  }
+  const outside = files.filter((f) => !f.startsWith("src/"));
+  assert.deepEqual(outside, ["deno.json", "deno.lock", "main.ts"], "no tests, scripts or data");
+  const info = await Deno.readTextFile(join(stage, "src/cli/build_info.ts"));
+  assert.match(info, new RegExp(`export const BUILD = "${await buildPattern()}"`));
+  // A second stage never mixes with the first.
+  const again = await run(Deno.execPath(), ["run", "-A", "--quiet", "scripts/stage.ts", stage]);
+  assert.equal(again.code, 1);
+  assert.match(again.stderr, /is not empty/);
+});
+
+Deno.test("compile --standin: runs away from the checkout, names its revision, runs its workers", async () => {
+  await using dir = await tempDir();
+  const made = await run("bash", ["scripts/compile.sh", "--standin", join(dir.path, "bin")]);
+  assert.equal(made.code, 0, made.stderr);
+  const tool = made.stdout.trim();
+  assert.equal(tool, join(dir.path, "bin", "isar-sstate"));
+  const version = await run(tool, ["--version"], { cwd: dir.path });
+  assert.equal(version.code, 0, version.stderr);
+  assert.match(
+    version.stdout,
+    new RegExp(`^isar-sstate ${VERSION} \\(${await buildPattern()}\\)\n$`),
+  );
+  // An upload lists the source on the walk worker and copies on the copy workers.
+  const target = join(dir.path, "target");
+  const upload = await run(tool, ["upload", fixtureCache("head", "local"), target], {
+    cwd: dir.path,
+  });
+  assert.equal(upload.code, 0, upload.stdout + upload.stderr);
+  assert.deepEqual(await listFiles(target), await listFiles(fixtureCache("head", "local")));
+});
+
+Deno.test("binary mode: with ISAR_SSTATE_TEST_BINARY every run of the tool runs that binary", async () => {
+  await using dir = await tempDir();
+  const fake = join(dir.path, "fake-isar-sstate");
+  await Deno.writeTextFile(fake, '#!/bin/sh\necho "fake: $*"\n', { mode: 0o755 });
+  const helpers = new URL("./helpers.ts", import.meta.url).href;
+  const probe = `
+    const { runTool, spawnTool, toolArgv } = await import(${JSON.stringify(helpers)});
+    console.log((await runTool(["info", "x"])).stdout.trim());
+    console.log((await runTool(["info", "y"], {}, { restricted: true })).stdout.trim());
+    console.log((await spawnTool(["--version"]).finish()).stdout.trim());
+    console.log(toolArgv(["a"]).at(-2) === ${JSON.stringify(fake)});`;
+  const r = await run(Deno.execPath(), ["eval", probe], {
+    env: { ISAR_SSTATE_TEST_BINARY: fake },
+  });
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stdout, "fake: info x\nfake: info y\nfake: --version\ntrue\n");
+  // scripts/test.sh refuses what it cannot run, before it starts anything.
+  const missing = await run("bash", ["scripts/test.sh", "--binary", join(dir.path, "missing")]);
+  assert.equal(missing.code, 2);
+  assert.equal(
+    missing.stderr,
+    `test.sh: '${join(dir.path, "missing")}' is not an executable file\n`,
+  );
+});
