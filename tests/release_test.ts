@@ -81,6 +81,30 @@ Deno.test("compile --standin: runs away from the checkout, names its revision, r
   assert.deepEqual(await listFiles(target), await listFiles(fixtureCache("head", "local")));
 });
 
+Deno.test("a build without its worker scripts says so, and still uploads on the main thread", async () => {
+  await using dir = await tempDir();
+  const made = await run("bash", ["scripts/compile.sh", "--standin", join(dir.path, "bin")]);
+  assert.equal(made.code, 0, made.stderr);
+  const app = join(dir.path, "bin", "app");
+  const workers = (await listFiles(app)).filter((f) => f.endsWith("_worker.ts"));
+  assert.equal(workers.length, 2, String(workers));
+  for (const w of workers) await Deno.remove(join(app, w));
+  const target = join(dir.path, "target");
+  for (const round of [1, 2]) {
+    // The second round lists the target on a thread of its own (or would).
+    const r = await run(made.stdout.trim(), ["upload", fixtureCache("head", "local"), target]);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.match(
+      r.stdout,
+      /^WARNING: the copy threads could not run \(Module not found .*copy_worker\.ts.*\); copying on the main thread instead, more slowly$/m,
+    );
+    if (round === 2) {
+      assert.match(r.stdout, /^WARNING: the listing threads could not run \(.*walk_worker\.ts/m);
+    }
+  }
+  assert.deepEqual(await listFiles(target), await listFiles(fixtureCache("head", "local")));
+});
+
 Deno.test("binary mode: with ISAR_SSTATE_TEST_BINARY every run of the tool runs that binary", async () => {
   await using dir = await tempDir();
   const fake = join(dir.path, "fake-isar-sstate");
