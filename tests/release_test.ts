@@ -1,7 +1,7 @@
 /**
  * Delivery: the tree a binary is compiled from (scripts/stage.ts), the stand-in that runs it away
  * from the checkout (scripts/compile.sh --standin), the test suite's binary mode
- * (scripts/test.sh --binary).
+ * (scripts/test.sh --binary), and the release workflow with its YAML check.
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
@@ -9,6 +9,7 @@ import { fileURLToPath } from "node:url";
 import { fixtureCache, listFiles, tempDir } from "./helpers.ts";
 
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
+const WORKFLOW = join(ROOT, ".github/workflows/release.yml");
 
 /** Runs `cmd ARGS` in `cwd` (the checkout by default); what it printed and returned. */
 async function run(
@@ -128,4 +129,61 @@ Deno.test("binary mode: with ISAR_SSTATE_TEST_BINARY every run of the tool runs 
     missing.stderr,
     `test.sh: '${join(dir.path, "missing")}' is not an executable file\n`,
   );
+});
+
+/** What the tests read of a GitHub Actions workflow. */
+interface Workflow {
+  on: { push: { tags: string[] } };
+  jobs: Record<string, {
+    needs?: string | string[];
+    container?: { image: string };
+    permissions?: Record<string, string>;
+    steps: { run?: string }[];
+  }>;
+}
+
+/** The commands of `job`'s steps, joined. */
+function commands(workflow: Workflow, job: string): string {
+  return workflow.jobs[job].steps.map((s) => s.run ?? "").join("\n");
+}
+
+Deno.test("release workflow: compiles both targets, tests x86_64 with --binary, publishes with sums", async () => {
+  const r = await run("bash", ["scripts/check-yaml.sh", "--json", WORKFLOW]);
+  assert.equal(r.code, 0, r.stderr);
+  const wf: Workflow = JSON.parse(r.stdout);
+  assert.deepEqual(wf.on.push.tags, ["v*"]);
+  const compile = commands(wf, "compile");
+  assert.match(compile, /bash scripts\/compile\.sh x86_64\n\s*bash scripts\/compile\.sh aarch64/);
+  assert.match(compile, /sha256sum isar-sstate-x86_64-linux isar-sstate-aarch64-linux/);
+  assert.match(compile, /--version/);
+  assert.deepEqual(wf.jobs.test.needs, "compile");
+  assert.equal(wf.jobs.test.container?.image, "debian:12");
+  const test = commands(wf, "test");
+  assert.match(test, /bash scripts\/setup-servers\.sh/);
+  assert.match(test, /bash scripts\/test\.sh --binary dist\/isar-sstate-x86_64-linux/);
+  assert.deepEqual(wf.jobs.publish.needs, ["compile", "test"]);
+  assert.equal(wf.jobs.publish.permissions?.contents, "write");
+  assert.match(
+    commands(wf, "publish"),
+    /gh release create [\s\S]*isar-sstate-x86_64-linux isar-sstate-aarch64-linux SHA256SUMS/,
+  );
+});
+
+Deno.test("check-yaml: broken YAML fails with file, line and problem; valid YAML passes", async () => {
+  await using dir = await tempDir();
+  const good = join(dir.path, "good.yml");
+  const bad = join(dir.path, "bad.yml");
+  const twice = join(dir.path, "twice.yml");
+  await Deno.writeTextFile(good, "on:\n  push:\n    tags: [v*]\n");
+  await Deno.writeTextFile(bad, "jobs:\n  a:\n    - run: x\n     needs: b\n");
+  await Deno.writeTextFile(twice, "jobs:\n  a: 1\n  a: 2\n");
+  const ok = await run("bash", ["scripts/check-yaml.sh", good, WORKFLOW]);
+  assert.equal(ok.code, 0, ok.stderr);
+  assert.equal(ok.stdout + ok.stderr, "");
+  const broken = await run("bash", ["scripts/check-yaml.sh", good, bad, twice]);
+  assert.equal(broken.code, 1);
+  const lines = broken.stderr.trim().split("\n");
+  assert.equal(lines.length, 2, broken.stderr);
+  assert.match(lines[0], new RegExp(`^${bad}:4:\\d+: `));
+  assert.equal(lines[1], `${twice}:3:3: found duplicate key 'a'`);
 });
