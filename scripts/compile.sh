@@ -44,10 +44,9 @@ fi
 
 stage=$(mktemp -d)
 trap 'rm -rf "$stage"' EXIT
+scripts=$(deno run -A --quiet "$root/scripts/stage.ts" "$stage") # the scripts to --include
 includes=()
-for script in $(deno run -A --quiet "$root/scripts/stage.ts" "$stage"); do
-  includes+=(--include "$script")
-done
+for script in $scripts; do includes+=(--include "$script"); done
 target_flags=()
 if [ -n "$target" ]; then
   target_flags=(--target "$target-unknown-linux-gnu")
