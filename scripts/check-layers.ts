@@ -13,7 +13,15 @@ import { fileURLToPath } from "node:url";
 /** The layers, top down. */
 const LAYERS = ["cli", "commands", "sync", "siginfo", "cache", "backends"] as const;
 /** The modules of src/backends/ that its folders (file/, webdav/, s3/, http/) may import. */
-const SHARED = ["backend.ts", "url.ts", "retry.ts", "delegating.ts", "clock.ts", "event_loop.ts"];
+const SHARED = [
+  "backend.ts",
+  "url.ts",
+  "retry.ts",
+  "delegating.ts",
+  "clock.ts",
+  "event_loop.ts",
+  "threads.ts",
+];
 /** The process and the terminal: only src/cli/ uses them. */
 const PROCESS_API =
   /\bDeno\.(exit|args|stdin|stdout|stderr|addSignalListener|removeSignalListener|Command|kill|consoleSize)\b|\bconsole\./;

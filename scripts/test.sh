@@ -1,7 +1,29 @@
 #!/usr/bin/env bash
 # Runs the whole test suite and ends with one line: "N passed, N failed".
+#
+#   test.sh [--binary PATH] [DENO TEST OPTIONS]
+#
+# --binary PATH (or ISAR_SSTATE_TEST_BINARY=PATH) runs every test that runs the tool against PATH,
+# a compiled isar-sstate, instead of `deno run main.ts` (tests of single modules still import them).
 set -uo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+options=()
+while [ $# -gt 0 ]; do
+  case "$1" in
+  --binary) export ISAR_SSTATE_TEST_BINARY=${2:?--binary needs a PATH} && shift 2 ;;
+  --binary=*) export ISAR_SSTATE_TEST_BINARY=${1#--binary=} && shift ;;
+  *) options+=("$1") && shift ;;
+  esac
+done
+if [ -n "${ISAR_SSTATE_TEST_BINARY:-}" ]; then
+  binary=$ISAR_SSTATE_TEST_BINARY
+  if [ ! -f "$binary" ] || [ ! -x "$binary" ]; then
+    echo "test.sh: '$binary' is not an executable file" >&2
+    exit 2
+  fi
+  export ISAR_SSTATE_TEST_BINARY=$(cd "$(dirname "$binary")" && pwd)/$(basename "$binary")
+  echo "testing the binary $ISAR_SSTATE_TEST_BINARY: $("$ISAR_SSTATE_TEST_BINARY" --version)"
+fi
 cd "$root"
 log=$(mktemp)
 s3_state=""
@@ -36,7 +58,7 @@ if [ -z "${S3_ENDPOINT:-}" ] && command -v ceph-mon >/dev/null 2>&1; then
     echo "warning: radosgw did not start (attempt $attempt)" >&2
   done
 fi
-NO_COLOR=1 bash scripts/deno.sh test -A --parallel "$@" tests/ 2>&1 | tee "$log"
+NO_COLOR=1 bash scripts/deno.sh test -A --parallel "${options[@]}" tests/ 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 summary=$(grep -E '^(ok|FAILED) \| [0-9]+ passed' "$log" | tail -n 1)
 passed=$(sed -E 's/.*\| ([0-9]+) passed.*/\1/' <<<"$summary")

@@ -217,5 +217,5 @@ Deno.test("help: global and per command, exit 0; --version", async () => {
   assert.match(upload.stdout, /--dry-run/);
   assert.match(upload.stdout, /^examples:/m);
   const version = await runTool(["--version"]);
-  assert.match(version.stdout, /^isar-sstate \d+\.\d+\.\d+\n$/);
+  assert.match(version.stdout, /^isar-sstate \d+\.\d+\.\d+ \(.+\)\n$/);
 });

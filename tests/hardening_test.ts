@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { doneFraction } from "../src/cli/progress.ts";
-import { copyTree, fixtureCache, listFiles, MAIN, runTool, tempDir } from "./helpers.ts";
+import { copyTree, fixtureCache, listFiles, runTool, tempDir, toolArgv } from "./helpers.ts";
 
 const restricted = { restricted: true };
 const local = fixtureCache("head", "local");
@@ -133,8 +133,9 @@ Deno.test("kill -9 during an upload leaves only complete files; the next upload 
     names.push(name);
   }
   const target = join(dir.path, "target");
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--quiet", MAIN, "upload", "-j", "2", src, target],
+  const argv = toolArgv(["upload", "-j", "2", src, target]);
+  const child = new Deno.Command(argv[0], {
+    args: argv.slice(1),
     stdout: "null",
     stderr: "null",
   }).spawn();

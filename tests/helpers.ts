@@ -1,11 +1,18 @@
 /** Shared test helpers: running the tool as a real process, temp dirs, fixture paths. */
 import { fileURLToPath } from "node:url";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 
 /** Absolute path of tests/data. */
 export const DATA = fileURLToPath(new URL("./data/", import.meta.url));
-/** Absolute path of main.ts. */
-export const MAIN = fileURLToPath(new URL("../main.ts", import.meta.url));
+/** Absolute path of main.ts (run only through `toolArgv`). */
+const MAIN = fileURLToPath(new URL("../main.ts", import.meta.url));
+
+/**
+ * The binary under test, if any: `scripts/test.sh --binary PATH` sets ISAR_SSTATE_TEST_BINARY,
+ * and every run of the tool then runs `PATH ARGS` instead of `deno run main.ts ARGS`.
+ */
+const BINARY = Deno.env.get("ISAR_SSTATE_TEST_BINARY");
+export const TOOL_BINARY: string | undefined = BINARY ? resolve(BINARY) : undefined;
 
 /** What a run of the tool printed and returned. */
 export interface RunResult {
@@ -39,12 +46,17 @@ export async function runTool(
   return { code, stdout: dec.decode(stdout), stderr: dec.decode(stderr) };
 }
 
-/** The argv that runs `isar-sstate ARGS`, without root's file access rights if `restricted`. */
+/**
+ * The argv that runs `isar-sstate ARGS` (the binary under test, else main.ts from source), without
+ * root's file access rights if `restricted`. Every test that runs the tool runs it through this.
+ */
 export function toolArgv(args: string[], restricted = false): string[] {
-  const deno = [Deno.execPath(), "run", "-A", "--quiet", MAIN, ...args];
+  const tool = TOOL_BINARY
+    ? [TOOL_BINARY, ...args]
+    : [Deno.execPath(), "run", "-A", "--quiet", MAIN, ...args];
   return restricted && IS_ROOT
-    ? ["setpriv", "--bounding-set=-dac_override,-dac_read_search,-fowner", ...deno]
-    : deno;
+    ? ["setpriv", "--bounding-set=-dac_override,-dac_read_search,-fowner", ...tool]
+    : tool;
 }
 
 /** A fresh temporary directory, removed by the returned disposer. */

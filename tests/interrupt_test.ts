@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { fixtureCache, listFiles, MAIN, tempDir } from "./helpers.ts";
+import { fixtureCache, listFiles, tempDir, toolArgv } from "./helpers.ts";
 
 const HASH = "cd34" + "0".repeat(60);
 
@@ -24,8 +24,9 @@ async function largeCache(dir: string, count: number, size: number): Promise<str
 
 /** The tool as a child process whose stdout is read as it comes. */
 function spawnTool(args: string[]) {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--quiet", MAIN, ...args],
+  const argv = toolArgv(args);
+  const child = new Deno.Command(argv[0], {
+    args: argv.slice(1),
     stdout: "piped",
     stderr: "piped",
   }).spawn();

@@ -4,13 +4,13 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { fixtureCache, MAIN, runTool, tempDir } from "./helpers.ts";
+import { fixtureCache, runTool, tempDir, toolArgv } from "./helpers.ts";
 
 const quote = (s: string) => `'${s.replaceAll("'", `'\\''`)}'`;
 
 /** Runs the tool on a pseudo-terminal; returns what the terminal showed. */
 async function onTerminal(args: string[]): Promise<{ code: number; screen: string }> {
-  const command = [Deno.execPath(), "run", "-A", "--quiet", MAIN, ...args].map(quote).join(" ");
+  const command = toolArgv(args).map(quote).join(" ");
   const { code, stdout } = await new Deno.Command("script", {
     args: ["-qec", command, "/dev/null"],
     env: { NO_COLOR: "1" },

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { copyTree, fixtureCache, listFiles, MAIN, runTool, tempDir } from "./helpers.ts";
+import { copyTree, fixtureCache, listFiles, runTool, tempDir, toolArgv } from "./helpers.ts";
 
 const HASH = "ab12" + "0".repeat(60);
 const NAME = `sstate:hello:arm64-isar:2.10:r0:arm64:10:${HASH}_dpkg_build.tar.zst`;
@@ -142,8 +142,9 @@ Deno.test("upload: a reader polling the target never sees a partial archive", as
 Deno.test("upload: a reader that goes away (| head -1) does not stop or break the upload", async () => {
   await using dir = await tempDir();
   const target = join(dir.path, "remote");
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--quiet", MAIN, "upload", "-v", fixtureCache("head", "local"), target],
+  const argv = toolArgv(["upload", "-v", fixtureCache("head", "local"), target]);
+  const child = new Deno.Command(argv[0], {
+    args: argv.slice(1),
     stdout: "piped",
     stderr: "piped",
   }).spawn();

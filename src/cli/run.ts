@@ -1,6 +1,8 @@
 /** The command-line entry point: parse, dispatch, turn every error into one line and an exit code. */
 import denoConfig from "../../deno.json" with { type: "json" };
+import { onThreadFailure } from "../backends/threads.ts";
 import { redactText } from "../backends/url.ts";
+import { BUILD } from "./build_info.ts";
 import { parseArgs, type ParsedArgs } from "./args.ts";
 import { WrappedCommand } from "./child.ts";
 import { reportOf, UsageError } from "./errors.ts";
@@ -69,6 +71,7 @@ export async function runCli(argv: readonly string[], sink?: LineSink): Promise<
     sink,
     beforeWrite: () => progressLines.forEach((p) => p.hide()),
   });
+  using _threads = onThreadFailure((message) => out.warn(message));
   const notify = (message: string) => {
     out.flush();
     progressLines.forEach((p) => p.hide());
@@ -84,7 +87,7 @@ export async function runCli(argv: readonly string[], sink?: LineSink): Promise<
   );
   try {
     if (options.version) {
-      out.line(`isar-sstate ${VERSION}`);
+      out.line(`isar-sstate ${VERSION} (${BUILD})`);
       return 0;
     }
     if (options.help) {

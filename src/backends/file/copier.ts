@@ -4,6 +4,7 @@
  * every core. Where workers cannot start, the same step runs in-process.
  */
 import { placeFile } from "./place_file.ts";
+import { threadFailed } from "../threads.ts";
 import {
   JOB_CANCELLED,
   JOB_COMMITTED,
@@ -184,13 +185,13 @@ export class Copier {
         worker.onmessage = (e: MessageEvent<CopyReply>) => this.#finished(worker, e.data);
         worker.onerror = (e) => {
           e.preventDefault();
-          this.#fail();
+          this.#fail(e.message);
         };
         this.#workers.push(worker);
         for (let b = 0; b < BATCHES_PER_WORKER; b++) this.#idle.push(worker);
       }
-    } catch {
-      this.#fail();
+    } catch (err) {
+      this.#fail(err instanceof Error ? err.message : String(err));
     }
   }
 
@@ -236,8 +237,12 @@ export class Copier {
     this.#pump();
   }
 
-  /** A worker could not start or died: finish everything in-process from now on. */
-  #fail(): void {
+  /**
+   * A worker could not start or died (`reason`, reported; none when no threads were asked for):
+   * finish everything in-process from now on.
+   */
+  #fail(reason?: string): void {
+    if (reason !== undefined) threadFailed("copy threads", "copying", reason);
     this.#broken = true;
     this.close();
     const pending = [...this.#inFlight.values()].flatMap((b) => b.jobs);

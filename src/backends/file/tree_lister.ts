@@ -7,6 +7,7 @@
  */
 import { BackendError, type Entry, type FailureScope, type ListOptions } from "../backend.ts";
 import { letOthersRun } from "../event_loop.ts";
+import { threadFailed } from "../threads.ts";
 import { linksNote, walkTree } from "./tree_walk.ts";
 
 /** What the main thread asks the walk worker for. */
@@ -103,6 +104,8 @@ class WalkThread {
     this.#worker.onerror = (e) => {
       e.preventDefault();
       this.died = true;
+      // Before its first answer the walk falls back to the main thread (after it, it fails).
+      if (!this.answered) threadFailed("listing threads", "listing", e.message);
       this.#wake?.();
     };
     this.#worker.postMessage({ ...request, control: this.control });
