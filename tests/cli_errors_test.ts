@@ -148,15 +148,15 @@ const CASES: Case[] = [
     args: (d) => ["info", "--json", "--bogus", d],
     code: 2,
     stream: "stdout",
-    message: /^\{"error":"unrecognized arguments: --bogus","exit":2\}$/m,
+    message: /^\{"version":1,"error":"unrecognized arguments: --bogus","exit":2\}$/m,
   },
   {
     name: "a foreign option under --json is JSON on stdout too",
-    args: (d) => ["info", "--json", "--max-age", "1d", d],
+    args: (d) => ["info", "--json", "--dry-run", d],
     code: 2,
     stream: "stdout",
     message:
-      /^\{"error":"unrecognized arguments: --max-age \('info' does not take them\)","exit":2\}$/m,
+      /^\{"version":1,"error":"unrecognized arguments: --dry-run \('info' does not take them\)","exit":2\}$/m,
   },
   {
     name: "a target inside the source",

@@ -49,6 +49,7 @@ Deno.test("info --json on a missing target prints JSON, not a warning", async ()
   const r = await runTool(["info", "--json", join(dir.path, "nope")]);
   assert.equal(r.code, 0);
   assert.deepEqual(JSON.parse(r.stdout), {
+    version: 1,
     target: `file://${join(dir.path, "nope")}`,
     exists: false,
   });

@@ -190,12 +190,27 @@ Deno.test("lint: --lint-stamps needs a local target", async () => {
   }
 });
 
-Deno.test("lint: a missing target is a warning with exit code 0", async () => {
+Deno.test("lint: a missing target or stamps directory is one error line, exit 1", async () => {
   await using dir = await tempDir();
   const missing = join(dir.path, "nothing-here");
   const r = await runTool(["lint", `file://${missing}`]);
-  assert.equal(r.code, 0);
-  assert.equal(r.stdout, `WARNING: target file://${missing} does not exist. Nothing to analyze.\n`);
+  assert.equal(r.code, 1);
+  assert.equal(r.stdout, `ERROR: target file://${missing} does not exist: nothing to lint\n`);
+  // Isar's testsuite step: --exit-code does not turn a wrong path into a pass.
+  const stamps = await runTool(["lint", "--lint-stamps", "--exit-code", "0", missing]);
+  assert.equal(stamps.code, 1);
+  assert.equal(
+    stamps.stdout,
+    `ERROR: stamps directory file://${missing} does not exist: nothing to lint\n`,
+  );
+  const json = await runTool(["lint", "--json", missing]);
+  assert.equal(json.code, 1);
+  assert.deepEqual(JSON.parse(json.stdout), {
+    version: 1,
+    error: `target file://${missing} does not exist: nothing to lint`,
+    exit: 1,
+  });
+  assert.equal(json.stderr, `ERROR: target file://${missing} does not exist: nothing to lint\n`);
 });
 
 Deno.test("lint: bitbake 1.50 (pickle) signatures are linted too", async () => {

@@ -225,6 +225,12 @@ const _everyOptionalMethodListed: EveryOptionalMethodListed = true;
  */
 export type FailureScope = "transient" | "file" | "target";
 
+/** A proxy as failures name it: its URL (credentials redacted) and the variable that set it. */
+export interface ProxyName {
+  url: string;
+  variable: string;
+}
+
 /** A backend failure. */
 export class BackendError extends Error {
   readonly scope: FailureScope;
@@ -235,6 +241,8 @@ export class BackendError extends Error {
    * not help (unlike an outage); a target-wide failure.
    */
   readonly denied: boolean;
+  /** The failure is the proxy's (it cannot be reached, or refused): which one, not the target. */
+  readonly proxy?: ProxyName;
 
   constructor(
     message: string,
@@ -242,6 +250,7 @@ export class BackendError extends Error {
     options?: ErrorOptions & {
       code?: string;
       denied?: boolean;
+      proxy?: ProxyName;
     },
   ) {
     super(message, options);
@@ -249,6 +258,7 @@ export class BackendError extends Error {
     this.scope = scope;
     this.code = options?.code;
     this.denied = options?.denied ?? false;
+    this.proxy = options?.proxy;
   }
 
   /** Worth another attempt. */

@@ -1,13 +1,17 @@
-/** Sizes as the tool prints them. */
+/**
+ * Sizes as the tool prints them, in one unit system: the Python tool's, whose "GB" is 1024³
+ * bytes. Its lines keep their `N.NN GB`; other sizes use the same 1024-based units, labelled the
+ * same way (B, KB, MB, GB, TB).
+ */
 
-/** Total size in the reference tool's unit: GiB with two decimals. */
+/** Total size in the reference tool's unit: GB (1024³ bytes) with two decimals. */
 export function formatGb(bytes: number): string {
   return (bytes / 1024 / 1024 / 1024).toFixed(2);
 }
 
-/** Human-readable byte count (B, KiB, MiB, …). */
+/** Human-readable byte count in 1024-based units labelled as the reference's GB (B, KB, MB, …). */
 export function formatBytes(bytes: number): string {
-  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
+  const units = ["B", "KB", "MB", "GB", "TB"];
   let value = bytes;
   let unit = 0;
   while (value >= 1024 && unit < units.length - 1) {

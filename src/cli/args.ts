@@ -22,7 +22,8 @@ export interface ParsedArgs {
   given: Map<string, string>;
 }
 
-type Kind = "flag" | "string" | "int" | "choice";
+/** `list`: a string option that may be given several times (each value is kept). */
+type Kind = "flag" | "string" | "int" | "choice" | "list";
 
 interface OptionSpec {
   long: string;
@@ -66,6 +67,8 @@ export const OPTION_SPECS: readonly OptionSpec[] = [
   { long: "settle", key: "settle", kind: "int", metavar: "MS" },
   { long: "rescan-interval", key: "rescanInterval", kind: "int", metavar: "S" },
   { long: "index-file", key: "indexFile", kind: "string", metavar: "PATH" },
+  { long: "task", key: "tasks", kind: "list", metavar: "TASK" },
+  { long: "recipe", key: "recipe", kind: "string", metavar: "PN" },
 ];
 
 function findLong(name: string): OptionSpec {
@@ -93,6 +96,8 @@ function setValue(options: Options, spec: OptionSpec, raw: string, shown: string
       throw new UsageError(`argument ${shown}: invalid choice: '${raw}' (choose from ${list})`);
     }
     record[spec.key] = raw;
+  } else if (spec.kind === "list") {
+    (record[spec.key] as string[]).push(raw);
   } else {
     record[spec.key] = raw;
   }

@@ -1,20 +1,32 @@
 /** The build `watch` runs while it watches (`-- COMMAND ARGS...`), e.g. `bitbake my-image`. */
 import { type ChildCommand, CommandError } from "../commands/command.ts";
 
-/** A command run as a child process, sharing the terminal and the standard streams. */
+/**
+ * A command run as a child process, sharing the terminal and the standard streams; given
+ * `stdout` (under `--json`, whose stdout carries only JSON), what it writes to its stdout is
+ * handed there instead.
+ */
 export class WrappedCommand implements ChildCommand {
-  private constructor(readonly argv: readonly string[], readonly child: Deno.ChildProcess) {}
+  private constructor(
+    readonly argv: readonly string[],
+    readonly child: Deno.ChildProcess,
+    readonly copied: Promise<void>,
+  ) {}
 
   /** Starts `argv`; a command that cannot start is an error with the shell's exit code. */
-  static start(argv: readonly string[]): WrappedCommand {
+  static start(
+    argv: readonly string[],
+    stdout?: (data: Uint8Array) => void,
+  ): WrappedCommand {
     try {
       const child = new Deno.Command(argv[0], {
         args: argv.slice(1),
         stdin: "inherit",
-        stdout: "inherit",
+        stdout: stdout ? "piped" : "inherit",
         stderr: "inherit",
       }).spawn();
-      return new WrappedCommand(argv, child);
+      const copied = stdout ? passOn(child.stdout, stdout) : Promise.resolve();
+      return new WrappedCommand(argv, child, copied);
     } catch (err) {
       const notFound = err instanceof Deno.errors.NotFound;
       const reason = notFound ? "command not found" : (err as Error).message.split("\n")[0];
@@ -28,9 +40,14 @@ export class WrappedCommand implements ChildCommand {
       .join(" ");
   }
 
-  /** Resolves with the exit code (128 + the signal number when a signal ended it). */
+  /**
+   * Resolves with the exit code (128 + the signal number when a signal ended it), once what it
+   * wrote to its stdout is passed on.
+   */
   async exitCode(): Promise<number> {
-    return (await this.child.status).code;
+    const { code } = await this.child.status;
+    await this.copied;
+    return code;
   }
 
   /**
@@ -46,4 +63,12 @@ export class WrappedCommand implements ChildCommand {
       // it has ended already
     }
   }
+}
+
+/** Hands a stream's chunks to `to` as they come, until it ends (the command closed it). */
+async function passOn(
+  stream: ReadableStream<Uint8Array>,
+  to: (data: Uint8Array) => void,
+): Promise<void> {
+  for await (const chunk of stream) to(chunk);
 }

@@ -2,6 +2,8 @@
 import { OPTION_SPECS } from "./args.ts";
 import type { Command } from "../commands/command.ts";
 import type { CommandEntry } from "../commands/registry.ts";
+import { REFERENCE_OPTIONS } from "../commands/options.ts";
+import { ALWAYS_ALLOWED, ignoredOptions } from "./option_check.ts";
 
 /** One line of help per option (long name → text). */
 const OPTION_HELP: Record<string, string> = {
@@ -34,11 +36,8 @@ const OPTION_HELP: Record<string, string> = {
     "$XDG_CACHE_HOME/isar-sstate/; '' for none)",
 };
 
-/** Options every command takes. */
-export const ALWAYS_ALLOWED = ["help", "debug"];
-
 /** Options the overview describes; each command's page lists the ones it takes. */
-const GLOBAL_OPTIONS = ["help", "version", "debug"];
+const GLOBAL_OPTIONS = ["help", "version", "quiet", "debug"];
 
 function optionLine(long: string, text = OPTION_HELP[long]): string {
   const spec = OPTION_SPECS.find((s) => s.long === long)!;
@@ -78,12 +77,29 @@ export function globalHelp(commands: readonly CommandEntry[], version: string): 
     "options of every command:",
     ...GLOBAL_OPTIONS.map((o) => optionLine(o)),
     "",
-    "Options may come before or after the positional arguments.",
+    wrap(
+      "Options may come before or after the positional arguments. Every command accepts every " +
+        `option of the Python isar-sstate (${
+          REFERENCE_OPTIONS.filter((o) => o !== "help").map((o) => `--${o}`).join(", ")
+        }), as that tool does, so that one option set can be passed to all commands; where ` +
+        "one has no effect, a warning says so.",
+      92,
+      "",
+    ),
     "Run 'isar-sstate COMMAND --help' for a command's options and examples.",
     "",
     "exit codes: 0 success, 1 failure or invalid input, 2 command-line syntax error",
     "            (lint: the number of issues found, see 'isar-sstate lint --help')",
   ].join("\n");
+}
+
+/** The note on the Python tool's options that the command accepts without effect, if any. */
+function ignoredLines(command: Command): string[] {
+  if (ignoredOptions(command).length === 0) return [];
+  const text = "The Python isar-sstate's other options are accepted too (one option set may be " +
+    "passed to every command); they have no effect here, and a warning says so. See " +
+    "'isar-sstate --help'.";
+  return ["", wrap(text)];
 }
 
 /** The page printed by `isar-sstate COMMAND --help`. */
@@ -96,6 +112,7 @@ export function commandHelp(command: Command): string {
     "options:",
     ...command.options.map((o) => optionLine(o, command.optionHelp?.[o])),
     ...ALWAYS_ALLOWED.map((o) => optionLine(o)),
+    ...ignoredLines(command),
     "",
     "examples:",
     ...command.examples.map((e) => `  ${e}`),

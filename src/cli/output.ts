@@ -117,6 +117,13 @@ export class Output {
     this.#write(this.#diagnostics, stripAnsi(text) + "\n");
   }
 
+  /** Bytes of another program, written as they are to the diagnostics sink (stderr). */
+  passThrough(data: Uint8Array): void {
+    this.flush();
+    this.beforeWrite?.();
+    this.#write(this.#diagnostics, data);
+  }
+
   /**
    * Writes everything buffered so far. Once the reader has gone (`| head`), output is dropped
    * and the work goes on: an upload or clean is never left half done because nobody reads.
@@ -134,9 +141,9 @@ export class Output {
     this.#write(this.#sink, text);
   }
 
-  #write(sink: LineSink, text: string): void {
+  #write(sink: LineSink, text: string | Uint8Array): void {
     if (this.#readerGone && sink === this.#sink) return;
-    const data = encoder.encode(text);
+    const data = typeof text === "string" ? encoder.encode(text) : text;
     try {
       let offset = 0;
       while (offset < data.length) offset += sink.writeSync(data.subarray(offset));

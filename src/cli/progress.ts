@@ -27,8 +27,12 @@ export function doneFraction(
   return (byFiles + bytes / totalBytes) / 2;
 }
 
-/** Progress of work of a known (or growing) size, redrawn at most 10 times a second. */
+/**
+ * Progress of work of a known (or growing) size, redrawn at most 10 times a second; until the
+ * size is known, a count of what was done.
+ */
 export class Progress implements ProgressDisplay {
+  #known = false;
   #totalFiles = 0;
   #totalBytes = 0;
   #doneFiles = 0;
@@ -39,12 +43,18 @@ export class Progress implements ProgressDisplay {
   #visible = false;
   #cleared = false;
 
-  constructor(readonly label: string, readonly enabled: boolean) {}
+  constructor(public label: string, readonly enabled: boolean) {}
+
+  phase(label: string): void {
+    this.label = label;
+    this.draw(true);
+  }
 
   total(files: number, bytes = 0): void {
+    this.#known = true;
     this.#totalFiles = files;
     this.#totalBytes = bytes;
-    this.draw();
+    this.draw(true);
   }
 
   advance(bytes = 0, failed = false): void {
@@ -61,6 +71,7 @@ export class Progress implements ProgressDisplay {
     if (!force && now - this.#lastDraw < 100) return;
     this.#lastDraw = now;
     const elapsed = Math.max((now - this.#start) / 1000, 0.001);
+    if (!this.#known) return this.#write(this.#countLine(elapsed));
     const files = Math.max(this.#totalFiles, this.#doneFiles);
     const fraction = doneFraction(this.#doneFiles, files, this.#doneBytes, this.#totalBytes);
     const eta = fraction > 0 ? elapsed * (1 - fraction) / fraction : Infinity;
@@ -74,6 +85,20 @@ export class Progress implements ProgressDisplay {
       : "";
     const line = `${this.label} [${bar}] ${Math.floor(fraction * 100)}% ` +
       `${this.#doneFiles}/${files}${failed}${bytes}, ETA ${formatDuration(eta)}`;
+    this.#write(line);
+  }
+
+  /** While the totals are unknown: what was done so far, and how fast. */
+  #countLine(elapsed: number): string {
+    const failed = this.#failed ? `, ${this.#failed} failed` : "";
+    const bytes = this.#doneBytes > 0
+      ? `, ${formatBytes(this.#doneBytes)}, ${formatBytes(this.#doneBytes / elapsed)}/s`
+      : "";
+    return `${this.label}... ${this.#doneFiles} done${failed}${bytes}, ` +
+      `${formatDuration(elapsed)}`;
+  }
+
+  #write(line: string): void {
     Deno.stderr.writeSync(encoder.encode(`\r\x1b[2K${line}`));
     this.#visible = true;
   }

@@ -6,12 +6,13 @@ import { BUILD } from "./build_info.ts";
 import { parseArgs, type ParsedArgs } from "./args.ts";
 import { WrappedCommand } from "./child.ts";
 import { reportOf, UsageError } from "./errors.ts";
-import { ALWAYS_ALLOWED, commandHelp, globalHelp } from "./help.ts";
+import { commandHelp, globalHelp } from "./help.ts";
+import { checkOptions } from "./option_check.ts";
 import { type LineSink, Output, useColor } from "./output.ts";
 import { Progress, StatusLine } from "./progress.ts";
 import { inForegroundGroup, listenForInterrupts } from "./signals.ts";
 import { COMMANDS, findCommand } from "../commands/registry.ts";
-import type { Command } from "../commands/command.ts";
+import { jsonDocument } from "../commands/json_doc.ts";
 
 /** The tool's version, from deno.json. */
 export const VERSION: string = denoConfig.version;
@@ -20,7 +21,7 @@ const USAGE = "usage: isar-sstate COMMAND [SOURCE] TARGET [options]";
 
 /** The JSON object that stands for an error under `--json` (URLs in it redacted). */
 function jsonError(message: string, exit: number): string {
-  return JSON.stringify({ error: redactText(message), exit });
+  return JSON.stringify(jsonDocument({ error: redactText(message), exit }));
 }
 
 /** Prints a syntax error, which may quote arguments (URLs in them redacted). */
@@ -29,20 +30,6 @@ function printUsageError(err: UsageError): void {
   console.error(
     `${USAGE}\nisar-sstate: error: ${redactText(err.message)}\nTry '${hint}' for more information.`,
   );
-}
-
-/** Options given that the command does not take are syntax errors, as in argparse. */
-function checkOptions(args: ParsedArgs, command: Command): void {
-  const foreign = [...args.given].filter(([o]) =>
-    !command.options.includes(o) && !ALWAYS_ALLOWED.includes(o)
-  );
-  if (foreign.length > 0) {
-    const list = foreign.map(([, shown]) => shown).join(", ");
-    throw new UsageError(
-      `unrecognized arguments: ${list} ('${command.name}' does not take them)`,
-      command.name,
-    );
-  }
 }
 
 /** Runs the tool with `argv`; returns the exit code. */
@@ -85,6 +72,7 @@ export async function runCli(argv: readonly string[], sink?: LineSink): Promise<
       notify("the work in progress did not stop in time: exiting anyway (clean removes leftovers)");
     },
   );
+  let stopCompleted = false;
   try {
     if (options.version) {
       out.line(`isar-sstate ${VERSION} (${BUILD})`);
@@ -98,10 +86,11 @@ export async function runCli(argv: readonly string[], sink?: LineSink): Promise<
       throw new UsageError("the following arguments are required: command, target");
     }
     if (!command) throw new UsageError(`'${args.command}' is not available in this version`);
-    checkOptions(args, command);
+    const ignored = checkOptions(args.given, command);
     if (args.target === undefined) {
       throw new UsageError("the following arguments are required: target", args.command);
     }
+    if (ignored) out.warn(ignored);
     const code = await command.run({
       command: command.name,
       source: args.source,
@@ -116,6 +105,7 @@ export async function runCli(argv: readonly string[], sink?: LineSink): Promise<
       stop: interruption.stop,
       abort: interruption.abort,
       signalExitCode: () => interruption.exitCode,
+      stopCompleted: () => void (stopCompleted = true),
       status: () => {
         const line = new StatusLine(interactive && !options.json);
         progressLines.add(line);
@@ -125,9 +115,9 @@ export async function runCli(argv: readonly string[], sink?: LineSink): Promise<
         interruption.onSignal((signal, count) =>
           listener(signal, signal === "SIGINT" && inForegroundGroup(), count)
         ),
-      startChild: (argv) => WrappedCommand.start(argv),
+      startChild: (argv, stdout) => WrappedCommand.start(argv, stdout),
     });
-    return interruption.exitCode ?? code;
+    return stopCompleted ? code : interruption.exitCode ?? code;
   } catch (err) {
     if (err instanceof UsageError) {
       if (options.json && !options.help) out.line(jsonError(err.message, 2));

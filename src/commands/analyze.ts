@@ -4,10 +4,13 @@ import { type Artifact, artifactKind } from "../cache/artifact.ts";
 import { type ArtifactFilter, makeFilter } from "../cache/filter.ts";
 import { listArtifacts } from "../cache/listing.ts";
 import { LocalCache } from "../cache/local_cache.ts";
-import { compareSigfiles } from "../siginfo/compare.ts";
-import { indentEntries, recursiveCompare, SiginfoIndex } from "../siginfo/lookup.ts";
+import { ISAR_KEY_TASKS, taskMatcher, taskPatterns, YOCTO_SSTATE_TASKS } from "../cache/tasks.ts";
+import { compareFindings } from "../siginfo/compare.ts";
+import type { Finding } from "../siginfo/changes.ts";
+import { recursiveCompare, SiginfoIndex } from "../siginfo/lookup.ts";
 import { SiginfoError } from "../siginfo/read.ts";
 import { Limiter } from "../sync/limiter.ts";
+import { itemJson, type ItemResult, type Match, printItem } from "./analyze_report.ts";
 import {
   type Command,
   CommandError,
@@ -17,30 +20,7 @@ import {
   type Printer,
   requireSourceAndTarget,
 } from "./command.ts";
-
-/** Tasks whose artifacts are worth a report: packages, root filesystems, bootstraps. */
-const KEY_TASKS: ReadonlySet<string> = new Set(["dpkg_build", "rootfs_install", "bootstrap"]);
-
-type Status = "hit" | "miss" | "no-match" | "error";
-
-/** One comparison of the local item with a remote signature of the same arch, PN and task. */
-interface Match {
-  hash: string;
-  /** compareSigfiles entries, hashes shortened. */
-  entries: string[];
-  error?: string;
-}
-
-interface ItemResult {
-  item: Artifact;
-  status: Status;
-  /** The remote has the item's siginfo but not its archive. */
-  siginfoOnly: boolean;
-  /** Hashes of the potential remote matches. */
-  candidates: string[];
-  matches: Match[];
-  error?: string;
-}
+import { jsonDocument } from "./json_doc.ts";
 
 /** What every item's analysis shares. */
 interface Analysis {
@@ -50,20 +30,10 @@ interface Analysis {
   /** Remote siginfo hashes by `arch pn task`, sorted. */
   remoteByTask: ReadonlyMap<string, string[]>;
   color: boolean;
-  recurse: (key: string, hashA: string, hashB: string) => Promise<string[]>;
+  recurse: (key: string, hashA: string, hashB: string) => Promise<Finding[]>;
 }
 
 const taskKey = (a: Artifact) => `${a.arch}\0${a.pn}\0${a.task}`;
-
-/**
- * The reference shortens 64-char hashes to 8 for readability; our error lines keep them, as they
- * name files.
- */
-function shortenHashes(entry: string): string {
-  return entry.split("\n").map((line) =>
-    /^\s*ERROR: /.test(line) ? line : line.replace(/([0-9a-f]{8})[0-9a-f]{56}/g, "$1")
-  ).join("\n");
-}
 
 function compareItems(a: Artifact, b: Artifact): number {
   for (const field of ["arch", "pn", "task", "path"] as const) {
@@ -72,13 +42,41 @@ function compareItems(a: Artifact, b: Artifact): number {
   return 0;
 }
 
-/** Local siginfo files of key tasks that pass the filter, sorted, one per hash. */
-function localItems(artifacts: readonly Artifact[], filter: ArtifactFilter): Artifact[] {
+/** Local siginfo files of the tasks checked that pass the filter, sorted, one per hash. */
+function localItems(
+  artifacts: readonly Artifact[],
+  checked: (task: string) => boolean,
+  filter: ArtifactFilter,
+): Artifact[] {
   const seen = new Set<string>();
   return artifacts
-    .filter((a) => artifactKind(a.suffix) === "siginfo" && KEY_TASKS.has(a.task) && filter(a))
+    .filter((a) => artifactKind(a.suffix) === "siginfo" && checked(a.task) && filter(a))
     .sort(compareItems)
     .filter((a) => !seen.has(a.hash) && seen.add(a.hash));
+}
+
+/**
+ * Says that no local signature is of the tasks checked, naming the tasks the source has (of
+ * the recipes the filter selects), so that a Yocto user learns to name them with --task.
+ */
+function warnNothingChecked(
+  out: Printer,
+  artifacts: readonly Artifact[],
+  filter: ArtifactFilter,
+  tasks: readonly string[],
+  shown: string,
+): void {
+  const present = [
+    ...new Set(
+      artifacts.filter((a) => artifactKind(a.suffix) === "siginfo" && filter(a)).map((a) => a.task),
+    ),
+  ].sort();
+  const has = present.length === 0
+    ? "it has no signatures at all"
+    : `it has signatures of: ${present.slice(0, 12).join(", ")}${
+      present.length > 12 ? ", …" : ""
+    }; name the tasks to check with --task`;
+  out.warn(`no local signatures of the tasks ${tasks.join(", ")} in ${shown}: ${has}`);
 }
 
 function groupByTask(artifacts: readonly Artifact[]): Map<string, string[]> {
@@ -116,85 +114,52 @@ async function analyzeItem(item: Artifact, an: Analysis): Promise<ItemResult> {
   result.matches = await Promise.all(result.candidates.map(async (hash): Promise<Match> => {
     try {
       const remote = await an.remote.get(hash)!;
-      const entries = await compareSigfiles(remote, local, {
+      const findings = await compareFindings(remote, local, {
         color: an.color,
         recurse: an.recurse,
       });
-      return { hash, entries: entries.map(shortenHashes) };
+      return { hash, findings };
     } catch (err) {
       const path = an.remote.find(hash)!.path;
-      return { hash, entries: [], error: failure(err, `cannot compare with ${path}`) };
+      return { hash, findings: [], error: failure(err, `cannot compare with ${path}`) };
     }
   }));
   return { ...result, status: "miss" };
 }
 
-function printItem(out: Printer, r: ItemResult): void {
-  const { arch, pn, task, hash } = r.item;
-  out.line(
-    `\x1b[1;33m==== checking local item ${arch}:${pn}:${task} (${hash.slice(0, 8)}) ====\x1b[0m`,
-  );
-  if (r.status === "hit") {
-    out.line(" -> found hit in remote cache");
-    return;
-  }
-  if (r.siginfoOnly) out.line(" -> the remote has this item's siginfo, but not its archive");
-  const n = r.candidates.length;
-  out.line(
-    n === 0
-      ? " -> found no hit, and no potential remote matches"
-      : ` -> found no hit, but ${n} potential remote matches`,
-  );
-  if (r.error) out.error(r.error);
-  for (const m of r.matches) {
-    out.line(`\x1b[0;33m**** comparing to ${m.hash.slice(0, 8)} ****\x1b[0m`);
-    if (m.error) out.error(m.error);
-    for (const entry of m.entries) out.line(entry);
-  }
-}
-
-function itemJson(r: ItemResult) {
-  const { arch, pn, task, hash } = r.item;
-  return {
-    arch,
-    pn,
-    task,
-    hash,
-    status: r.status,
-    matches: r.matches.map((m) => ({
-      hash: m.hash,
-      differences: indentEntries(m.entries, ""),
-      ...(m.error ? { error: m.error } : {}),
-    })),
-    ...(r.error ? { error: r.error } : {}),
-  };
-}
-
 export const analyze: Command = {
   name: "analyze",
   positionals: "SOURCE TARGET",
-  options: ["verbose", "json", "filter", "arch", "jobs", "color", "s3-endpoint", "s3-path-style"],
+  options: ["json", "filter", "arch", "task", "jobs", "color", "s3-endpoint", "s3-path-style"],
   optionHelp: {
-    verbose: "accepted as the Python tool accepts it; analyze prints every item either way",
     jobs: "signature files read at once (default 8)",
-    json: "print each item's status and differences as JSON",
+    json: "print each item's status and differences (as text and as records) as JSON",
+    task: "check the signatures of this task (fnmatch pattern; repeatable, or comma-separated; " +
+      `default: ${ISAR_KEY_TASKS.join(", ")})`,
   },
   description:
-    "For every siginfo of a key task (dpkg_build, rootfs_install, bootstrap) in SOURCE (a local " +
-    "SSTATE_DIR), checks whether TARGET has that item. If not, its signature is compared with " +
+    "For every siginfo of a task checked in SOURCE (a local SSTATE_DIR), checks whether TARGET " +
+    "has that item. If not, its signature is compared with " +
     "every remote signature of the same arch, PN and task, in bitbake-diffsigs wording, following " +
     "changed dependencies recursively (indented by four spaces per level; hashes shortened to " +
-    "8 characters). Differences from the reference isar-sstate: a hit needs the remote archive, " +
+    "8 characters). The tasks checked are Isar's key tasks (" + ISAR_KEY_TASKS.join(", ") +
+    ": packages, root filesystems, bootstraps) unless --task names others: Isar also caches " +
+    "e.g. copy_boot_files and deploy, Yocto caches " + YOCTO_SSTATE_TASKS.join(", ") +
+    " (e.g. --task populate_sysroot --task 'package_write_*'). " +
+    "Differences from the reference isar-sstate: a hit needs the remote archive, " +
     "not just its siginfo; an unreadable or corrupt siginfo is reported in one line naming the " +
     "file and the analysis goes on; items, remote matches and (where bitbake 1.50 follows them " +
     "in Python set order) changed dependencies come in sorted order, so the output is the same " +
     "on every run; a dependency whose remote hash is only in the local cache is compared too; " +
-    "each signature is downloaded once, JOBS at a time; --arch selects local items by arch. " +
+    "each signature is downloaded once, JOBS at a time; --arch selects local items by arch; " +
+    "a SOURCE without signatures of the tasks checked is a warning that names the tasks it has. " +
     "A missing SOURCE or TARGET is an error (exit 1). --json prints per local item its status " +
-    "(hit, miss, no-match, error) and the differences to each match as plain lines.",
+    "(hit, miss, no-match, error) and, per remote match, the differences as lines and as " +
+    "records (docs/json.md).",
   examples: [
     "isar-sstate analyze build/sstate-cache file:///mnt/sstate",
     "isar-sstate analyze --filter 'linux-' --arch arm64 build/sstate-cache /mnt/sstate",
+    "isar-sstate analyze --task populate_sysroot --task 'package_write_*' sstate-cache /mnt/sstate",
     "isar-sstate analyze --color never build/sstate-cache /mnt/sstate | less",
     "isar-sstate analyze --json build/sstate-cache /mnt/sstate",
   ],
@@ -205,6 +170,9 @@ export const analyze: Command = {
     const source = localPathOf(given, "source");
     const jobs = jobsOf(options);
     const filter = makeFilter(options.filter, options.arch);
+    const tasks = options.tasks.length > 0 ? taskPatterns(options.tasks) : [...ISAR_KEY_TASKS];
+    if (tasks.length === 0) throw new CommandError("--task names no task");
+    const checked = taskMatcher(tasks);
     const sourceCache = new LocalCache(source.path, source.shown);
     const target = await openCache(location, options, out);
     try {
@@ -243,11 +211,13 @@ export const analyze: Command = {
             } for job ${key}`,
           ],
           color,
-          indent: "    ",
         }),
       };
 
-      const items = localItems(localList.artifacts, filter);
+      const items = localItems(localList.artifacts, checked, filter);
+      if (items.length === 0) {
+        warnNothingChecked(out, localList.artifacts, filter, tasks, source.shown);
+      }
       const progress = ctx.progress("analyzing");
       progress.total(items.length);
       const analyzeOne = async (item: Artifact): Promise<ItemResult> => {
@@ -284,7 +254,12 @@ export const analyze: Command = {
       while (running.length > 0) await report();
       progress.clear();
       if (options.json) {
-        const json = { source: source.shown, target: target.displayUrl, items: done.map(itemJson) };
+        const json = jsonDocument({
+          source: source.shown,
+          target: target.displayUrl,
+          tasks,
+          items: done.map(itemJson),
+        });
         out.line(JSON.stringify(json, null, 2));
       }
       if (done.length < items.length) {

@@ -77,7 +77,6 @@ export const clean: Command = {
   positionals: "TARGET",
   options: [
     "verbose",
-    "quiet",
     "dry-run",
     "jobs",
     "max-age",

@@ -25,10 +25,20 @@ export interface Printer {
   detail(text: string): void;
   /** Writes what is buffered now. */
   flush(): void;
+  /**
+   * Bytes another program wrote (a wrapped build's stdout under --json), written as they are
+   * where diagnostics go (stderr), after the lines buffered so far.
+   */
+  passThrough(data: Uint8Array): void;
 }
 
-/** A live progress line for long work (a no-op where nobody watches a terminal). */
+/**
+ * A live progress line for long work (a no-op where nobody watches a terminal). Until the totals
+ * are known it shows what was done so far, without a share or an ETA.
+ */
 export interface ProgressDisplay {
+  /** Starts another phase of the work under `label` (e.g. `listing`, then `copying`). */
+  phase(label: string): void;
   /** Sets (or raises) the totals once they are known. */
   total(files: number, bytes?: number): void;
   /** Counts one finished item. */
@@ -72,6 +82,11 @@ export interface CommandContext {
   abort: AbortSignal;
   /** The exit code the signals received so far imply (130 SIGINT, 143 SIGTERM), if any. */
   signalExitCode(): number | undefined;
+  /**
+   * Tells that the signals received asked for the end the command reached, with all its work
+   * done (a daemon's stop): its own exit code stands instead of 130/143.
+   */
+  stopCompleted(): void;
   /** A status line (for commands that run until stopped). */
   status(): StatusDisplay;
   /**
@@ -83,10 +98,11 @@ export interface CommandContext {
     listener: (signal: "SIGINT" | "SIGTERM", fromTerminal: boolean, count: number) => void,
   ): void;
   /**
-   * Starts `argv` as a child process sharing the terminal and the standard streams; a command
-   * that cannot start is a CommandError with the shell's exit code (127, 126).
+   * Starts `argv` as a child process sharing the terminal and the standard streams (given
+   * `stdout`, what it writes to its stdout is handed there instead); a command that cannot start
+   * is a CommandError with the shell's exit code (127, 126).
    */
-  startChild(argv: readonly string[]): ChildCommand;
+  startChild(argv: readonly string[], stdout?: (data: Uint8Array) => void): ChildCommand;
 }
 
 /** A subcommand: its help and its implementation, returning the exit code. */

@@ -5,6 +5,7 @@ import { makeFilter } from "../cache/filter.ts";
 import { listArtifacts } from "../cache/listing.ts";
 import { formatBytes, formatGb } from "../cache/units.ts";
 import { type Command, openCache, type Printer, requireTargetOnly } from "./command.ts";
+import { JSON_VERSION, jsonDocument } from "./json_doc.ts";
 
 /** The task whose artifacts make a recipe a package, a rootfs or a bootstrap. */
 const KEY_TASKS = { deb: "dpkg_build", rootfs: "rootfs_install", bootstrap: "bootstrap" } as const;
@@ -45,6 +46,7 @@ export function infoJson(
   }
   const iso = (t: number) => new Date(t).toISOString();
   return {
+    version: JSON_VERSION,
     target: displayUrl,
     exists: true,
     files: artifacts.length,
@@ -99,7 +101,7 @@ function printDetails(out: Printer, artifacts: readonly Artifact[]): void {
 export const info: Command = {
   name: "info",
   positionals: "TARGET",
-  options: ["verbose", "quiet", "json", "filter", "arch", "s3-endpoint", "s3-path-style"],
+  options: ["verbose", "json", "filter", "arch", "s3-endpoint", "s3-path-style"],
   optionHelp: {
     verbose: "also list the archs, and per recipe the archives of its key task",
     json: "print counts and bytes per arch, task, suffix and kind as JSON",
@@ -124,8 +126,9 @@ export const info: Command = {
     const target = await openCache(location, options, out);
     try {
       if (!(await target.exists({ signal: ctx.abort }))) {
-        if (options.json) out.line(JSON.stringify({ target: target.displayUrl, exists: false }));
-        else out.warn(`cannot access target ${target.displayUrl}. No info to show.`);
+        if (options.json) {
+          out.line(JSON.stringify(jsonDocument({ target: target.displayUrl, exists: false })));
+        } else out.warn(`cannot access target ${target.displayUrl}. No info to show.`);
         return 0;
       }
       out.info(`scanning ${target.displayUrl}`);

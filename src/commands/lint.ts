@@ -5,6 +5,7 @@ import { artifactKind } from "../cache/artifact.ts";
 import { type ArtifactFilter, makeFilter } from "../cache/filter.ts";
 import { listArtifacts } from "../cache/listing.ts";
 import { parseStampName } from "../cache/stamps.ts";
+import { fnmatchToRegExp } from "../cache/tasks.ts";
 import { parseSiginfo, type SigInfo, SiginfoError } from "../siginfo/read.ts";
 import { Limiter } from "../sync/limiter.ts";
 import {
@@ -16,7 +17,10 @@ import {
   type Printer,
   requireTargetOnly,
 } from "./command.ts";
+import { jsonDocument } from "./json_doc.ts";
 import type { Options } from "./options.ts";
+
+export { fnmatchToRegExp };
 
 /** A signature file to lint, with the fields its name gives. */
 interface SignatureRef {
@@ -99,33 +103,6 @@ export function formatFinding(f: Finding): string {
     ? `SRC_URI entry "${f.srcUriEntry}"`
     : `${f.variable} = "${f.value}"`;
   return `${LABELS[f.kind]}${what}${RESET}`;
-}
-
-/** The end of a `[…]` set starting at `start` in an fnmatch pattern, or -1 if it is unclosed. */
-function setEnd(pattern: string, start: number): number {
-  let i = start + 1;
-  if (pattern[i] === "!") i++;
-  if (pattern[i] === "]") i++;
-  return pattern.indexOf("]", i);
-}
-
-/** Translates a Python `fnmatch` pattern (`*`, `?`, `[seq]`, `[!seq]`) to an anchored regex. */
-export function fnmatchToRegExp(pattern: string): RegExp {
-  let re = "";
-  for (let i = 0; i < pattern.length; i++) {
-    const c = pattern[i];
-    const end = c === "[" ? setEnd(pattern, i) : -1;
-    if (c === "*") re += "[^]*";
-    else if (c === "?") re += "[^]";
-    else if (end >= 0) {
-      const body = pattern.slice(i + 1, end);
-      const negated = body.startsWith("!");
-      const members = (negated ? body.slice(1) : body).replace(/[\\\]\[^]/g, "\\$&");
-      re += `[${negated ? "^" : ""}${members}]`;
-      i = end;
-    } else re += c.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
-  }
-  return new RegExp(`^${re}$`);
 }
 
 /** The task patterns of `--excluded-tasks` (comma-separated). */
@@ -265,7 +242,8 @@ export const lint: Command = {
     "Variables in the signature's ignore lists and PP are skipped, and so are tasks matching " +
     "--excluded-tasks (fnmatch patterns; --pedantic checks them too). Signatures with the same " +
     "hash are checked once. The exit code is the number of build-dir and sources-dir issues, at " +
-    "most 255 (so that it never wraps to 0), or N with --exit-code N. " +
+    "most 255 (so that it never wraps to 0), or N with --exit-code N. A missing TARGET or " +
+    "stamps directory is an error (exit 1), so that a lint step with a wrong path fails. " +
     "Unlike the reference tool, this also reads bitbake 1.x (pickle) signatures, reports " +
     "unreadable signature files as warnings (and counts them in the summary) instead of " +
     "skipping them silently, reads signatures in parallel (--jobs) and prints them sorted by " +
@@ -294,9 +272,9 @@ export const lint: Command = {
     let sigs: SignatureRef[];
     try {
       if (!(await target.exists({ signal: ctx.abort }))) {
-        if (options.json) out.line(JSON.stringify({ target: target.displayUrl, exists: false }));
-        else out.warn(`target ${target.displayUrl} does not exist. Nothing to analyze.`);
-        return 0;
+        // The Python tool warns and exits 0: a CI lint step with a wrong path would pass.
+        const what = options.lintStamps ? "stamps directory" : "target";
+        throw new CommandError(`${what} ${target.displayUrl} does not exist: nothing to lint`);
       }
       const onWarning = (message: string) => out.warn(message);
       sigs = await listSignatures(target, options.lintStamps, filter, {
@@ -327,7 +305,14 @@ export const lint: Command = {
 
     const hits = counts["sources-dir"] + counts["build-dir"];
     if (options.json) {
-      out.line(JSON.stringify({ scanned: sigs.length, issues, counts, unreadable }, null, 2));
+      const json = jsonDocument({
+        target: target.displayUrl,
+        scanned: sigs.length,
+        issues,
+        counts,
+        unreadable,
+      });
+      out.line(JSON.stringify(json, null, 2));
     } else {
       const scanned = `scanned ${sigs.length} signatures` +
         (unreadable.length > 0 ? `, ${unreadable.length} unreadable` : "");

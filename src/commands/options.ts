@@ -45,7 +45,30 @@ export interface Options {
   indexFile?: string;
   /** watch: the command after `--` to run while watching. */
   wrapped?: string[];
+  /** analyze, diff: the tasks to look at (`--task`, repeatable; empty: the command's default). */
+  tasks: string[];
+  /** diff: the recipe (PN) whose last two signatures of `--task` are compared. */
+  recipe?: string;
 }
+
+/**
+ * Every option the Python tool accepts (long names). Each command accepts all of them, as the
+ * Python tool does; a command on which one has no effect says so in one warning.
+ */
+export const REFERENCE_OPTIONS: readonly string[] = [
+  "help",
+  "verbose",
+  "max-age",
+  "max-sig-age",
+  "filter",
+  "arch",
+  "sources-dir",
+  "build-dir",
+  "pedantic",
+  "exit-code",
+  "lint-stamps",
+  "excluded-tasks",
+];
 
 /** Defaults, identical to the reference tool's where it has the option. */
 export function defaultOptions(): Options {
@@ -65,5 +88,6 @@ export function defaultOptions(): Options {
     lintStamps: false,
     excludedTasks: "rootfs_wicenv,image_wic",
     s3PathStyle: false,
+    tasks: [],
   };
 }

@@ -31,7 +31,6 @@ export const upload: Command = {
   positionals: "SOURCE TARGET",
   options: [
     "verbose",
-    "quiet",
     "dry-run",
     "jobs",
     "filter",
@@ -95,7 +94,9 @@ export const upload: Command = {
       out.info(`uploading ${source.shown} to ${target.displayUrl}`);
       out.flush();
 
-      const progress = ctx.progress("uploading");
+      // Copies start while the source is walked: until the walk is done the line counts them.
+      const progress = ctx.progress("listing");
+      progress.phase("listing");
       let planned = false;
       const held: string[] = [];
       const detail = (line: string) => {
@@ -130,7 +131,10 @@ export const upload: Command = {
         planned: (plan) => {
           printPlan(out, plan, held.splice(0));
           planned = true;
-          progress.total(plan.missing, plan.missingBytes);
+          if (!options.dryRun) {
+            progress.phase("copying");
+            progress.total(plan.missing, plan.missingBytes);
+          }
         },
       });
       progress.clear();

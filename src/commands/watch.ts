@@ -88,7 +88,9 @@ async function runWrapped(
   argv: string[],
   report: WatchReport,
 ): Promise<number> {
-  const child = ctx.startChild(argv);
+  // Under --json stdout carries only JSON: the command's stdout goes to stderr.
+  const passOn = ctx.options.json ? (data: Uint8Array) => ctx.out.passThrough(data) : undefined;
+  const child = ctx.startChild(argv, passOn);
   report.statusShown = false; // the build owns the terminal while it runs
   report.info(`running ${child.display}`, "started", { command: argv });
   ctx.out.flush();
@@ -103,7 +105,6 @@ export const watch: Command = {
   positionals: "SOURCE TARGET",
   options: [
     "verbose",
-    "quiet",
     "json",
     "jobs",
     "filter",
@@ -131,8 +132,10 @@ export const watch: Command = {
     "dropped. Wrong credentials or missing permission stop it with one error line (exit 1). With '-- COMMAND ARGS...' it runs the command (e.g. a bitbake build) while " +
     "watching, then uploads everything pending and exits with the command's exit code (1 if " +
     "the command succeeded but uploads failed). A Ctrl-C reaches the command directly; SIGTERM " +
-    "is passed on to it. Without a command it runs until SIGINT or SIGTERM, then uploads what " +
-    "is pending (for at most a minute; a second signal stops at once) and prints a summary. The " +
+    "is passed on to it (with --json, its stdout goes to stderr). Without a command it runs " +
+    "until SIGINT or SIGTERM, then uploads what is pending (for at most a minute; a second " +
+    "signal stops at once), prints a summary and exits with 0 once everything is uploaded (a " +
+    "service's normal stop), with 130/143 if the stop left files behind. The " +
     "target's index is saved between runs (--index-file), so that a restart uploads new files " +
     "at once while the listing runs in the background; after any crash, the restart uploads " +
     "whatever was missed. Output: a timestamped line per upload in logs, a status line on a " +
@@ -228,8 +231,15 @@ export const watch: Command = {
       }
       await reconciled;
       const uploadsFailed = failed || watcher.refusal !== undefined || summary.notUploaded > 0;
-      // The process exits with 130/143 after a signal: the summary says so too.
-      const exitCode = ctx.signalExitCode() ?? (code !== 0 ? code : uploadsFailed ? 1 : 0);
+      // Without a command, SIGINT/SIGTERM is how the watch is asked to stop: once everything
+      // is uploaded that is a success (a service manager sees a clean stop). A stop that cut
+      // uploads short, and a wrapped build's interruption, exit with 130/143.
+      if (!options.wrapped && !uploadsFailed && !summary.gaveUp) ctx.stopCompleted();
+      const signalled = options.wrapped || uploadsFailed || summary.gaveUp
+        ? ctx.signalExitCode()
+        : undefined;
+      // The summary's exit code is the process's.
+      const exitCode = signalled ?? (code !== 0 ? code : uploadsFailed ? 1 : 0);
       report.summary(summary, exitCode);
       return exitCode;
     } finally {

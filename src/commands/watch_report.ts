@@ -2,12 +2,14 @@
  * What `watch` prints: a timestamped line per uploaded artifact where no terminal shows a status
  * line (logs, CI), a live status line on a terminal, or one JSON event per line with `--json`.
  */
+import type { ProxyName } from "../backends/backend.ts";
 import { redactText } from "../backends/url.ts";
 import type { Artifact } from "../cache/artifact.ts";
 import { formatBytes, formatGb } from "../cache/units.ts";
 import type { UploadPlan } from "../sync/upload.ts";
 import type { FlushSummary, WatchCounts, WatchObserver } from "../sync/watch/watcher.ts";
 import type { Printer, StatusDisplay } from "./command.ts";
+import { jsonDocument } from "./json_doc.ts";
 
 /** The sysctl that bounds inotify watches per user. */
 const WATCH_LIMIT_SYSCTL = "fs.inotify.max_user_watches";
@@ -39,6 +41,8 @@ export class WatchReport {
   /** Paths whose failure was printed (later failures of the same path are details). */
   #reportedFailures = new Set<string>();
   #refreshing = false;
+  /** The proxy whose outage is going on, if the outage is the proxy's. */
+  #proxy?: ProxyName;
 
   constructor(
     readonly out: Printer,
@@ -55,7 +59,9 @@ export class WatchReport {
   /** One JSON event line (JSON mode only); URLs in it (the wrapped command's) are redacted. */
   event(name: string, fields: Record<string, unknown> = {}): void {
     if (!this.out.json) return;
-    const event = JSON.stringify({ time: new Date().toISOString(), event: name, ...fields });
+    const event = JSON.stringify(
+      jsonDocument({ time: new Date().toISOString(), event: name, ...fields }),
+    );
     this.out.line(redactText(event));
   }
 
@@ -82,11 +88,23 @@ export class WatchReport {
   #draw(): void {
     if (!this.statusShown) return;
     const c = this.counts();
-    const down = c.downSince ? `, ${this.targetName} unreachable since ${clock(c.downSince)}` : "";
+    const down = c.downSince
+      ? `, ${this.#unreachable} unreachable since ${clock(c.downSince)}`
+      : "";
     this.status.show(
       `${this.phase}: ${c.uploaded} uploaded (${formatBytes(c.uploadedBytes)}), ` +
         `${c.pending} pending, ${c.failing} failed${down}`,
     );
+  }
+
+  /** What is unreachable: the target, or the proxy to it. */
+  get #unreachable(): string {
+    return this.#proxy ? `the proxy ${this.#proxy.url} (${this.#proxy.variable})` : this.targetName;
+  }
+
+  /** The JSON fields telling what is unreachable. */
+  get #unreachableFields(): Record<string, unknown> {
+    return this.#proxy ? { unreachable: "proxy", proxy: this.#proxy } : { unreachable: "target" };
   }
 
   /** The watch's observer. */
@@ -119,26 +137,31 @@ export class WatchReport {
       else this.out.error(line);
       this.#reportedFailures.add(a.path);
     },
-    down: (message, pending) => {
+    down: (message, pending, proxy) => {
+      // A proxy that cannot be reached says nothing of the target behind it.
+      this.#proxy = proxy;
       this.out.warn(
-        `${this.targetName} is unreachable (${message}); ${pending} files wait for it, ` +
+        `${this.#unreachable} is unreachable (${message}); ${pending} files wait for it, ` +
           "trying again after 1s, 2s, 4s... up to every minute",
       );
-      this.event("down", { error: message, pending });
+      this.event("down", { error: message, pending, ...this.#unreachableFields });
     },
-    stillDown: (message, downMs, pending) => {
+    stillDown: (message, downMs, pending, proxy) => {
+      this.#proxy = proxy;
       // A terminal's status line shows the count live; logs get a line per failed probe.
       if (!this.status.live || this.out.json) {
         this.out.info(
-          `${this.targetName} is still unreachable after ${seconds(downMs)}; ${pending} files ` +
-            "wait for it",
+          `${this.#unreachable} is still unreachable after ${seconds(downMs)}; ${pending} ` +
+            "files wait for it",
         );
       }
-      this.event("pending", { error: message, downMs, pending });
+      this.event("pending", { error: message, downMs, pending, ...this.#unreachableFields });
     },
     up: (downMs, pending) => {
+      const what = this.#unreachable;
+      this.#proxy = undefined;
       this.info(
-        `${this.targetName} is reachable again after ${seconds(downMs)}; uploading ${pending} ` +
+        `${what} is reachable again after ${seconds(downMs)}; uploading ${pending} ` +
           "waiting files",
         "up",
         { downMs, pending },

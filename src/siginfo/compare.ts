@@ -5,19 +5,33 @@ import { pythonSort } from "./hash.ts";
 import { reprList, reprSet, strOrNone } from "./pyrepr.ts";
 import { cleanBasepath, showTaint } from "./display.ts";
 import { listInlineDiff, unifiedDiffLines, wordDiff } from "./textdiff.ts";
+import { type Finding, finding } from "./changes.ts";
 import type { SigInfo } from "./types.ts";
 
-/** Options of `compareSigfiles`. */
-export interface CompareOptions {
+/** Options of `compareSigfiles` and `compareFindings`. */
+interface BaseOptions {
   /** Use bitbake's ANSI colours. */
   color?: boolean;
   /** Leave out the basehash, runtaskdeps and dependency-hash lines; keep all recursion output. */
   collapsed?: boolean;
+}
+
+/** Options of `compareSigfiles`. */
+export interface CompareOptions extends BaseOptions {
   /**
    * Called for a dependency whose hash changed, with its task id and both hashes; returns the
    * comparison of the dependency's own signatures, or nothing when they cannot be found.
    */
   recurse?: (key: string, hashA: string, hashB: string) => Promise<string[]>;
+}
+
+/** Options of `compareFindings`. */
+export interface FindingOptions extends BaseOptions {
+  /**
+   * As for `compareSigfiles`, with findings: those of the dependency's comparison have the
+   * dependency in their path (see `nested`), any others belong to this comparison.
+   */
+  recurse?: (key: string, hashA: string, hashB: string) => Promise<Finding[]>;
 }
 
 /** Where bitbake 1.50 and 2.8 word or shape the comparison differently. */
@@ -145,62 +159,107 @@ export async function compareSigfiles(
   b: SigInfo,
   opts: CompareOptions = {},
 ): Promise<string[]> {
+  const { recurse } = opts;
+  const findings = await compareFindings(a, b, {
+    ...opts,
+    recurse: recurse &&
+      (async (key, x, y) => (await recurse(key, x, y)).map((line) => finding(line, "note"))),
+  });
+  return findings.map((f) => f.text);
+}
+
+/** `compareSigfiles` with each finding's text and what it says as data (see changes.ts). */
+export async function compareFindings(
+  a: SigInfo,
+  b: SigInfo,
+  opts: FindingOptions = {},
+): Promise<Finding[]> {
   const c = colors(opts.color ?? false);
   const w = a.format === "pickle" && b.format === "pickle" ? BITBAKE_1_50 : BITBAKE_2_8;
   const collapsed = opts.collapsed ?? false;
   const set = (items: Iterable<string>) => reprSet(items, w.frozen);
+  const sorted = (items: Iterable<string>) => pythonSort([...items]);
   // A bold title, then (optionally) plain text; bitbake ends every coloured entry with a reset.
   const title = (text: string, rest?: string) =>
     `${c.title}${text}${c.reset}` + (rest === undefined ? "" : `${rest}${c.reset}`);
-  let out: string[] = [];
+  let out: Finding[] = [];
 
   if (!sameSet(a.basehash_ignore_vars, b.basehash_ignore_vars)) {
     const [x, y] = [a.basehash_ignore_vars, b.basehash_ignore_vars];
-    out.push(title(`${w.ignoreVars} changed`, ` from '${set(x)}' to '${set(y)}'`));
-    if (x.size && y.size) out.push(`changed items: ${set(symmetricDifference(x, y))}`);
+    const values = { old: sorted(x), new: sorted(y) };
+    out.push(
+      finding(
+        title(`${w.ignoreVars} changed`, ` from '${set(x)}' to '${set(y)}'`),
+        "basehashIgnoreVars",
+        values,
+      ),
+    );
+    if (x.size && y.size) {
+      const text = `changed items: ${set(symmetricDifference(x, y))}`;
+      out.push(finding(text, "basehashIgnoreVars", values));
+    }
   }
   // When both are set, bitbake goes on to call a set method on these strings and crashes; the
   // "changed items" line that would follow is left out instead.
   if (a.taskhash_ignore_tasks !== b.taskhash_ignore_tasks) {
     const [x, y] = [a.taskhash_ignore_tasks, b.taskhash_ignore_tasks];
-    out.push(title(`${w.ignoreTasks} changed`, ` from '${strOrNone(x)}' to '${strOrNone(y)}'`));
+    const text = title(`${w.ignoreTasks} changed`, ` from '${strOrNone(x)}' to '${strOrNone(y)}'`);
+    out.push(finding(text, "taskhashIgnoreTasks", { old: x, new: y }));
   }
   if (!sameList(a.taskdeps, b.taskdeps)) {
-    const [x, y] = [reprList(pythonSort(a.taskdeps)), reprList(pythonSort(b.taskdeps))];
-    out.push(title("Task dependencies changed", ` from:\n${x}\nto:\n${y}`));
+    const [x, y] = [pythonSort(a.taskdeps), pythonSort(b.taskdeps)];
+    const text = title("Task dependencies changed", ` from:\n${reprList(x)}\nto:\n${reprList(y)}`);
+    out.push(finding(text, "variableList", { old: x, new: y }));
   }
   if (a.basehash !== b.basehash && !collapsed) {
-    out.push(title("basehash changed", ` from ${a.basehash} to ${b.basehash}`));
+    const text = title("basehash changed", ` from ${a.basehash} to ${b.basehash}`);
+    out.push(finding(text, "basehash", { old: a.basehash, new: b.basehash }));
   }
 
   const ignored = new Set([...a.basehash_ignore_vars].filter((v) => b.basehash_ignore_vars.has(v)));
   const deps = keyDiff(a.gendeps, b.gendeps, sameSet, ignored);
   for (const name of deps.changed) {
     const [x, y] = [a.gendeps[name], b.gendeps[name]];
-    out.push(
+    const values = { name, old: sorted(x), new: sorted(y) };
+    out.push(finding(
       `${c.title}List of dependencies for variable ${name} changed from '${c.reset}${set(x)}` +
         `${c.title}' to '${c.reset}${set(y)}${c.title}'${c.reset}`,
-    );
-    if (x.size && y.size) out.push(`changed items: ${set(symmetricDifference(x, y))}`);
+      "variableDependencies",
+      values,
+    ));
+    if (x.size && y.size) {
+      const text = `changed items: ${set(symmetricDifference(x, y))}`;
+      out.push(finding(text, "variableDependencies", values));
+    }
   }
-  for (const name of deps.added) out.push(title(`Dependency on variable ${name} was added`));
-  for (const name of deps.removed) out.push(title(`Dependency on Variable ${name} was removed`));
+  for (const name of deps.added) {
+    const text = title(`Dependency on variable ${name} was added`);
+    out.push(finding(text, "variableDependencies", { change: "added", name }));
+  }
+  for (const name of deps.removed) {
+    const text = title(`Dependency on Variable ${name} was removed`);
+    out.push(finding(text, "variableDependencies", { change: "removed", name }));
+  }
 
   const values = keyDiff(a.varvals, b.varvals, (x, y) => x === y);
   for (const name of values.changed) {
-    out.push(valueChange(name, a.varvals[name], b.varvals[name], c));
+    const [x, y] = [a.varvals[name], b.varvals[name]];
+    out.push(finding(valueChange(name, x, y, c), "variable", { name, old: x, new: y }));
   }
 
   const files = checksumDiff(a.file_checksum_values ?? [], b.file_checksum_values ?? []);
   for (const [path, before, after] of files.changed) {
     const change = ` from ${strOrNone(before)} to ${strOrNone(after)}`;
-    out.push(title(`Checksum for file ${path} changed`, change));
+    const text = title(`Checksum for file ${path} changed`, change);
+    out.push(finding(text, "fileChecksum", { name: path, old: before, new: after }));
   }
   for (const path of files.added) {
-    out.push(title(`Dependency on checksum of file ${path} was added`));
+    const text = title(`Dependency on checksum of file ${path} was added`);
+    out.push(finding(text, "fileChecksum", { change: "added", name: path }));
   }
   for (const path of files.removed) {
-    out.push(title(`Dependency on checksum of file ${path} was removed`));
+    const text = title(`Dependency on checksum of file ${path} was removed`);
+    out.push(finding(text, "fileChecksum", { change: "removed", name: path }));
   }
 
   const [runA, runB] = [a.runtaskdeps ?? [], b.runtaskdeps ?? []];
@@ -218,12 +277,15 @@ export async function compareSigfiles(
       });
     if (changed.length) {
       const [x, y] = [runA.map(w.taskId), runB.map(w.taskId)];
-      out.push(
+      const lists = { old: x, new: y };
+      out.push(finding(
         sameList(x, y)
           ? title("runtaskdeps changed:")
           : title("runtaskdeps changed:", `\n${listInlineDiff(x, y, c)}`),
-      );
-      out.push(changed.join("\n"));
+        "taskList",
+        lists,
+      ));
+      out.push(finding(changed.join("\n"), "taskList", lists));
     }
   }
 
@@ -235,24 +297,29 @@ export async function compareSigfiles(
     // An added and a removed dependency with the same hash count as renamed, not as changed.
     for (const dep of tasks.added) {
       if (tasks.removed.some((old) => x[old] === y[dep])) continue;
-      out.push(title(`Dependency on task ${dep} was added`, ` with hash ${y[dep]}`));
+      const text = title(`Dependency on task ${dep} was added`, ` with hash ${y[dep]}`);
+      out.push(finding(text, "dependency", { change: "added", name: dep, new: y[dep] }));
     }
     for (const dep of tasks.removed) {
       if (tasks.added.some((now) => y[now] === x[dep])) continue;
-      out.push(title(`Dependency on task ${dep} was removed`, ` with hash ${x[dep]}`));
+      const text = title(`Dependency on task ${dep} was removed`, ` with hash ${x[dep]}`);
+      out.push(finding(text, "dependency", { change: "removed", name: dep, old: x[dep] }));
     }
     for (const dep of tasks.changed) {
-      if (!collapsed) {
-        out.push(title(`${w.changedDep} ${dep} changed`, ` from ${x[dep]} to ${y[dep]}`));
-      }
-      const nested = opts.recurse ? await opts.recurse(dep, x[dep], y[dep]) : [];
-      if (!nested.length) continue;
+      const line = finding(
+        title(`${w.changedDep} ${dep} changed`, ` from ${x[dep]} to ${y[dep]}`),
+        "dependencyHash",
+        { name: dep, old: x[dep], new: y[dep] },
+      );
+      if (!collapsed) out.push(line);
+      const deeper = opts.recurse ? await opts.recurse(dep, x[dep], y[dep]) : [];
+      if (!deeper.length) continue;
       if (collapsed) {
-        out.push(...nested);
+        out.push(...deeper);
       } else {
         // The dependency's own changes most likely explain this task's: keep only the line
         // naming that dependency, followed by them.
-        out = [out[out.length - 1], ...nested];
+        out = [line, ...deeper];
         break;
       }
     }
@@ -261,7 +328,8 @@ export async function compareSigfiles(
   if ((a.taint ?? null) !== (b.taint ?? null)) {
     const [x, y] = [a.taint, b.taint].map((t) => (t === undefined ? "None" : showTaint(t)));
     const change = ` from ${x} to ${y}`;
-    out.push(title("Taint (by forced/invalidated task) changed", change));
+    const text = title("Taint (by forced/invalidated task) changed", change);
+    out.push(finding(text, "taint", { old: a.taint ?? null, new: b.taint ?? null }));
   }
   return out;
 }

@@ -4,7 +4,8 @@
  */
 import { type Backend, describeError, isAbortError } from "../backends/backend.ts";
 import { type Artifact, artifactKind } from "../cache/artifact.ts";
-import { compareSigfiles } from "./compare.ts";
+import { type Finding, finding, nested } from "./changes.ts";
+import { compareFindings } from "./compare.ts";
 import { parseSiginfo, type SigInfo, SiginfoError } from "./read.ts";
 
 /** Something that runs async tasks with bounded parallelism (the process's limiter). */
@@ -67,19 +68,6 @@ export class SiginfoIndex {
   }
 }
 
-/** Python's `str.splitlines()`. */
-// deno-lint-ignore no-control-regex
-const LINE_BREAK = /\r\n|[\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029]/;
-
-/** Every line of every entry, prefixed with `indent` (entries split as Python's splitlines). */
-export function indentEntries(entries: readonly string[], indent: string): string[] {
-  return entries.flatMap((entry) => {
-    const lines = entry.split(LINE_BREAK);
-    if (lines.at(-1) === "") lines.pop();
-    return lines.map((line) => indent + line);
-  });
-}
-
 /** How a recursive comparison finds dependency signatures and words what it cannot find. */
 export interface RecursionSources {
   /** The signature of `hash` on the older ("a", remote) side, if known. */
@@ -89,24 +77,32 @@ export interface RecursionSources {
   /** The lines to show when a side's signature is missing (none: do not recurse). */
   missing(side: "a" | "b", key: string, hash: string): string[];
   color: boolean;
-  /** Prefix of each nested line. */
-  indent: string;
 }
 
 /**
- * The `recurse` callback for compareSigfiles: compares the changed dependency's own signatures
- * (recursively) and returns their lines indented. Results are memoized per hash pair; an
- * unreadable dependency signature becomes one `ERROR: …` line.
+ * The `recurse` callback for compareFindings: compares the changed dependency's own signatures
+ * (recursively). Results are memoized per hash pair; a missing dependency signature gives the
+ * `missing` lines, an unreadable one an `ERROR: …` line.
  */
 export function recursiveCompare(
   src: RecursionSources,
-): (key: string, hashA: string, hashB: string) => Promise<string[]> {
-  const memo = new Map<string, Promise<string[]>>();
-  const recurse = (key: string, hashA: string, hashB: string): Promise<string[]> => {
+): (key: string, hashA: string, hashB: string) => Promise<Finding[]> {
+  // Per hash pair: the comparison's findings, or why a signature could not be read.
+  const memo = new Map<string, Promise<{ found: Finding[] } | { error: string }>>();
+  const missing = (side: "a" | "b", key: string, hash: string) =>
+    src.missing(side, key, hash).map((line) =>
+      finding(line, "missingSignature", {
+        change: null,
+        name: key,
+        old: side === "a" ? hash : null,
+        new: side === "b" ? hash : null,
+      })
+    );
+  const recurse = async (key: string, hashA: string, hashB: string): Promise<Finding[]> => {
     const a = src.findA(hashA);
-    if (!a) return Promise.resolve(src.missing("a", key, hashA));
+    if (!a) return missing("a", key, hashA);
     const b = src.findB(hashB);
-    if (!b) return Promise.resolve(src.missing("b", key, hashB));
+    if (!b) return missing("b", key, hashB);
     const pair = `${hashA} ${hashB}`;
     let result = memo.get(pair);
     if (!result) {
@@ -115,15 +111,17 @@ export function recursiveCompare(
         try {
           sigs = await Promise.all([a, b]);
         } catch (err) {
-          if (err instanceof SiginfoError) return [`ERROR: ${err.message}`];
+          if (err instanceof SiginfoError) return { error: err.message };
           throw err;
         }
-        const out = await compareSigfiles(sigs[0], sigs[1], { color: src.color, recurse });
-        return indentEntries(out, src.indent);
+        return { found: await compareFindings(sigs[0], sigs[1], { color: src.color, recurse }) };
       })();
       memo.set(pair, result);
     }
-    return result;
+    const outcome = await result;
+    if ("found" in outcome) return nested(outcome.found, key);
+    const values = { change: null, name: key, old: hashA, new: hashB };
+    return [finding(`ERROR: ${outcome.error}`, "unreadableSignature", values)];
   };
   return recurse;
 }

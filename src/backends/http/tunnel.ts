@@ -81,7 +81,7 @@ export function proxyError(err: unknown, proxy: Proxy, to: string): unknown {
   return new BackendError(
     `cannot connect to the proxy ${proxy.display} (${proxy.variable}) for ${to}: ${reason}`,
     "target",
-    { cause: err, code },
+    { cause: err, code, proxy: { url: proxy.display, variable: proxy.variable } },
   );
 }
 
@@ -95,6 +95,10 @@ function tunnelRefused(res: http.IncomingMessage, proxy: Proxy, to: string): Bac
   return new BackendError(
     `the proxy ${proxy.display} (${proxy.variable}) refused a tunnel to ${to} (${line})${hint}`,
     "target",
-    { code: String(status), denied: status === 401 || status === 403 || status === 407 },
+    {
+      code: String(status),
+      denied: status === 401 || status === 403 || status === 407,
+      proxy: { url: proxy.display, variable: proxy.variable },
+    },
   );
 }

@@ -49,10 +49,10 @@ export interface WatchObserver {
   existed?(artifact: Artifact): void;
   /** An upload failed; it is tried again in `retryInMs` (null: no more tries, flushing). */
   failed?(artifact: Artifact, message: string, retryInMs: number | null): void;
-  /** The target cannot be reached; `pending` artifacts wait for it. */
-  down?(message: string, pending: number): void;
+  /** The target (or, given `proxy`, the proxy to it) is unreachable; `pending` files wait. */
+  down?(message: string, pending: number, proxy?: BackendError["proxy"]): void;
   /** A probe of the target failed again, `downMs` into the outage. */
-  stillDown?(message: string, downMs: number, pending: number): void;
+  stillDown?(message: string, downMs: number, pending: number, proxy?: BackendError["proxy"]): void;
   /** The target answers again after `downMs`. */
   up?(downMs: number, pending: number): void;
   /** Part of the source or target was skipped, or the index could not be saved. */
@@ -121,11 +121,11 @@ export class Watcher {
       refused: (err) => this.#refuse(err),
       down: (err) => {
         this.#armPatience();
-        observer.down?.(err.message, this.counts.pending);
+        observer.down?.(err.message, this.counts.pending, err.proxy);
         observer.changed?.();
       },
       stillDown: (err, ms) => {
-        observer.stillDown?.(err.message, ms, this.counts.pending);
+        observer.stillDown?.(err.message, ms, this.counts.pending, err.proxy);
         observer.changed?.();
       },
       up: (ms) => {
