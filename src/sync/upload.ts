@@ -107,6 +107,7 @@ export class UploadSession {
   warnings = 0;
   #plan: UploadPlan = { missing: 0, missingBytes: 0, present: 0, otherFiles: 0 };
   #unchecked = 0;
+  #walked = Promise.withResolvers<void>();
 
   /** `index`: what the target is already known to hold (e.g. loaded from a file). */
   constructor(
@@ -124,6 +125,11 @@ export class UploadSession {
       abort: settings.abort,
       observer: events,
     });
+  }
+
+  /** Settles once `reconcile` has walked the whole source (or stopped walking it). */
+  get walked(): Promise<void> {
+    return this.#walked.promise;
   }
 
   /** Artifacts of the source walked but not compared with the target yet (not listed yet). */
@@ -201,24 +207,28 @@ export class UploadSession {
     indexed.catch(() => {}); // awaited below; a failure must not go unhandled meanwhile
     let held: Artifact[][] = [];
     let slice = performance.now();
-    for (const { files } of source.walk({ metadata: false, onWarning: this.#warn })) {
-      if (stop?.aborted) break;
-      const { artifacts, otherFiles } = artifactsOf(files, filter);
-      this.#plan.otherFiles += otherFiles;
-      held.push(artifacts);
-      this.#unchecked += artifacts.length;
-      if (indexReady) {
-        held.forEach((batch) => this.offer(batch));
-        held = [];
-        this.#unchecked = 0;
+    try {
+      for (const { files } of source.walk({ metadata: false, onWarning: this.#warn })) {
+        if (stop?.aborted) break;
+        const { artifacts, otherFiles } = artifactsOf(files, filter);
+        this.#plan.otherFiles += otherFiles;
+        held.push(artifacts);
+        this.#unchecked += artifacts.length;
+        if (indexReady) {
+          held.forEach((batch) => this.offer(batch));
+          held = [];
+          this.#unchecked = 0;
+        }
+        if (this.queue.pending > HIGH_WATER) {
+          await this.queue.below(LOW_WATER);
+          slice = performance.now();
+        } else if (performance.now() - slice > WALK_SLICE_MS) {
+          await letOthersRun();
+          slice = performance.now();
+        }
       }
-      if (this.queue.pending > HIGH_WATER) {
-        await this.queue.below(LOW_WATER);
-        slice = performance.now();
-      } else if (performance.now() - slice > WALK_SLICE_MS) {
-        await letOthersRun();
-        slice = performance.now();
-      }
+    } finally {
+      this.#walked.resolve();
     }
     await indexed;
     this.#unchecked = 0;

@@ -17,6 +17,10 @@ import { RetryBook } from "./retry_book.ts";
 import { Settler } from "./settle.ts";
 import { SourceWatcher } from "./source_watcher.ts";
 import type { SourceTree } from "./source_tree.ts";
+import { settledOrAborted, settledOrAfter } from "./waits.ts";
+
+/** How long outage notices wait at most for the first walk of the source, in ms. */
+const NOTICE_WAIT_MS = 5000;
 
 /** Everything a watch needs. */
 export interface WatchSettings {
@@ -110,6 +114,8 @@ export class Watcher {
   #targetReady = Promise.withResolvers<void>();
   #refused = Promise.withResolvers<BackendError>();
   #refusal?: BackendError;
+  /** Outage notices wait for this: the first walk of the source (see `#tell`). */
+  #notices?: Promise<void>;
 
   constructor(readonly settings: WatchSettings, readonly observer: WatchObserver = {}) {
     const { source, filter, limiter } = settings;
@@ -121,17 +127,14 @@ export class Watcher {
       refused: (err) => this.#refuse(err),
       down: (err) => {
         this.#armPatience();
-        observer.down?.(err.message, this.counts.pending, err.proxy);
-        observer.changed?.();
+        this.#tell(() => observer.down?.(err.message, this.counts.pending, err.proxy));
       },
       stillDown: (err, ms) => {
-        observer.stillDown?.(err.message, ms, this.counts.pending, err.proxy);
-        observer.changed?.();
+        this.#tell(() => observer.stillDown?.(err.message, ms, this.counts.pending, err.proxy));
       },
       up: (ms) => {
         clearTimeout(this.#patienceTimer);
-        observer.up?.(ms, this.counts.pending);
-        observer.changed?.();
+        this.#tell(() => observer.up?.(ms, this.counts.pending));
       },
     });
     this.session = new UploadSession({
@@ -226,6 +229,19 @@ export class Watcher {
   /** Why the target refused this client, once it did. */
   get refusal(): BackendError | undefined {
     return this.#refusal;
+  }
+
+  /**
+   * Tells the observer about an outage, in order, once the first walk of the source is done (or
+   * has taken NOTICE_WAIT_MS): an outage met at start then counts every file that waits, not
+   * only those walked so far.
+   */
+  #tell(notice: () => void): void {
+    this.#notices ??= settledOrAfter(this.session.walked, NOTICE_WAIT_MS);
+    this.#notices = this.#notices.then(() => {
+      notice();
+      this.observer.changed?.();
+    });
   }
 
   #refuse(err: BackendError): void {
@@ -330,11 +346,11 @@ export class Watcher {
     try {
       this.#sourceWatcher.close();
       await this.#sourceWatcher.rescanNow();
-      await this.#untilAborted(this.reconciled.then(() => {}, () => {}));
+      await settledOrAborted(this.reconciled, this.#signal);
       this.#retries.releaseAll();
       const { queue } = this.session;
       while (!this.#signal.aborted) {
-        await this.#untilAborted(this.#settler.idle());
+        await settledOrAborted(this.#settler.idle(), this.#signal);
         await queue.drain();
         if (this.#settler.size === 0 && queue.pending === 0) break;
       }
@@ -348,20 +364,6 @@ export class Watcher {
     const notUploaded = notStarted + unknown + this.#finalFailures + this.#settler.size +
       this.#deferred.size + this.#retries.waiting + this.session.unchecked;
     return { ...counts, notUploaded, gaveUp: this.#signal.aborted };
-  }
-
-  /** Waits for `promise`, or until the watch is aborted. */
-  #untilAborted(promise: Promise<void>): Promise<void> {
-    const signal = this.#signal;
-    if (signal.aborted) return Promise.resolve();
-    return new Promise((resolve) => {
-      const done = () => {
-        signal.removeEventListener("abort", done);
-        resolve();
-      };
-      signal.addEventListener("abort", done, { once: true });
-      promise.then(done, done);
-    });
   }
 
   /** Reports a warning once (rescans meet an unreadable directory again and again). */
