@@ -185,6 +185,7 @@ Deno.test("queue: an archive whose siginfo failed is not uploaded; others are", 
     failed: 2,
     notStarted: 0,
     unknown: 0,
+    refreshed: 0,
   });
   assert.deepEqual(
     (await listFiles(f.dst)).sort(),
