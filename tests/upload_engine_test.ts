@@ -345,6 +345,7 @@ Deno.test("upload run: plans, uploads what is missing, and removes this host's o
     missing: 9,
     missingBytes: summary.plan.missingBytes,
     present: 1,
+    refresh: 0,
     otherFiles: 1,
   });
   assert.ok(events.includes(`present ${presentSig.path}`));
