@@ -6,7 +6,8 @@
 import { join } from "node:path";
 import { FileBackend } from "../src/backends/file/file.ts";
 import { WebDavBackend } from "../src/backends/webdav/webdav.ts";
-import { tempDir } from "./helpers.ts";
+import assert from "node:assert/strict";
+import { copyTree, fixtureCache, listFiles, runTool, tempDir } from "./helpers.ts";
 import {
   policyScenario,
   racingCleanScenario,
@@ -69,3 +70,36 @@ Deno.test("webdav retention: --keep-newest, --max-size in LRU order, --keep-stam
 
 Deno.test("webdav retention: a refresh that finds its file deleted by a clean uploads it", () =>
   racingCleanScenario(webdav().open));
+
+Deno.test("file:// retention: watch refreshes what the wrapped build used when it ends", async () => {
+  await using target = await directory();
+  await using dir = await tempDir();
+  const local = join(dir.path, "local");
+  await copyTree(fixtureCache("head", "local"), local);
+  const files = (await listFiles(local)).sort();
+  const past = new Date(Date.now() - 3_600_000);
+  for (const f of files) await Deno.utime(join(local, f), past, past);
+  const up = await runTool(["upload", local, target.url]);
+  assert.equal(up.code, 0, up.stdout + up.stderr);
+  await new Promise((r) => setTimeout(r, 3_000));
+  const used = files.filter((_, i) => i % 4 === 0);
+  const r = await runTool([
+    "watch",
+    "--json",
+    "--index-file",
+    "",
+    "--refresh-after",
+    "1s",
+    local,
+    target.url,
+    "--",
+    "touch",
+    ...used.map((f) => join(local, f)),
+  ]);
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  const events = r.stdout.trim().split("\n").map((l) => JSON.parse(l));
+  const refreshed = events.filter((e) => e.event === "refreshed").map((e) => e.path).sort();
+  assert.deepEqual(refreshed, used);
+  assert.equal(events.at(-1).event, "done");
+  assert.equal(events.at(-1).refreshed, used.length);
+});

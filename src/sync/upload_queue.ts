@@ -301,6 +301,7 @@ export class UploadQueue {
         return "gone";
       }
       index.used(a.path, Date.now());
+      this.#taken.delete(a.path); // done: a later pass may refresh it again, after the window
       this.totals.refreshed++;
       observer?.refreshed?.(a);
       return true;
@@ -353,6 +354,8 @@ export class UploadQueue {
         this.totals.storedBytes += a.size;
         observer?.stored?.(a);
       } else {
+        // Another uploader's copy: its last use (from the listing) may call for a refresh.
+        this.#taken.delete(a.path);
         this.totals.existed++;
         observer?.existed?.(a);
       }
