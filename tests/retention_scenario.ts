@@ -185,6 +185,32 @@ export async function policyScenario(target: ScenarioTarget): Promise<void> {
   await sleep(1_100);
   await use(target, local, recent);
 
+  const why = await runTool(
+    [
+      "clean",
+      "-v",
+      "--dry-run",
+      "--max-age",
+      "4w",
+      "--keep-newest",
+      "1",
+      "--filter",
+      "libfoo$",
+      target.url,
+    ],
+    env,
+  );
+  assert.equal(why.code, 0, why.stdout + why.stderr);
+  const said = why.stdout.split("\n").filter((l) =>
+    l.startsWith("INFO: ") || l.startsWith("[DELETE]")
+  );
+  const from = said.findIndex((l) => /^INFO: archives not among the 1 most recently used/.test(l));
+  assert.ok(from >= 0, why.stdout);
+  assert.equal(
+    said[from + 1],
+    `[DELETE] ${older.find((f) => /\.tar\.zst$/.test(f))}`,
+    "why it goes",
+  );
   const newest = await runTool(
     ["clean", "--max-age", "4w", "--keep-newest", "1", "--filter", "libfoo$", target.url],
     env,

@@ -16,8 +16,10 @@ const OPTION_HELP: Record<string, string> = {
   json: "print machine-readable JSON instead of text",
   jobs: "operations in parallel (default: what suits the target, 8 for remote ones)",
   color: "colour output: auto (on a terminal, unless NO_COLOR is set), always, never",
-  "max-age": "delete archives at least this old: N followed by w|d|h|m|s (default 1d)",
-  "max-sig-age": "delete siginfo files at least this old (default and minimum: MAX_AGE)",
+  "max-age": "delete archives last used at least this long ago: N followed by w|d|h|m|s " +
+    "(default 1d)",
+  "max-sig-age": "delete siginfo files last used at least this long ago (default and minimum: " +
+    "MAX_AGE)",
   filter: "only recipes whose PN matches this regex (matched at the start of PN)",
   arch: "only artifacts of this SSTATE_PKGARCH (exact match, e.g. arm64)",
   "sources-dir": "absolute path of the sources (layers) (default /work/)",

@@ -157,7 +157,8 @@ export const clean: Command = {
     "directory names; --keep-newest N also deletes all but the N most recently used versions " +
     "of each recipe/arch/task; --max-size SIZE then deletes least recently used archives " +
     "(with their siginfo) until the cache is at most SIZE. A siginfo file is deleted together " +
-    "with its archive, or once it is MAX_SIG_AGE old (default MAX_AGE; never less than MAX_AGE), " +
+    "with its archive, or once it was last used MAX_SIG_AGE ago (default MAX_AGE; never less " +
+    "than MAX_AGE), " +
     "so signatures can be kept longer for `analyze`. Ages are N followed by w, d, h, m or s. " +
     "Files that are not sstate artifacts are never touched, except temporary files of killed " +
     "uploads once they are an hour old; directories left empty are removed at the end. On S3, " +
