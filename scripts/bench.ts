@@ -10,9 +10,15 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import type { BenchContext } from "./bench/context.ts";
-import { type BenchSection, describeEnvironment, renderResults } from "./bench/results.ts";
+import {
+  type BenchSection,
+  describeEnvironment,
+  mergeResults,
+  renderResults,
+} from "./bench/results.ts";
 import { run } from "./bench/timing.ts";
 import { benchSiginfo } from "./bench/siginfo.ts";
+import { benchRefresh } from "./bench/refresh.ts";
 import { benchS3 } from "./bench/s3.ts";
 import { benchUpload } from "./bench/upload.ts";
 import { benchWatch } from "./bench/watch.ts";
@@ -25,23 +31,25 @@ const SECTIONS: Record<string, (ctx: BenchContext) => Promise<BenchSection>> = {
   watch: benchWatch,
   siginfo: benchSiginfo,
   s3: benchS3,
+  refresh: benchRefresh,
 };
 
 const USAGE =
   `usage: deno task bench [--runs N] [--only SECTION,...] [--quick] [--keep] [--tool CMD]
 
   --runs N       repetitions of every timed command (default 3; medians are reported)
-  --only LIST    run only these sections (${Object.keys(SECTIONS).join(", ")})
+  --only LIST    run only these sections (${Object.keys(SECTIONS).join(", ")}); RESULTS.md keeps
+                 the other sections as they were
   --quick        small data sets, to try the benchmark out (writes no RESULTS.md)
   --keep         keep the scratch directory bench/work/
   --tool CMD     the isar-sstate to measure, e.g. dist/isar-sstate (default: deno run -A main.ts with the
                  V8 flags the binary is built with)`;
 
-/** The `--v8-flags=…` argument of `deno task compile`: the binary's heap settings. */
+/** The `--v8-flags=…` argument the binary is compiled with (scripts/compile.sh): its heap settings. */
 async function v8FlagsOf(repo: string): Promise<string> {
-  const config = JSON.parse(await Deno.readTextFile(join(repo, "deno.json")));
-  const flags = /--v8-flags=\S+/.exec(config.tasks.compile);
-  if (!flags) throw new Error("deno.json: the compile task sets no --v8-flags");
+  const script = await Deno.readTextFile(join(repo, "scripts", "compile.sh"));
+  const flags = /--v8-flags=[^\s)]+/.exec(script);
+  if (!flags) throw new Error("scripts/compile.sh sets no --v8-flags");
   return flags[0];
 }
 
@@ -89,6 +97,8 @@ async function main(): Promise<number> {
     if (!values.quick) {
       // Formatted as `deno fmt` wants it, so that `deno fmt --check` stays clean.
       const results = join(repo, "bench", "RESULTS.md");
+      const before = values.only ? await Deno.readTextFile(results).catch(() => "") : "";
+      if (before) report = mergeResults(before, report, env.date);
       await Deno.writeTextFile(results, report);
       await run([Deno.execPath(), "fmt", "--quiet", results]);
       report = await Deno.readTextFile(results);

@@ -185,6 +185,7 @@ Deno.test("queue: an archive whose siginfo failed is not uploaded; others are", 
     failed: 2,
     notStarted: 0,
     unknown: 0,
+    refreshed: 0,
   });
   assert.deepEqual(
     (await listFiles(f.dst)).sort(),
@@ -344,6 +345,7 @@ Deno.test("upload run: plans, uploads what is missing, and removes this host's o
     missing: 9,
     missingBytes: summary.plan.missingBytes,
     present: 1,
+    refresh: 0,
     otherFiles: 1,
   });
   assert.ok(events.includes(`present ${presentSig.path}`));

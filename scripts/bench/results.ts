@@ -139,3 +139,28 @@ export function renderResults(env: Environment, sections: BenchSection[]): strin
   }
   return lines.join("\n") + "\n";
 }
+
+/**
+ * `existing` (a RESULTS.md) with the sections of `fresh` (a report of some sections only, run
+ * with `--only` on `date`) in place of those of the same title, new ones at the end: the other
+ * sections keep the figures of their own last run.
+ */
+export function mergeResults(existing: string, fresh: string, date: string): string {
+  const split = (text: string) => {
+    const parts = text.split(/^(?=## )/m);
+    return { head: parts[0], sections: parts.slice(1) };
+  };
+  const old = split(existing);
+  const title = (section: string) => section.slice(0, section.indexOf("\n"));
+  const sections = [...old.sections];
+  for (const section of split(fresh).sections) {
+    const marked = section.replace(
+      "\n",
+      `\n\nThis section: ${date} (\`deno task bench --only\`).\n`,
+    );
+    const at = sections.findIndex((s) => title(s) === title(section));
+    if (at >= 0) sections[at] = marked;
+    else sections.push(marked.endsWith("\n\n") ? marked : `${marked.trimEnd()}\n\n`);
+  }
+  return (old.head + sections.join("")).trimEnd() + "\n";
+}

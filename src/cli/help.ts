@@ -16,8 +16,10 @@ const OPTION_HELP: Record<string, string> = {
   json: "print machine-readable JSON instead of text",
   jobs: "operations in parallel (default: what suits the target, 8 for remote ones)",
   color: "colour output: auto (on a terminal, unless NO_COLOR is set), always, never",
-  "max-age": "delete archives at least this old: N followed by w|d|h|m|s (default 1d)",
-  "max-sig-age": "delete siginfo files at least this old (default and minimum: MAX_AGE)",
+  "max-age": "delete archives last used at least this long ago: N followed by w|d|h|m|s " +
+    "(default 1d)",
+  "max-sig-age": "delete siginfo files last used at least this long ago (default and minimum: " +
+    "MAX_AGE)",
   filter: "only recipes whose PN matches this regex (matched at the start of PN)",
   arch: "only artifacts of this SSTATE_PKGARCH (exact match, e.g. arm64)",
   "sources-dir": "absolute path of the sources (layers) (default /work/)",
@@ -32,6 +34,16 @@ const OPTION_HELP: Record<string, string> = {
   "s3-path-style": "S3: path-style addressing (default: on when an endpoint is set)",
   settle: "upload a new file once unchanged for this many ms (default 200)",
   "rescan-interval": "rescan the whole source every S seconds as a safety net (default 60)",
+  "refresh-after": "mark artifacts the target has as used (refresh them) when this build " +
+    "used them later than DURATION after their last use there: N followed by w|d|h|m|s " +
+    "(default 1d; 0: never)",
+  "keep-stamps": "never delete artifacts whose hash this bitbake stamps directory names " +
+    "(repeatable)",
+  "keep-newest": "also delete all but the N most recently used versions of each " +
+    "recipe/arch/task",
+  "max-size": "then delete least recently used archives until the cache is at most SIZE " +
+    "(e.g. 500G, 2T)",
+  "last-use": "also report how much was last used within 1 day, 1 week, 4 weeks, or earlier",
   "index-file": "keep the target's index in this file between runs (default: in " +
     "$XDG_CACHE_HOME/isar-sstate/; '' for none)",
 };

@@ -9,6 +9,8 @@ import type { Backend, Entry, ListOptions } from "../backends/backend.ts";
 /** The paths a target holds, as far as this process knows. */
 export class RemoteIndex {
   #paths = new Set<string>();
+  /** Last uses (ms since the epoch) as the listing told them, where it was asked for them. */
+  #lastUse = new Map<string, number>();
 
   /** Whether the target holds `path`. */
   has(path: string): boolean {
@@ -23,6 +25,17 @@ export class RemoteIndex {
   /** Records that the target no longer holds `path`. */
   delete(path: string): void {
     this.#paths.delete(path);
+    this.#lastUse.delete(path);
+  }
+
+  /** When `path` was last used on the target, where a listing with last uses told it. */
+  lastUse(path: string): number | undefined {
+    return this.#lastUse.get(path);
+  }
+
+  /** Records that `path` was used (marked used) at `when`. */
+  used(path: string, when: number): void {
+    this.#lastUse.set(path, when);
   }
 
   /** How many paths are known. */
@@ -31,16 +44,21 @@ export class RemoteIndex {
   }
 
   /**
-   * Adds every file the target lists (names only, no metadata); `onBatch` sees each batch of
-   * the listing too, e.g. to find leftovers of interrupted uploads.
+   * Adds every file the target lists (names only, unless `lastUses`: then with their last use,
+   * the later of modification time and recorded use); `onBatch` sees each batch of the listing
+   * too, e.g. to find leftovers of interrupted uploads.
    */
   async fill(
     target: Backend,
     options: ListOptions = {},
     onBatch?: (entries: Entry[]) => void,
+    lastUses = false,
   ): Promise<void> {
-    for await (const batch of target.list({ ...options, metadata: false })) {
-      for (const entry of batch) this.#paths.add(entry.path);
+    for await (const batch of target.list({ ...options, metadata: lastUses })) {
+      for (const entry of batch) {
+        this.#paths.add(entry.path);
+        if (lastUses) this.#lastUse.set(entry.path, Math.max(entry.mtime, entry.lastUsed ?? 0));
+      }
       onBatch?.(batch);
     }
   }

@@ -14,6 +14,7 @@ export const S3_FEATURES: Features = {
   directories: false,
   bulkDelete: true,
   retriesInternally: true,
+  lastUse: true,
 };
 
 /** The region used when neither the environment nor the AWS config files name one. */

@@ -10,7 +10,7 @@ import type { Artifact } from "../../cache/artifact.ts";
 import type { ArtifactFilter } from "../../cache/filter.ts";
 import type { Limiter } from "../limiter.ts";
 import type { RemoteIndex } from "../remote_index.ts";
-import { type UploadPlan, UploadSession } from "../upload.ts";
+import { artifactsOf, type UploadPlan, UploadSession } from "../upload.ts";
 import { IndexSaver } from "./index_saver.ts";
 import { gated, OutageGate } from "./outage.ts";
 import { RetryBook } from "./retry_book.ts";
@@ -42,7 +42,12 @@ export interface WatchSettings {
   indexFile?: string;
   /** Aborted: cut everything at once (the second Ctrl-C). */
   abort?: AbortSignal;
+  /** Refresh used artifacts the target has (see `UploadSettings.refreshAfterMs`). */
+  refreshAfterMs?: number;
 }
+
+/** How often a long-running watch looks for artifacts the builds used (to refresh them). */
+const REFRESH_PASS_MS = 60 * 60 * 1000;
 
 /** What a watch reports. */
 export interface WatchObserver {
@@ -51,6 +56,8 @@ export interface WatchObserver {
   uploaded?(artifact: Artifact): void;
   /** The target had it already (another host was first). */
   existed?(artifact: Artifact): void;
+  /** An artifact the target had was marked used there. */
+  refreshed?(artifact: Artifact): void;
   /** An upload failed; it is tried again in `retryInMs` (null: no more tries, flushing). */
   failed?(artifact: Artifact, message: string, retryInMs: number | null): void;
   /** The target (or, given `proxy`, the proxy to it) is unreachable; `pending` files wait. */
@@ -74,6 +81,8 @@ export interface WatchCounts {
   uploadedBytes: number;
   /** Found on the target when put (another uploader was first). */
   existed: number;
+  /** Artifacts the target had that were marked used. */
+  refreshed: number;
   /** Artifacts not on the target yet: settling, queued, in flight, waiting for a retry. */
   pending: number;
   /** Artifacts whose last attempt failed. */
@@ -116,6 +125,7 @@ export class Watcher {
   #refusal?: BackendError;
   /** Outage notices wait for this: the first walk of the source (see `#tell`). */
   #notices?: Promise<void>;
+  #refreshTimer?: ReturnType<typeof setInterval>;
 
   constructor(readonly settings: WatchSettings, readonly observer: WatchObserver = {}) {
     const { source, filter, limiter } = settings;
@@ -146,7 +156,13 @@ export class Watcher {
       limiter,
       stop: this.#signal,
       abort: this.#signal,
+      refreshAfterMs: settings.refreshAfterMs,
     }, {
+      refreshed: (a) => {
+        observer.refreshed?.(a);
+        observer.changed?.();
+      },
+      refreshUnsupported: (err) => this.#warn(`${err.message}; uploading without refreshes`),
       stored: (a) => {
         this.#retries.forget(a.path);
         this.#saver.schedule();
@@ -194,6 +210,7 @@ export class Watcher {
       uploaded: totals.stored,
       uploadedBytes: totals.storedBytes,
       existed: totals.existed,
+      refreshed: totals.refreshed,
       pending: settling + this.session.queue.pending + this.#retries.waiting,
       failing: this.#retries.size,
       downSince: this.gate.downSince,
@@ -209,6 +226,17 @@ export class Watcher {
     this.#sourceWatcher.start();
     this.#reconciled = this.#reconcile();
     this.#reconciled.catch(() => {}); // awaited by whoever asks; must not go unhandled
+    this.#refreshTimer = setInterval(() => this.#refreshUsed(), REFRESH_PASS_MS);
+    Deno.unrefTimer(this.#refreshTimer);
+  }
+
+  /** Walks the source for artifacts the builds used since the target's last use: refreshes them. */
+  #refreshUsed(): void {
+    if (!this.session.refreshing || this.#signal.aborted) return;
+    const onWarning = (message: string) => this.#warn(message);
+    for (const { files } of this.settings.source.walk({ metadata: false, onWarning })) {
+      this.session.refreshUsed(artifactsOf(files, this.settings.filter).artifacts);
+    }
   }
 
   /** The first listing and walk: resolves with the plan, rejects if they failed. */
@@ -347,6 +375,8 @@ export class Watcher {
       this.#sourceWatcher.close();
       await this.#sourceWatcher.rescanNow();
       await settledOrAborted(this.reconciled, this.#signal);
+      clearInterval(this.#refreshTimer);
+      this.#refreshUsed(); // what the build used while watched
       this.#retries.releaseAll();
       const { queue } = this.session;
       while (!this.#signal.aborted) {
@@ -375,6 +405,7 @@ export class Watcher {
 
   /** Stops everything, saves the index (if the listing was done) and closes the backends. */
   async close(): Promise<void> {
+    clearInterval(this.#refreshTimer);
     this.#sourceWatcher.close();
     this.#settler.close();
     this.#retries.close();
