@@ -101,7 +101,7 @@ function printDetails(out: Printer, artifacts: readonly Artifact[]): void {
 export const info: Command = {
   name: "info",
   positionals: "TARGET",
-  options: ["verbose", "json", "filter", "arch", "s3-endpoint", "s3-path-style"],
+  options: ["verbose", "json", "filter", "arch", "s3-endpoint", "s3-path-style", "profile"],
   optionHelp: {
     verbose: "also list the archs, and per recipe the archives of its key task",
     json: "print counts and bytes per arch, task, suffix and kind as JSON",

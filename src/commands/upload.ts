@@ -37,6 +37,7 @@ export const upload: Command = {
     "arch",
     "s3-endpoint",
     "s3-path-style",
+    "profile",
   ],
   optionHelp: {
     verbose: "print [EXISTS] for every file the target has and [UPLOAD] for every file sent",

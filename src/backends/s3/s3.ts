@@ -33,7 +33,6 @@ import { BUFFERED_BODY_MAX, FileBody, plainMd5, readFileRange } from "./body.ts"
 import { createClient } from "./client.ts";
 import {
   type Env,
-  missingProfile,
   resolveS3Location,
   S3_DEFAULT_JOBS,
   S3_FEATURES,
@@ -81,7 +80,10 @@ export class S3Backend implements Backend {
   readonly stallTimeoutMs: number;
   readonly #target: S3Target;
 
-  /** `location` is an `s3://` URL (resolved with `options`) or a location resolved already. */
+  /**
+   * `location` is an `s3://` URL (resolved with `options` and the environment, without reading
+   * the shared config files: open.ts reads them) or a location resolved already.
+   */
   constructor(
     location: string | S3Location,
     options: LocationOptions = {},
@@ -92,7 +94,7 @@ export class S3Backend implements Backend {
       ? resolveS3Location(location, options, env)
       : location;
     this.displayUrl = this.location.displayUrl;
-    this.#target = { ...this.location, missingProfile: () => missingProfile(env) };
+    this.#target = this.location;
     this.stallTimeoutMs = stallTimeoutMs(env);
     this.client = createClient(this.location, {
       env,
