@@ -65,6 +65,7 @@ export const OPTION_SPECS: readonly OptionSpec[] = [
   { long: "cache-dir", key: "cacheDir", kind: "string", metavar: "DIR" },
   { long: "s3-endpoint", key: "s3Endpoint", kind: "string", metavar: "URL" },
   { long: "s3-path-style", key: "s3PathStyle", kind: "flag" },
+  { long: "profile", key: "profile", kind: "string", metavar: "NAME" },
   { long: "settle", key: "settle", kind: "int", metavar: "MS" },
   { long: "rescan-interval", key: "rescanInterval", kind: "int", metavar: "S" },
   { long: "index-file", key: "indexFile", kind: "string", metavar: "PATH" },

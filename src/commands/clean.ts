@@ -139,6 +139,7 @@ export const clean: Command = {
     "arch",
     "s3-endpoint",
     "s3-path-style",
+    "profile",
   ],
   optionHelp: {
     verbose: "print [DELETE] for every file deleted (with --dry-run: grouped by why it goes)",

@@ -137,7 +137,16 @@ function printLastUse(out: Printer, artifacts: readonly Artifact[]): void {
 export const info: Command = {
   name: "info",
   positionals: "TARGET",
-  options: ["verbose", "json", "last-use", "filter", "arch", "s3-endpoint", "s3-path-style"],
+  options: [
+    "verbose",
+    "json",
+    "last-use",
+    "filter",
+    "arch",
+    "s3-endpoint",
+    "s3-path-style",
+    "profile",
+  ],
   optionHelp: {
     verbose: "also list the archs, and per recipe the archives of its key task",
     json: "print counts and bytes per arch, task, suffix and kind as JSON",

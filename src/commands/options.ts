@@ -37,6 +37,8 @@ export interface Options {
   cacheDir?: string;
   s3Endpoint?: string;
   s3PathStyle: boolean;
+  /** S3: the AWS profile (`--profile`). */
+  profile?: string;
   /** watch: ms a new file must stay unchanged before it is uploaded. */
   settle?: number;
   /** watch: seconds between full rescans of the source. */

@@ -45,6 +45,7 @@ export const upload: Command = {
     "arch",
     "s3-endpoint",
     "s3-path-style",
+    "profile",
   ],
   optionHelp: {
     verbose: "print [EXISTS] for every file the target has, [UPLOAD] for every file sent and " +

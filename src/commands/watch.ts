@@ -116,6 +116,7 @@ export const watch: Command = {
     "index-file",
     "s3-endpoint",
     "s3-path-style",
+    "profile",
   ],
   optionHelp: {
     verbose: "print every upload on a terminal too, and files the target had already",

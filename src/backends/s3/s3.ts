@@ -33,7 +33,6 @@ import { BUFFERED_BODY_MAX, FileBody, plainMd5, readFileRange } from "./body.ts"
 import { createClient } from "./client.ts";
 import {
   type Env,
-  missingProfile,
   resolveS3Location,
   S3_DEFAULT_JOBS,
   S3_FEATURES,
@@ -87,7 +86,10 @@ export class S3Backend implements Backend {
   readonly #target: S3Target;
   readonly #touch: TouchTarget;
 
-  /** `location` is an `s3://` URL (resolved with `options`) or a location resolved already. */
+  /**
+   * `location` is an `s3://` URL (resolved with `options` and the environment, without reading
+   * the shared config files: open.ts reads them) or a location resolved already.
+   */
   constructor(
     location: string | S3Location,
     options: LocationOptions = {},
@@ -98,7 +100,7 @@ export class S3Backend implements Backend {
       ? resolveS3Location(location, options, env)
       : location;
     this.displayUrl = this.location.displayUrl;
-    this.#target = { ...this.location, missingProfile: () => missingProfile(env) };
+    this.#target = this.location;
     this.stallTimeoutMs = stallTimeoutMs(env);
     this.client = createClient(this.location, {
       env,
