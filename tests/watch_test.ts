@@ -93,10 +93,11 @@ Deno.test("watch: SIGTERM is passed on to the wrapped command, then the flush ru
   const { dir, src, dst, env } = await setup();
   await using _ = dir;
   const build = `${fakeBitbake(src, 20, 0).join(" ")}; ` +
-    'sleep 60 & pid=$!; trap "kill $pid; exit 9" TERM; wait';
+    'sleep 60 & pid=$!; trap "kill $pid; exit 9" TERM; echo build-waits; wait';
   const run = spawnTool(["watch", src, dst, "--", "sh", "-c", build], { env });
   await run.until(/^INFO: 0 files already present on target$/m);
-  await eventually(() => artifactPaths(20).every((p) => allPresent(src, [p])));
+  // The build has set its trap (and written its artifacts) once it says so.
+  await run.until(/^build-waits$/m);
   run.child.kill("SIGTERM");
   const { code, stdout } = await run.finish();
   assert.equal(code, 143);

@@ -11,6 +11,7 @@ import { openWebDav, WebDavBackend } from "../src/backends/webdav/webdav.ts";
 import { BUFFER_LIMIT } from "../src/backends/webdav/body.ts";
 import { collect, localFile, pattern } from "./backend_conformance.ts";
 import { accessLogLines, startApache } from "./servers/apache.ts";
+import { eventually } from "./watch_helpers.ts";
 import { type Fault, type RequestHead, startFaultProxy } from "./servers/request_fault_proxy.ts";
 
 const apache = await startApache();
@@ -565,6 +566,35 @@ Deno.test("webdav: an upload aborted halfway leaves no temporary file on the ser
     await new Promise((r) => setTimeout(r, 10));
   }
   assert.deepEqual(await filesOnDisk(dirOf(url)), ["aa/first"]);
+});
+
+Deno.test("webdav: an upload aborted on a kept-alive connection is not sent again", async () => {
+  await using scratch = await scratchDir();
+  const url = freshUrl();
+  let puts = 0;
+  const held = Promise.withResolvers<void>();
+  await using proxy = startFaultProxy({
+    targetPort: apache.port,
+    async beforeForward(head) {
+      if (head.method !== "PUT" || !head.path.endsWith("/aa/second")) return;
+      puts++;
+      await held.promise; // not forwarded while the client waits
+    },
+  });
+  const b = new WebDavBackend(url.replace(`:${apache.port}/`, `:${proxy.port}/`));
+  await b.create();
+  await b.put("aa/first", await localFile(scratch.path, "first", pattern(10)));
+  const ctl = new AbortController();
+  // On the connection the first PUT left open; node:http would send it again once that closes.
+  const second = await localFile(scratch.path, "second", pattern(200_000));
+  const outcome = b.put("aa/second", second, { signal: ctl.signal }).then(() => null, (e) => e);
+  assert.ok(await eventually(() => puts === 1), "the PUT reached the proxy");
+  ctl.abort();
+  assert.ok(isAbortError(await outcome));
+  // A second PUT would come at once, on a new connection; give it ample time to show.
+  await eventually(() => puts > 1, 3_000);
+  held.resolve();
+  assert.equal(puts, 1, "the PUT went out once");
 });
 
 Deno.test("webdav: two backends sharing nothing, racing on one name, leave one whole copy", async () => {

@@ -147,6 +147,9 @@ export class HttpTransport {
       const fail = (err: unknown) => {
         if (done) return;
         finish();
+        // node:http in Deno sends a request again on a fresh connection when its kept-alive
+        // one closes before an answer, also after a destroy on purpose: not this one.
+        Object.assign(req, { reusedSocket: false });
         req.destroy();
         const out = proxy && !secure
           ? proxyError(err, proxy, r.url.host)
@@ -202,7 +205,8 @@ export class HttpTransport {
       req.on("drain", () => wake?.());
       req.on("close", onClose);
       req.on("socket", (s: Socket) => {
-        if (done) return;
+        // A connection handed to a request that has ended would only carry it again.
+        if (done) return void s.destroy();
         socket = s;
         s.once("close", onClose);
         if (connectTimeoutMs === undefined || !s.connecting) return;
