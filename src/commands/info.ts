@@ -159,8 +159,8 @@ export const info: Command = {
     "--json prints counts and bytes per arch, " +
     "task, suffix and kind, the oldest and newest file, and how much was last used when, for " +
     "dashboards. --last-use prints how many files (and bytes) were last used within 1 day, 1 " +
-    "day to 1 week ago, 1 to 4 weeks ago and earlier (by the last use that clean --max-age " +
-    "goes by), to choose MAX_AGE or MAX_SIZE.",
+    "day to 1 week ago, 1 to 4 weeks ago and earlier (the last use that clean measures ages " +
+    "on), to choose clean's MAX_AGE or MAX_SIZE.",
   examples: [
     "isar-sstate info file:///mnt/sstate",
     "isar-sstate info -v --filter 'linux-' /mnt/sstate",
