@@ -219,6 +219,19 @@ Deno.test({
 /** Deno's cache as it is, whatever HOME the tool runs with. */
 const DENO_DIR = Deno.env.get("DENO_DIR") ?? `${Deno.env.get("HOME")}/.cache/deno`;
 
+/** The environment of a run against radosgw `server`, with `home` as HOME (no profile files). */
+function s3Env(server: Awaited<ReturnType<typeof s3Server>>, home: string) {
+  return {
+    ...QUIET,
+    HOME: home,
+    DENO_DIR,
+    AWS_ACCESS_KEY_ID: server.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: server.secretAccessKey,
+    AWS_ENDPOINT_URL_S3: server.endpoint,
+    AWS_EC2_METADATA_DISABLED: "true",
+  };
+}
+
 Deno.test({
   name: "s3 transport: HTTP_PROXY carries uploads, listings and cleans; NO_PROXY bypasses it; " +
     "a dead proxy is one line",
@@ -231,15 +244,7 @@ Deno.test({
     const expected = await makeSource(dir.path);
     const src = join(dir.path, "sstate");
     const url = `s3://${bucket}/sstate`;
-    const env = {
-      ...QUIET,
-      HOME: dir.path,
-      DENO_DIR,
-      AWS_ACCESS_KEY_ID: server.accessKeyId,
-      AWS_SECRET_ACCESS_KEY: server.secretAccessKey,
-      AWS_ENDPOINT_URL_S3: server.endpoint,
-      AWS_EC2_METADATA_DISABLED: "true",
-    };
+    const env = s3Env(server, dir.path);
     const stored = async (u: string) => (await collect(openS3(server, u))).map((e) => e.path);
     try {
       const up = await runTool(["upload", src, url], { ...env, HTTP_PROXY: proxy.url });
@@ -311,15 +316,7 @@ Deno.test({
     const expected = await makeSource(dir.path);
     const src = join(dir.path, "sstate");
     const url = `s3://${bucket}/sstate`;
-    const env = {
-      ...QUIET,
-      HOME: dir.path,
-      DENO_DIR,
-      AWS_ACCESS_KEY_ID: server.accessKeyId,
-      AWS_SECRET_ACCESS_KEY: server.secretAccessKey,
-      AWS_ENDPOINT_URL_S3: server.endpoint,
-      AWS_EC2_METADATA_DISABLED: "true",
-    };
+    const env = s3Env(server, dir.path);
     try {
       const denied = await runTool(["upload", src, url], { ...env, HTTP_PROXY: proxy.url });
       const text = denied.stdout + denied.stderr;
