@@ -12,7 +12,10 @@ Deno.test("upload: copies a real cache, a second upload uploads nothing", async 
   assert.equal(first.code, 0, first.stdout + first.stderr);
   assert.match(first.stdout, /^INFO: uploading 120 files \(0\.00 GB\)$/m);
   assert.match(first.stdout, /^INFO: 0 files already present on target$/m);
-  assert.match(first.stdout, /^INFO: done: 120 uploaded .*, 0 present, 0 refreshed, 0 skipped, 0 failed/m);
+  assert.match(
+    first.stdout,
+    /^INFO: done: 120 uploaded .*, 0 present, 0 refreshed, 0 skipped, 0 failed/m,
+  );
   assert.deepEqual(await listFiles(target), await listFiles(fixtureCache("head", "local")));
   const sample = (await listFiles(target))[0];
   assert.deepEqual(
