@@ -252,7 +252,13 @@ Deno.test({
       assert.deepEqual(await stored(url), expected);
       const viaProxy = await proxy.requests();
       const puts = viaProxy.filter((r) => r.startsWith(`PUT ${server.endpoint}/${bucket}/`));
-      assert.equal(puts.length, expected.length, viaProxy.join("\n"));
+      // Each file went through the proxy (a PUT cut off by a dropped connection may go twice).
+      for (const path of expected) {
+        assert.ok(
+          puts.some((r) => decodeURIComponent(r.split("?")[0]).endsWith(`/${path}`)),
+          `${path}:\n${viaProxy.join("\n")}`,
+        );
+      }
       assert.ok(viaProxy.some((r) => r.startsWith(`GET ${server.endpoint}/${bucket}`)));
 
       // A listing (info) and a clean (DeleteObjects) through the proxy too.
