@@ -1,141 +1,86 @@
 /**
- * Strings kept once each, by number, in one byte arena: the recipe, architecture, task and
- * directory parts that a million cache paths share. No JavaScript string is kept per entry, and a
- * lookup reads a range of a longer string without slicing it.
+ * Strings kept once each, by number: the recipe, architecture, task and directory parts that a
+ * million cache paths share. A lookup reads a range of a longer string; a string added is copied
+ * out of it, so that the longer one (a whole path) is not kept alive by it.
  */
 
-/** Bytes of the arena at first (it doubles as needed). */
-const FIRST_BYTES = 1 << 16;
-/** Strings at first (the tables double as needed). */
-const FIRST_STRINGS = 1 << 10;
-
-/** Distinct one-byte (Latin-1) strings, each with a number from 0 on. */
+/** Distinct strings, each with a number from 0 on. */
 export class Interner {
-  #bytes = new Uint8Array(FIRST_BYTES);
-  /** Where string `id` starts; `#starts[count]` is where the next one goes. */
-  #starts = new Uint32Array(FIRST_STRINGS + 1);
-  #count = 0;
-  /** Open addressing: id + 1 per slot, 0 for an empty one. */
-  #table = new Int32Array(FIRST_STRINGS * 2);
+  #ids = new Map<string, number>();
+  #texts: string[] = [];
+  /** Bytes of the strings as kept (two per character at most), for reports of memory. */
+  #chars = 0;
 
   /** How many strings it holds. */
   get count(): number {
-    return this.#count;
+    return this.#texts.length;
   }
 
-  /** Bytes held (arena and tables), for reports of memory per file. */
+  /** Bytes held, about (strings and their map), for reports of memory per file. */
   get bytes(): number {
-    return this.#bytes.byteLength + this.#starts.byteLength + this.#table.byteLength;
+    return this.#chars + this.#texts.length * 64;
   }
 
   /**
    * The number of `text.slice(start, end)`, which is added first if it is new and `add` is set;
-   * -1 if it is absent (and not added), -2 if it holds a character beyond U+00FF.
+   * -1 if it is absent (and not added).
    */
   id(text: string, start = 0, end = text.length, add = true): number {
-    let hash = 0x811c9dc5;
-    for (let i = start; i < end; i++) {
-      const c = text.charCodeAt(i);
-      if (c > 0xff) return -2;
-      hash = Math.imul(hash ^ c, 0x01000193);
-    }
-    const table = this.#table;
-    const mask = table.length - 1;
-    const length = end - start;
-    let slot = hash & mask;
-    for (let e = table[slot]; e !== 0; slot = (slot + 1) & mask, e = table[slot]) {
-      const from = this.#starts[e - 1];
-      if (this.#starts[e] - from === length && this.#equals(text, start, from, length)) {
-        return e - 1;
-      }
-    }
-    if (!add) return -1;
-    const id = this.#append(text, start, end);
-    table[slot] = id + 1;
-    if (this.#count * 2 > table.length) this.#rehash();
-    return id;
+    const part = start === 0 && end === text.length ? text : text.slice(start, end);
+    const id = this.#ids.get(part);
+    if (id !== undefined || !add) return id ?? -1;
+    const own = copyOf(part);
+    this.#ids.set(own, this.#texts.length);
+    this.#texts.push(own);
+    this.#chars += own.length;
+    return this.#texts.length - 1;
   }
 
   /** The string numbered `id`. */
   text(id: number): string {
-    const bytes = this.#bytes.subarray(this.#starts[id], this.#starts[id + 1]);
-    let text = "";
-    for (let i = 0; i < bytes.length; i += 4096) {
-      text += String.fromCharCode(...bytes.subarray(i, i + 4096));
-    }
-    return text;
+    return this.#texts[id];
   }
 
-  /** The arena and its index, as `restore` takes them back (for saving an index to a file). */
+  /**
+   * The strings in UTF-8, as `restore` takes them back (for saving an index to a file): where
+   * each starts in `bytes`, and where the last ends.
+   */
   parts(): { starts: Uint32Array; bytes: Uint8Array } {
-    return {
-      starts: this.#starts.subarray(0, this.#count + 1),
-      bytes: this.#bytes.subarray(0, this.#starts[this.#count]),
-    };
+    const encoder = new TextEncoder();
+    const starts = new Uint32Array(this.#texts.length + 1);
+    let bytes = new Uint8Array(this.#chars * 3 + 16);
+    let at = 0;
+    this.#texts.forEach((text, id) => {
+      starts[id] = at;
+      at += encoder.encodeInto(text, bytes.subarray(at)).written;
+    });
+    starts[this.#texts.length] = at;
+    bytes = bytes.subarray(0, at);
+    return { starts, bytes };
   }
 
   /** An interner holding the strings of `parts` under the same numbers. */
   static restore(starts: Uint32Array, bytes: Uint8Array): Interner {
-    const interner = new Interner();
     const count = starts.length - 1;
     if (count < 0 || starts[0] !== 0 || starts[count] !== bytes.length) {
       throw new Error("damaged string table");
     }
+    const interner = new Interner();
+    const decoder = new TextDecoder("utf-8", { fatal: true });
     for (let id = 0; id < count; id++) {
       if (starts[id + 1] < starts[id]) throw new Error("damaged string table");
+      const text = decoder.decode(bytes.subarray(starts[id], starts[id + 1]));
+      if (interner.id(text) !== id) throw new Error("damaged string table: a string twice");
     }
-    interner.#bytes = bytes.slice();
-    interner.#starts = new Uint32Array(Math.max(FIRST_STRINGS, count) + 1);
-    interner.#starts.set(starts);
-    interner.#count = count;
-    interner.#rehash();
     return interner;
   }
+}
 
-  #equals(text: string, start: number, from: number, length: number): boolean {
-    const bytes = this.#bytes;
-    for (let i = 0; i < length; i++) {
-      if (bytes[from + i] !== text.charCodeAt(start + i)) return false;
-    }
-    return true;
-  }
+const CODES = new Uint16Array(4096);
 
-  #append(text: string, start: number, end: number): number {
-    const id = this.#count;
-    const from = this.#starts[id];
-    const to = from + end - start;
-    if (to > this.#bytes.length) {
-      const bytes = new Uint8Array(Math.max(to, this.#bytes.length * 2));
-      bytes.set(this.#bytes.subarray(0, from));
-      this.#bytes = bytes;
-    }
-    for (let i = start; i < end; i++) this.#bytes[from + i - start] = text.charCodeAt(i);
-    if (id + 2 > this.#starts.length) {
-      const starts = new Uint32Array(this.#starts.length * 2);
-      starts.set(this.#starts);
-      this.#starts = starts;
-    }
-    this.#starts[id + 1] = to;
-    this.#count++;
-    return id;
-  }
-
-  /** Builds the table anew, twice as large as the strings need. */
-  #rehash(): void {
-    let size = FIRST_STRINGS * 2;
-    while (size < this.#count * 4) size *= 2;
-    const table = new Int32Array(size);
-    const mask = size - 1;
-    const bytes = this.#bytes;
-    for (let id = 0; id < this.#count; id++) {
-      let hash = 0x811c9dc5;
-      for (let i = this.#starts[id]; i < this.#starts[id + 1]; i++) {
-        hash = Math.imul(hash ^ bytes[i], 0x01000193);
-      }
-      let slot = hash & mask;
-      while (table[slot] !== 0) slot = (slot + 1) & mask;
-      table[slot] = id + 1;
-    }
-    this.#table = table;
-  }
+/** A flat copy of `text` that holds on to no other string. */
+function copyOf(text: string): string {
+  if (text.length > CODES.length) return JSON.parse(JSON.stringify(text));
+  for (let i = 0; i < text.length; i++) CODES[i] = text.charCodeAt(i);
+  return String.fromCharCode.apply(null, CODES.subarray(0, text.length) as unknown as number[]);
 }

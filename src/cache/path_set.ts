@@ -63,7 +63,6 @@ export class PathSet {
   /** Whether the set holds `path`, and flagged or not. */
   state(path: string): PathState {
     if (!this.#parse(path, false)) {
-      if (this.#key[TAIL] === DEAD) return ABSENT; // a part never interned
       const flagged = this.#others.get(path);
       return flagged === undefined ? ABSENT : flagged ? FLAGGED : PRESENT;
     }
@@ -196,12 +195,11 @@ export class PathSet {
   }
 
   /**
-   * Parses `path` into `#key`; false for a path kept as it is (then `#key[TAIL]` is DEAD when
-   * it is an artifact path with a part the interner lacks and `add` is not set).
+   * Parses `path` into `#key`; false for a path that is not kept as an entry, or (unless `add`
+   * is set) that has a part the interner lacks.
    */
   #parse(path: string, add: boolean): boolean {
     const key = this.#key;
-    key[TAIL] = 0;
     const nameAt = path.lastIndexOf("/") + 1;
     const colon = path.lastIndexOf(":");
     const tailAt = colon + 65;
@@ -234,14 +232,9 @@ export class PathSet {
     }
     const interner = this.interner;
     const dir = interner.id(path, 0, dirEnd, add);
-    const head = dir < 0 ? dir : interner.id(path, nameAt, colon + 1, add);
-    const tail = head < 0 ? head : interner.id(path, tailAt, path.length, add);
-    if (tail < 0) {
-      // A part never seen (so the path is absent), or not one-byte text (kept as it is).
-      if (tail === -1) key[TAIL] = DEAD;
-      return false;
-    }
-    if (dir > DIR_ID) return false;
+    const head = dir < 0 ? -1 : interner.id(path, nameAt, colon + 1, add);
+    const tail = head < 0 ? -1 : interner.id(path, tailAt, path.length, add);
+    if (tail < 0 || dir > DIR_ID) return false;
     key[DIR] = dir | derived;
     key[HEAD] = head;
     key[TAIL] = tail;
