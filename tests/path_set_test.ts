@@ -74,7 +74,7 @@ Deno.test("path set: the paths of one set that another (same interner) lacks", (
   const held = new PathSet(index.interner);
   PATHS.forEach((path, i) => (i % 2 ? index : held).add(path));
   for (const path of PATHS.slice(0, 4)) index.add(path);
-  const expected = PATHS.filter((path, i) => i % 2 === 0 && i >= 4);
+  const expected = PATHS.filter((_, i) => i % 2 === 0 && i >= 4);
   assert.deepEqual([...held.notIn(index)].sort(), expected.sort());
   const artifacts = held.notIn(index);
   assert.deepEqual(
