@@ -10,10 +10,16 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import type { BenchContext } from "./bench/context.ts";
-import { type BenchSection, describeEnvironment, renderResults } from "./bench/results.ts";
+import {
+  type BenchSection,
+  describeEnvironment,
+  mergeResults,
+  renderResults,
+} from "./bench/results.ts";
 import { run } from "./bench/timing.ts";
 import { benchSiginfo } from "./bench/siginfo.ts";
 import { benchS3 } from "./bench/s3.ts";
+import { benchScale } from "./bench/scale.ts";
 import { benchUpload } from "./bench/upload.ts";
 import { benchWatch } from "./bench/watch.ts";
 import { benchWebdav } from "./bench/webdav.ts";
@@ -25,24 +31,26 @@ const SECTIONS: Record<string, (ctx: BenchContext) => Promise<BenchSection>> = {
   watch: benchWatch,
   siginfo: benchSiginfo,
   s3: benchS3,
+  scale: benchScale,
 };
 
 const USAGE =
-  `usage: deno task bench [--runs N] [--only SECTION,...] [--quick] [--keep] [--tool CMD]
+  `usage: deno task bench [--runs N] [--only SECTION,...] [--quick] [--keep] [--tool CMD] [--before CMD]
 
   --runs N       repetitions of every timed command (default 3; medians are reported)
   --only LIST    run only these sections (${Object.keys(SECTIONS).join(", ")})
   --quick        small data sets, to try the benchmark out (writes no RESULTS.md)
   --keep         keep the scratch directory bench/work/
   --tool CMD     the isar-sstate to measure, e.g. dist/isar-sstate (default: deno run -A main.ts with the
-                 V8 flags the binary is built with)`;
+                 V8 flags the binary is built with)
+  --before CMD   another build measured beside it where a section compares (scale: before/after)`;
 
-/** The `--v8-flags=…` argument of `deno task compile`: the binary's heap settings. */
+/** The `--v8-flags=…` argument of scripts/compile.sh: the binary's heap settings. */
 async function v8FlagsOf(repo: string): Promise<string> {
-  const config = JSON.parse(await Deno.readTextFile(join(repo, "deno.json")));
-  const flags = /--v8-flags=\S+/.exec(config.tasks.compile);
-  if (!flags) throw new Error("deno.json: the compile task sets no --v8-flags");
-  return flags[0];
+  const script = await Deno.readTextFile(join(repo, "scripts", "compile.sh"));
+  const flags = /^run_flags=\(.*(--v8-flags=[^\s)]+)/m.exec(script);
+  if (!flags) throw new Error("scripts/compile.sh: run_flags sets no --v8-flags");
+  return flags[1];
 }
 
 async function main(): Promise<number> {
@@ -54,6 +62,7 @@ async function main(): Promise<number> {
       quick: { type: "boolean", default: false },
       keep: { type: "boolean", default: false },
       tool: { type: "string" },
+      before: { type: "string" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -79,6 +88,7 @@ async function main(): Promise<number> {
     quick: values.quick,
     tool: values.tool?.split(" ") ??
       [Deno.execPath(), "run", "-A", await v8FlagsOf(repo), join(repo, "main.ts")],
+    before: values.before?.split(" "),
     log: (message) => console.error(message),
   };
   try {
@@ -89,7 +99,9 @@ async function main(): Promise<number> {
     if (!values.quick) {
       // Formatted as `deno fmt` wants it, so that `deno fmt --check` stays clean.
       const results = join(repo, "bench", "RESULTS.md");
-      await Deno.writeTextFile(results, report);
+      // With --only, the sections not run are kept as they were.
+      const old = values.only ? await Deno.readTextFile(results).catch(() => "") : "";
+      await Deno.writeTextFile(results, old ? mergeResults(old, report) : report);
       await run([Deno.execPath(), "fmt", "--quiet", results]);
       report = await Deno.readTextFile(results);
     }

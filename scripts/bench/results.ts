@@ -139,3 +139,31 @@ export function renderResults(env: Environment, sections: BenchSection[]): strin
   }
   return lines.join("\n") + "\n";
 }
+
+/**
+ * `fresh` (a report of some sections) with the sections of `old` that it does not have kept, in
+ * old's order, each marked with the date of the run it came from.
+ */
+export function mergeResults(old: string, fresh: string): string {
+  const split = (text: string) => {
+    const [head, ...sections] = text.split(/^(?=## )/m);
+    return { head, sections: new Map(sections.map((s) => [s.split("\n")[0], s])) };
+  };
+  const before = split(old);
+  const now = split(fresh);
+  const date = /^Date: (.*)$/m.exec(before.head)?.[1] ?? "an earlier run";
+  const out = [now.head.trimEnd() + "\n"];
+  for (const [title, text] of before.sections) {
+    if (now.sections.has(title)) out.push(now.sections.get(title)!.trimEnd() + "\n");
+    else {
+      const kept = /^_Kept from/m.test(text)
+        ? text
+        : text.replace(/\n\n/, `\n\n_Kept from the run of ${date}._\n\n`);
+      out.push(kept.trimEnd() + "\n");
+    }
+  }
+  for (const [title, text] of now.sections) {
+    if (!before.sections.has(title)) out.push(text.trimEnd() + "\n");
+  }
+  return out.join("\n");
+}
