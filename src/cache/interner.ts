@@ -78,8 +78,11 @@ export class Interner {
 
 const CODES = new Uint16Array(4096);
 
-/** A flat copy of `text` that holds on to no other string. */
-function copyOf(text: string): string {
+/**
+ * A flat copy of `text` that holds on to no other string (a slice of a longer string would keep
+ * the longer one alive).
+ */
+export function copyOf(text: string): string {
   if (text.length > CODES.length) return JSON.parse(JSON.stringify(text));
   for (let i = 0; i < text.length; i++) CODES[i] = text.charCodeAt(i);
   return String.fromCharCode.apply(null, CODES.subarray(0, text.length) as unknown as number[]);

@@ -7,7 +7,7 @@
  * what follows the hash. Any other path (temporary files, odd names) is kept as it is. Each entry
  * carries one flag (a `RemoteIndex` marks what a saved index listed and no listing confirmed yet).
  */
-import { Interner } from "./interner.ts";
+import { copyOf, Interner } from "./interner.ts";
 
 /** 32-bit words per entry: 8 of the hash, then directory, head and tail. */
 const WORDS = 11;
@@ -84,7 +84,7 @@ export class PathSet {
   add(path: string, flagged = false): void {
     if (!this.#parse(path, true)) {
       const was = this.#others.get(path);
-      this.#others.set(path, flagged && (was ?? true));
+      this.#others.set(was === undefined ? copyOf(path) : path, flagged && (was ?? true));
       return;
     }
     const key = this.#key;

@@ -36,7 +36,8 @@ export const CLAIMED = 2;
 export type WalkReply =
   | {
     kind: "files";
-    paths: string[];
+    /** The paths, joined by NUL (no file name holds one): one string to pass, not thousands. */
+    paths: string;
     /** Sizes and modification times by index (null without metadata). */
     sizes: Float64Array | null;
     mtimes: Float64Array | null;
@@ -306,8 +307,8 @@ function noteLinks(displayUrl: string, links: readonly string[], options: ListOp
 
 /** The entries of a batch of files. */
 function entriesOf(batch: Extract<WalkReply, { kind: "files" }>): Entry[] {
-  const { paths, sizes, mtimes } = batch;
-  const entries = paths.map((path, i): Entry => ({
+  const { sizes, mtimes } = batch;
+  const entries = batch.paths.split("\0").map((path, i): Entry => ({
     path,
     size: sizes ? sizes[i] : 0,
     mtime: mtimes ? mtimes[i] : 0,
