@@ -18,6 +18,7 @@ import {
 } from "./bench/results.ts";
 import { run } from "./bench/timing.ts";
 import { benchSiginfo } from "./bench/siginfo.ts";
+import { benchRefresh } from "./bench/refresh.ts";
 import { benchS3 } from "./bench/s3.ts";
 import { benchScale } from "./bench/scale.ts";
 import { benchUpload } from "./bench/upload.ts";
@@ -32,13 +33,15 @@ const SECTIONS: Record<string, (ctx: BenchContext) => Promise<BenchSection>> = {
   siginfo: benchSiginfo,
   s3: benchS3,
   scale: benchScale,
+  refresh: benchRefresh,
 };
 
 const USAGE =
   `usage: deno task bench [--runs N] [--only SECTION,...] [--quick] [--keep] [--tool CMD] [--before CMD]
 
   --runs N       repetitions of every timed command (default 3; medians are reported)
-  --only LIST    run only these sections (${Object.keys(SECTIONS).join(", ")})
+  --only LIST    run only these sections (${Object.keys(SECTIONS).join(", ")}); RESULTS.md keeps
+                 the other sections as they were
   --quick        small data sets, to try the benchmark out (writes no RESULTS.md)
   --keep         keep the scratch directory bench/work/
   --tool CMD     the isar-sstate to measure, e.g. dist/isar-sstate (default: deno run -A main.ts with the
@@ -99,9 +102,9 @@ async function main(): Promise<number> {
     if (!values.quick) {
       // Formatted as `deno fmt` wants it, so that `deno fmt --check` stays clean.
       const results = join(repo, "bench", "RESULTS.md");
-      // With --only, the sections not run are kept as they were.
-      const old = values.only ? await Deno.readTextFile(results).catch(() => "") : "";
-      await Deno.writeTextFile(results, old ? mergeResults(old, report) : report);
+      const before = values.only ? await Deno.readTextFile(results).catch(() => "") : "";
+      if (before) report = mergeResults(before, report, env.date);
+      await Deno.writeTextFile(results, report);
       await run([Deno.execPath(), "fmt", "--quiet", results]);
       report = await Deno.readTextFile(results);
     }

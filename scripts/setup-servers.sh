@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Installs what the WebDAV and S3 tests and benchmarks need from Debian (once; needs root):
 # Apache with mod_dav (WebDAV), Ceph's radosgw on a one-node cluster (S3), rclone (benchmark peer),
-# tinyproxy (a forward proxy for the WebDAV proxy tests).
+# tinyproxy (a forward proxy for the proxy tests). The TLS and web identity tests need nothing more:
+# radosgw serves https itself, openssl makes their CA, curl signs their IAM request.
 set -euo pipefail
 need=()
 command -v apache2 >/dev/null 2>&1 || [ -x /usr/sbin/apache2 ] || need+=(apache2)
 command -v htpasswd >/dev/null 2>&1 || need+=(apache2-utils)
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
+command -v curl >/dev/null 2>&1 || need+=(curl)
 command -v rclone >/dev/null 2>&1 || need+=(rclone)
 [ -x /usr/bin/tinyproxy ] || need+=(tinyproxy)
 command -v radosgw >/dev/null 2>&1 || need+=(radosgw)

@@ -331,6 +331,62 @@ export function backendConformance(
     assert.equal((await b.stat(ARTIFACT))?.size, size);
   });
 
+  const withLastUse = (f: Features) => f.lastUse;
+
+  test("markUsed moves the last use to now and keeps the content", async (b, scratch, root) => {
+    await root();
+    const data = pattern(20_000, 5);
+    await b.put(ARTIFACT, await localFile(scratch, "a", data));
+    const [stored] = await collect(b);
+    await new Promise((r) => setTimeout(r, 2_100)); // past a store's one-second clock
+    const before = Date.now() - 1_000;
+    assert.equal(await b.markUsed!(ARTIFACT), true);
+    const [listed] = await collect(b);
+    assert.equal(listed.path, ARTIFACT);
+    assert.equal(listed.size, data.length);
+    const lastUse = Math.max(listed.mtime, listed.lastUsed ?? 0);
+    assert.ok(lastUse >= before, `last use ${lastUse} is now (${before})`);
+    assert.ok(lastUse > Math.max(stored.mtime, stored.lastUsed ?? 0), "later than before");
+    assert.deepEqual(await b.read(ARTIFACT), data);
+    assert.deepEqual(await paths(b), [ARTIFACT]);
+  }, withLastUse);
+
+  test("markUsed of a missing file resolves false and creates nothing", async (b, _s, root) => {
+    await root();
+    assert.equal(await b.markUsed!(ARTIFACT), false);
+    assert.deepEqual(await paths(b), []);
+    await assert.rejects(() => b.markUsed!("../escape"), /outside the cache root/);
+  }, withLastUse);
+
+  test(
+    "a reader never sees a file partial or missing while it is marked used",
+    async (b, scratch, root) => {
+      await root();
+      const data = pattern(6 * 1024 * 1024, 9);
+      await b.put(ARTIFACT, await localFile(scratch, "a", data));
+      let done = false;
+      let seen = "";
+      let polls = 0;
+      const poller = (async () => {
+        while (!done) {
+          polls++;
+          const st = await b.stat(ARTIFACT);
+          if (st?.size !== data.length) seen ||= `stat: ${st?.size ?? "missing"}`;
+          const bytes = await b.read(ARTIFACT);
+          if (bytes?.length !== data.length) seen ||= `read: ${bytes?.length ?? "missing"}`;
+          await new Promise((r) => setTimeout(r, 0));
+        }
+      })();
+      for (let i = 0; i < 10; i++) assert.equal(await b.markUsed!(ARTIFACT), true);
+      done = true;
+      await poller;
+      assert.equal(seen, "", seen);
+      assert.ok(polls > 0);
+      assert.deepEqual(await b.read(ARTIFACT), data);
+    },
+    withLastUse,
+  );
+
   test("an aborted put rejects with the abort and stores nothing", async (b, scratch, root) => {
     await root();
     const size = 64 * 1024 * 1024;

@@ -48,6 +48,7 @@ for (const [backendName, open] of Object.entries(BACKENDS)) {
       const leftovers = typeof b.tempFiles === "function" ||
         typeof b.unfinishedUploads === "function";
       assert.equal(typeof b.removeLeftover === "function", leftovers, "leftovers");
+      assert.equal(b.features.lastUse, typeof b.markUsed === "function", "lastUse");
     } finally {
       await b.close();
     }

@@ -40,6 +40,14 @@ Deno.test("args: unique prefixes and bundled short flags", () => {
   assert.throws(() => parseArgs(["info", "--max", "1d", "t"]), /ambiguous option: --max/);
 });
 
+Deno.test("args: a prefix the reference took for one of its options keeps that meaning", () => {
+  // --max-s was --max-sig-age for the reference; --max-size, an option of ours, does not take it.
+  assert.equal(parseArgs(["clean", "--max-s", "2w", "t"]).options.maxSigAge, "2w");
+  assert.equal(parseArgs(["clean", "--max-si", "2w", "t"]).options.maxSigAge, "2w");
+  assert.equal(parseArgs(["clean", "--max-siz", "2T", "t"]).options.maxSize, "2T");
+  assert.throws(() => parseArgs(["clean", "--keep", "1", "t"]), /ambiguous option: --keep/);
+});
+
 Deno.test("args: '--' ends options, so a target may start with a dash", () => {
   const p = parseArgs(["info", "--", "-odd-name"]);
   assert.equal(p.target, "-odd-name");

@@ -2,7 +2,8 @@
  * The shared HTTP transport (src/backends/http/) against real servers: Apache on a port that
  * `fetch` refuses (the WHATWG "bad ports"), and Debian's tinyproxy as HTTP_PROXY / HTTPS_PROXY
  * (absolute-form requests for http, CONNECT tunnels for https; NO_PROXY bypasses it; a dead
- * proxy is one error line), for WebDAV and for S3 (radosgw) alike.
+ * proxy is one error line; uploads, listings and cleans alike), for WebDAV and for S3 (radosgw)
+ * alike.
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
@@ -105,6 +106,22 @@ Deno.test({
     assert.ok(large, "the large PUT reached Apache");
     assert.equal(large.headers.get("content-length"), String(LARGE));
     assert.equal(large.headers.get("transfer-encoding"), undefined);
+    // Listings and deletes too.
+    const listed = (await proxy.requests()).length;
+    const info = await runTool(["info", url], { ...QUIET, HTTP_PROXY: proxy.url });
+    assert.equal(info.code, 0, info.stdout + info.stderr);
+    assert.match(info.stdout, new RegExp(`\\b${expected.length}\\b`));
+    const clean = await runTool(["clean", "--max-age", "0s", url], {
+      ...QUIET,
+      HTTP_PROXY: proxy.url,
+    });
+    assert.equal(clean.code, 0, clean.stdout + clean.stderr);
+    assert.deepEqual(await listFiles(join(apache.dir, "cache")).catch(() => []), []);
+    const later = (await proxy.requests()).slice(listed);
+    assert.ok(later.some((r) => r.startsWith(`PROPFIND ${url}`)), later.join("\n"));
+    const deletes = later.filter((r) => r.startsWith("DELETE "));
+    assert.ok(deletes.length >= expected.length, later.join("\n"));
+    assert.ok(deletes.every((r) => r.startsWith(`DELETE ${url}`)), deletes.join("\n"));
 
     // https: one CONNECT tunnel (or a few), the requests inside it.
     await using secure = await startApache({ tls: true });
@@ -203,7 +220,8 @@ Deno.test({
 const DENO_DIR = Deno.env.get("DENO_DIR") ?? `${Deno.env.get("HOME")}/.cache/deno`;
 
 Deno.test({
-  name: "s3 transport: HTTP_PROXY carries every request to the store; a dead proxy is one line",
+  name: "s3 transport: HTTP_PROXY carries uploads, listings and cleans; NO_PROXY bypasses it; " +
+    "a dead proxy is one line",
   ignore: !haveTinyproxy(),
   async fn() {
     const server = await s3Server();
@@ -222,14 +240,50 @@ Deno.test({
       AWS_ENDPOINT_URL_S3: server.endpoint,
       AWS_EC2_METADATA_DISABLED: "true",
     };
+    const stored = async (u: string) => (await collect(openS3(server, u))).map((e) => e.path);
     try {
       const up = await runTool(["upload", src, url], { ...env, HTTP_PROXY: proxy.url });
       assert.equal(up.code, 0, up.stdout + up.stderr);
-      assert.deepEqual((await collect(openS3(server, url))).map((e) => e.path), expected);
+      assert.deepEqual(await stored(url), expected);
       const viaProxy = await proxy.requests();
       const puts = viaProxy.filter((r) => r.startsWith(`PUT ${server.endpoint}/${bucket}/`));
       assert.equal(puts.length, expected.length, viaProxy.join("\n"));
       assert.ok(viaProxy.some((r) => r.startsWith(`GET ${server.endpoint}/${bucket}`)));
+
+      // A listing (info) and a clean (DeleteObjects) through the proxy too.
+      const before = viaProxy.length;
+      const info = await runTool(["info", url], { ...env, http_proxy: proxy.url });
+      assert.equal(info.code, 0, info.stdout + info.stderr);
+      assert.match(info.stdout, new RegExp(`\\b${expected.length}\\b`));
+      const clean = await runTool(["clean", "--max-age", "0s", url], {
+        ...env,
+        HTTP_PROXY: proxy.url,
+      });
+      assert.equal(clean.code, 0, clean.stdout + clean.stderr);
+      assert.deepEqual(await stored(url), []);
+      const later = (await proxy.requests()).slice(before);
+      assert.ok(
+        later.some((r) => r.startsWith(`GET ${server.endpoint}/${bucket}/?list-type=2`)),
+        later.join("\n"),
+      );
+      assert.ok(
+        later.some((r) => r.startsWith(`POST ${server.endpoint}/${bucket}/?delete`)),
+        later.join("\n"),
+      );
+
+      // NO_PROXY: an address range, or the endpoint's host and port: nothing through the proxy.
+      const seen = (await proxy.requests()).length;
+      const port = new URL(server.endpoint).port;
+      for (const [n, noProxy] of [["a", "127.0.0.0/8"], ["b", `example.com, 127.0.0.1:${port}`]]) {
+        const direct = await runTool(["upload", src, `${url}-${n}`], {
+          ...env,
+          HTTP_PROXY: proxy.url,
+          no_proxy: noProxy,
+        });
+        assert.equal(direct.code, 0, direct.stdout + direct.stderr);
+        assert.deepEqual(await stored(`${url}-${n}`), expected);
+      }
+      assert.deepEqual((await proxy.requests()).slice(seen), []);
 
       const dead = `http://127.0.0.1:${freePort()}`;
       const run = await runTool(["upload", src, `${url}/other`], { ...env, HTTP_PROXY: dead });
@@ -240,6 +294,45 @@ Deno.test({
         errorLines(text)[0],
         /^ERROR: cannot connect to the proxy http:\/\/127\.0\.0\.1:\d+\/ \(HTTP_PROXY\) for 127\.0\.0\.1:\d+: Connection refused$/,
       );
+    } finally {
+      await dropBucket(server, bucket);
+    }
+  },
+});
+
+Deno.test({
+  name: "s3 transport: proxy credentials from the proxy URL; without them, one line naming it",
+  ignore: !haveTinyproxy(),
+  async fn() {
+    const server = await s3Server();
+    const bucket = await newBucket(server, "proxy");
+    await using proxy = await startTinyproxy({ user: "proxyuser", password: "proxy-pw" });
+    await using dir = await tempDir();
+    const expected = await makeSource(dir.path);
+    const src = join(dir.path, "sstate");
+    const url = `s3://${bucket}/sstate`;
+    const env = {
+      ...QUIET,
+      HOME: dir.path,
+      DENO_DIR,
+      AWS_ACCESS_KEY_ID: server.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: server.secretAccessKey,
+      AWS_ENDPOINT_URL_S3: server.endpoint,
+      AWS_EC2_METADATA_DISABLED: "true",
+    };
+    try {
+      const denied = await runTool(["upload", src, url], { ...env, HTTP_PROXY: proxy.url });
+      const text = denied.stdout + denied.stderr;
+      assert.equal(denied.code, 1, text);
+      assert.deepEqual(errorLines(text), [
+        `ERROR: the proxy ${proxy.url}/ (HTTP_PROXY) refused access to ${server.endpoint} ` +
+        "(HTTP 407 Proxy Authentication Required): it wants credentials",
+      ]);
+      const withLogin = proxy.url.replace("http://", "http://proxyuser:proxy-pw@");
+      const ok = await runTool(["upload", src, url], { ...env, HTTP_PROXY: withLogin });
+      assert.equal(ok.code, 0, ok.stdout + ok.stderr);
+      assert.deepEqual((await collect(openS3(server, url))).map((e) => e.path), expected);
+      assert.ok(!(ok.stdout + ok.stderr + text).includes("proxy-pw"));
     } finally {
       await dropBucket(server, bucket);
     }

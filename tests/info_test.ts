@@ -61,3 +61,36 @@ Deno.test("info -q prints only the results", async () => {
   assert.doesNotMatch(r.stdout, /^INFO: /m);
   assert.match(r.stdout, /^Cache entries for deb:$/m);
 });
+
+Deno.test("info --last-use and --json: files and bytes by last use, in disjoint spans", async () => {
+  await using dir = await tempDir();
+  const cache = join(dir.path, "cache");
+  await copyTree(fixtureCache("head", "local"), cache);
+  const files = (await listFiles(cache)).sort();
+  const days = [0.5, 3, 10, 40];
+  const spans = [0, 0, 0, 0];
+  const bytes = [0, 0, 0, 0];
+  for (const [i, f] of files.entries()) {
+    const when = new Date(Date.now() - days[i % 4] * 86_400_000);
+    await Deno.utime(join(cache, f), when, when);
+    spans[i % 4]++;
+    bytes[i % 4] += (await Deno.stat(join(cache, f))).size;
+  }
+  const json = await runTool(["info", "--json", cache]);
+  assert.equal(json.code, 0, json.stderr);
+  const { lastUse } = JSON.parse(json.stdout);
+  assert.deepEqual(lastUse, {
+    day: { files: spans[0], bytes: bytes[0] },
+    week: { files: spans[1], bytes: bytes[1] },
+    fourWeeks: { files: spans[2], bytes: bytes[2] },
+    earlier: { files: spans[3], bytes: bytes[3] },
+  });
+  const text = await runTool(["info", "--last-use", cache]);
+  assert.equal(text.code, 0, text.stderr);
+  assert.match(text.stdout, new RegExp(`^INFO: last used within 1 day: ${spans[0]} files `, "m"));
+  assert.match(text.stdout, new RegExp(`^INFO: last used 1 day to 1 week ago: ${spans[1]} `, "m"));
+  assert.match(text.stdout, new RegExp(`^INFO: last used 1 to 4 weeks ago: ${spans[2]} `, "m"));
+  assert.match(text.stdout, new RegExp(`^INFO: last used earlier: ${spans[3]} files `, "m"));
+  const plain = await runTool(["info", cache]);
+  assert.doesNotMatch(plain.stdout, /last used/, "the reference's lines only, without --last-use");
+});

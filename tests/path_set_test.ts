@@ -1,5 +1,6 @@
 /** The compact path set and its interner (src/cache/path_set.ts, src/cache/interner.ts). */
 import assert from "node:assert/strict";
+import { Column } from "../src/cache/column.ts";
 import { Interner } from "../src/cache/interner.ts";
 import { ABSENT, FLAGGED, PathSet, PRESENT } from "../src/cache/path_set.ts";
 
@@ -117,4 +118,35 @@ Deno.test("interner: numbers from 0, ranges of longer strings, restored from its
   assert.equal(copy.id("abc", 0, 3, false), 0);
   assert.equal(copy.text(1), "a€ü");
   assert.throws(() => Interner.restore(new Uint32Array([0, 5]), new Uint8Array(4)), /damaged/);
+});
+
+Deno.test("path set: entry numbers stay while a path is held; a path added again gets a new one", () => {
+  const set = new PathSet();
+  const entries = PATHS.map((path) => set.add(path));
+  PATHS.forEach((path, i) => assert.equal(set.entryOf(path), entries[i], path));
+  assert.equal(set.entryOf("notes.txt"), -1, "kept as it is");
+  assert.equal(set.entryOf(usual("f".repeat(64))), -1, "not held");
+  const first = set.entryOf(usual());
+  assert.ok(first >= 0);
+  for (let i = 0; i < 40_000; i++) set.add(usual(i.toString(16).padStart(64, "0")));
+  assert.equal(set.entryOf(usual()), first, "after the table grew");
+  set.delete(usual());
+  assert.equal(set.entryOf(usual()), -1);
+  assert.notEqual(set.add(usual()), first);
+});
+
+Deno.test("column: numbers by entry across chunks, empty where never set", () => {
+  const times = new Column(Float64Array, NaN);
+  assert.ok(Number.isNaN(times.get(5)));
+  assert.equal(times.bytes, 0);
+  times.set(100_000, 1_700_000_000_123.5);
+  times.set(3, 7);
+  assert.equal(times.get(100_000), 1_700_000_000_123.5);
+  assert.equal(times.get(3), 7);
+  assert.ok(Number.isNaN(times.get(99_999)) && Number.isNaN(times.get(1 << 20)));
+  assert.equal(times.bytes, 2 * (1 << 14) * 8, "only the chunks set");
+  const sizes = new Column(Uint32Array);
+  sizes.set(0, 4_000_000_000);
+  assert.equal(sizes.get(0), 4_000_000_000);
+  assert.equal(sizes.get(1), 0);
 });

@@ -1,6 +1,6 @@
-/** The fingerprint set of paths a listing handed out (src/backends/seen_paths.ts). */
+/** The fingerprint set of paths a listing handed out (src/backends/webdav/seen_paths.ts). */
 import assert from "node:assert/strict";
-import { SeenPaths } from "../src/backends/seen_paths.ts";
+import { SeenPaths } from "../src/backends/webdav/seen_paths.ts";
 
 Deno.test("seen paths: what was added is there, and nothing else", () => {
   const seen = new SeenPaths();

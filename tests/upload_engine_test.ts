@@ -200,6 +200,37 @@ Deno.test("remote index: what a saved index lists waits for the listing to confi
   assert.equal(index.size, 2);
 });
 
+Deno.test("remote index: last uses from a listing with metadata, by entry and by path", async () => {
+  await using dir = await tempDir();
+  const backend = new FileBackend(join(dir.path, "cache"));
+  const hash = "cd".repeat(32);
+  const artifact = `cd/cd/sstate:a:arm64-isar:1.0:r0:arm64:10:${hash}_fetch.tar.zst`;
+  const other = "cd/cd/sstate:a:short-hash_fetch.tar.zst"; // kept as it is, not as an entry
+  for (const path of [artifact, other, "cd/cd/plain"]) {
+    await Deno.mkdir(join(dir.path, "cache", path, ".."), { recursive: true });
+    await Deno.writeTextFile(join(dir.path, "cache", path), "x");
+    await Deno.utime(join(dir.path, "cache", path), 1000, 1_700_000_000.5);
+  }
+  const names = new RemoteIndex();
+  await names.fill(backend);
+  assert.equal(names.lastUse(artifact), undefined, "a listing of names only");
+  const index = new RemoteIndex();
+  await index.fill(backend, {}, undefined, true);
+  assert.equal(index.lastUse(artifact), 1_700_000_000_500);
+  assert.equal(index.lastUse(other), 1_700_000_000_500);
+  assert.equal(index.lastUse("cd/cd/missing"), undefined);
+  index.used(artifact, 1_800_000_000_001);
+  index.used(other, 1_800_000_000_002);
+  assert.equal(index.lastUse(artifact), 1_800_000_000_001);
+  assert.equal(index.lastUse(other), 1_800_000_000_002);
+  index.delete(artifact);
+  index.delete(other);
+  index.add(artifact);
+  index.add(other);
+  assert.equal(index.lastUse(artifact), undefined, "added again: no last use known");
+  assert.equal(index.lastUse(other), undefined);
+});
+
 Deno.test("queue: every archive is put only after its own siginfo is stored", async () => {
   const f = await fixture();
   await using _ = f.dir;
@@ -250,6 +281,7 @@ Deno.test("queue: an archive whose siginfo failed is not uploaded; others are", 
     failed: 2,
     notStarted: 0,
     unknown: 0,
+    refreshed: 0,
   });
   assert.deepEqual(
     (await listFiles(f.dst)).sort(),
@@ -409,6 +441,7 @@ Deno.test("upload run: plans, uploads what is missing, and removes this host's o
     missing: 9,
     missingBytes: summary.plan.missingBytes,
     present: 1,
+    refresh: 0,
     otherFiles: 1,
   });
   assert.ok(events.includes(`present ${presentSig.path}`));
@@ -480,6 +513,7 @@ Deno.test("upload run: beyond the held bound, directories walked during the list
     missing: 14,
     missingBytes: summary.plan.missingBytes,
     present: 10,
+    refresh: 0,
     otherFiles: 0,
   });
   assert.equal(summary.totals.stored, 14);

@@ -12,7 +12,10 @@ Deno.test("upload: copies a real cache, a second upload uploads nothing", async 
   assert.equal(first.code, 0, first.stdout + first.stderr);
   assert.match(first.stdout, /^INFO: uploading 120 files \(0\.00 GB\)$/m);
   assert.match(first.stdout, /^INFO: 0 files already present on target$/m);
-  assert.match(first.stdout, /^INFO: done: 120 uploaded .*, 0 present, 0 skipped, 0 failed/m);
+  assert.match(
+    first.stdout,
+    /^INFO: done: 120 uploaded .*, 0 present, 0 refreshed, 0 skipped, 0 failed/m,
+  );
   assert.deepEqual(await listFiles(target), await listFiles(fixtureCache("head", "local")));
   const sample = (await listFiles(target))[0];
   assert.deepEqual(
@@ -43,7 +46,7 @@ Deno.test("upload: bitbake temp files, locks and unrelated files are never uploa
   assert.equal(r.code, 0, r.stdout);
   assert.deepEqual(await listFiles(target), [`ab/12/${NAME}`, `ab/12/${NAME}.siginfo`]);
   assert.match(r.stdout, /^INFO: skipping 4 files that are not sstate artifacts$/m);
-  assert.match(r.stdout, /done: 2 uploaded .*, 0 present, 4 skipped, 0 failed/);
+  assert.match(r.stdout, /done: 2 uploaded .*, 0 present, 0 refreshed, 4 skipped, 0 failed/);
 });
 
 Deno.test("upload: siginfo files go before their archives", async () => {

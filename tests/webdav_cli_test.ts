@@ -226,3 +226,37 @@ Deno.test("webdav cli: two upload processes racing on one target both succeed; e
     );
   }
 });
+
+Deno.test("webdav cli: a server that refuses the last-use property is told once; the upload goes on", async () => {
+  const url = fresh();
+  const files = await listFiles(LOCAL);
+  const first = await runTool(["upload", "--refresh-after", "0", LOCAL, withLogin(url)]);
+  assert.equal(first.code, 0, first.stdout + first.stderr);
+  await using dir = await Deno.makeTempDir().then((path) => ({
+    path,
+    [Symbol.asyncDispose]: () => Deno.remove(path, { recursive: true }),
+  }));
+  // A build used every artifact later than an hour after its upload.
+  const local = join(dir.path, "local");
+  await Deno.mkdir(local);
+  for (const f of files) {
+    await Deno.mkdir(join(local, f, ".."), { recursive: true });
+    await Deno.copyFile(join(LOCAL, f), join(local, f));
+    const later = new Date(Date.now() + 7_200_000);
+    await Deno.utime(join(local, f), later, later);
+  }
+  let refused = 0;
+  const { proxy, url: via } = throughProxy(url, (head) => {
+    if (head.method !== "PROPPATCH") return undefined;
+    refused++;
+    return 405;
+  });
+  await using _ = proxy;
+  const r = await runTool(["upload", "-j", "1", "--refresh-after", "1h", local, withLogin(via)]);
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  assert.equal(refused, 1, "one refusal, then no more tries");
+  const warnings = (r.stdout + r.stderr).split("\n").filter((l) => l.startsWith("WARNING"));
+  assert.equal(warnings.length, 1, warnings.join("\n"));
+  assert.match(warnings[0], /does not record the last use of files .*HTTP 405.*without refreshes/);
+  assert.match(r.stdout, new RegExp(`done: 0 uploaded .*${files.length} present, 0 refreshed`));
+});

@@ -141,29 +141,26 @@ export function renderResults(env: Environment, sections: BenchSection[]): strin
 }
 
 /**
- * `fresh` (a report of some sections) with the sections of `old` that it does not have kept, in
- * old's order, each marked with the date of the run it came from.
+ * `existing` (a RESULTS.md) with the sections of `fresh` (a report of some sections only, run
+ * with `--only` on `date`) in place of those of the same title, new ones at the end: the other
+ * sections keep the figures of their own last run.
  */
-export function mergeResults(old: string, fresh: string): string {
+export function mergeResults(existing: string, fresh: string, date: string): string {
   const split = (text: string) => {
-    const [head, ...sections] = text.split(/^(?=## )/m);
-    return { head, sections: new Map(sections.map((s) => [s.split("\n")[0], s])) };
+    const parts = text.split(/^(?=## )/m);
+    return { head: parts[0], sections: parts.slice(1) };
   };
-  const before = split(old);
-  const now = split(fresh);
-  const date = /^Date: (.*)$/m.exec(before.head)?.[1] ?? "an earlier run";
-  const out = [now.head.trimEnd() + "\n"];
-  for (const [title, text] of before.sections) {
-    if (now.sections.has(title)) out.push(now.sections.get(title)!.trimEnd() + "\n");
-    else {
-      const kept = /^_Kept from/m.test(text)
-        ? text
-        : text.replace(/\n\n/, `\n\n_Kept from the run of ${date}._\n\n`);
-      out.push(kept.trimEnd() + "\n");
-    }
+  const old = split(existing);
+  const title = (section: string) => section.slice(0, section.indexOf("\n"));
+  const sections = [...old.sections];
+  for (const section of split(fresh).sections) {
+    const marked = section.replace(
+      "\n",
+      `\n\nThis section: ${date} (\`deno task bench --only\`).\n`,
+    );
+    const at = sections.findIndex((s) => title(s) === title(section));
+    if (at >= 0) sections[at] = marked;
+    else sections.push(marked.endsWith("\n\n") ? marked : `${marked.trimEnd()}\n\n`);
   }
-  for (const [title, text] of now.sections) {
-    if (!before.sections.has(title)) out.push(text.trimEnd() + "\n");
-  }
-  return out.join("\n");
+  return (old.head + sections.join("")).trimEnd() + "\n";
 }

@@ -26,7 +26,7 @@ const LIST = "isar-sstate info (list 20,000 keys)";
 const RCLONE_LIST = "rclone lsf -R (list 20,000 keys)";
 const CLEAN = "isar-sstate clean (10,000 artifacts)";
 
-interface Server {
+export interface Server {
   endpoint: string;
   accessKeyId: string;
   secretAccessKey: string;
@@ -35,7 +35,7 @@ interface Server {
 }
 
 /** The radosgw named by S3_* variables, or a new one in the work directory. */
-async function startServer(ctx: BenchContext): Promise<Server> {
+export async function startServer(ctx: BenchContext): Promise<Server> {
   const env = Deno.env.toObject();
   if (env.S3_ENDPOINT) {
     return {
@@ -87,7 +87,7 @@ async function fill(client: S3Client, bucket: string, prefix: string, count: num
 }
 
 /** Requests radosgw logged for `bucket/prefix/` since `offset` bytes into its log. */
-async function loggedRequests(log: string, offset: number, bucket: string, prefix: string) {
+export async function loggedRequests(log: string, offset: number, bucket: string, prefix: string) {
   const text = (await Deno.readTextFile(log)).slice(offset);
   const lines = [...text.matchAll(/"([A-Z]+) (\/[^ "]*) HTTP/g)];
   const mine = lines.filter(([, , path]) =>

@@ -6,7 +6,11 @@
 #   STATE_DIR holds its stop-order and TTL watchdog; stop it with stop-server.sh STATE_DIR.
 #   Starts in a second or two (the cluster's pools exist already).
 #
-# Environment: LAB_TTL=1800  a watchdog stops the gateway after this many seconds (0: never).
+# Environment:
+#   LAB_TTL=1800       a watchdog stops the gateway after this many seconds (0: never)
+#   RGW_SSL_CERT=PEM   serve https://127.0.0.1:PORT (beast's own TLS) with this certificate
+#   RGW_SSL_KEY=PEM    and this key (both needed for https)
+#   RGW_ARGS="..."     more radosgw options, e.g. "--rgw-s3-auth-use-sts=true"
 # Prints S3_ENDPOINT=... and S3_PID=... lines.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -37,12 +41,19 @@ fail() {
   "$here/stop-server.sh" "$state" 5 >&2
   exit 1
 }
+frontend="beast endpoint=127.0.0.1:$port" scheme=http
+if [[ -n "${RGW_SSL_CERT:-}" ]]; then
+  frontend="beast ssl_endpoint=127.0.0.1:$port ssl_certificate=$RGW_SSL_CERT"
+  frontend+=" ssl_private_key=${RGW_SSL_KEY:?RGW_SSL_KEY is needed with RGW_SSL_CERT}"
+  scheme=https
+fi
 # radosgw forks into the background once it is connected to the cluster.
-radosgw -c "$conf" -n "$name" --rgw-frontends="beast endpoint=127.0.0.1:$port" \
-  --rgw-thread-pool-size=32 >"$state/start.out" 2>&1 || fail "radosgw did not start"
+# shellcheck disable=SC2086 # RGW_ARGS is a list of options
+radosgw -c "$conf" -n "$name" --rgw-frontends="$frontend" --rgw-thread-pool-size=32 \
+  ${RGW_ARGS:-} >"$state/start.out" 2>&1 || fail "radosgw did not start"
 lab_wait_port 127.0.0.1 "$port" 60 || fail "radosgw does not listen"
 for ((i = 0; i < 50; i++)); do [[ -s "$pidfile" ]] && break; sleep 0.1; done
 [[ -s "$pidfile" ]] || fail "radosgw wrote no pid file"
 lab_watchdog "$state" "$(cat "$pidfile")" "${LAB_TTL:-1800}"
-echo "S3_ENDPOINT=http://127.0.0.1:$port"
+echo "S3_ENDPOINT=$scheme://127.0.0.1:$port"
 echo "S3_PID=$(cat "$pidfile")"

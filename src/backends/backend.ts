@@ -15,6 +15,11 @@ export interface Entry {
   mtime: number;
   /** A symbolic link (only backends with symbolic links set it). */
   isLink?: boolean;
+  /**
+   * When `markUsed` last recorded a use, in ms since the epoch, where the backend records uses
+   * apart from `mtime` (WebDAV); absent elsewhere, where `markUsed` moves `mtime` itself.
+   */
+  lastUsed?: number;
 }
 
 /** Options every call takes. */
@@ -117,6 +122,8 @@ export interface Features {
   bulkDelete: boolean;
   /** The backend retries transient failures itself (the AWS SDK does): callers must not. */
   retriesInternally: boolean;
+  /** `markUsed` records that a file was used, without rewriting it (see `Backend.markUsed`). */
+  lastUse: boolean;
 }
 
 /** A cache location: a local directory, a WebDAV collection or an S3 prefix. */
@@ -185,6 +192,14 @@ export interface Backend {
    */
   pruneEmptyDirs?(dirs: Iterable<string>, options?: CallOptions): Promise<number>;
   /**
+   * Records that the file at `path` was used now, so that its last use (the later of `mtime`
+   * and `lastUsed` in listings) is now; its content stays as it is and readers never see it
+   * missing or partial meanwhile. Resolves false when the file does not exist. Throws a
+   * `BackendError` with code UNSUPPORTED where the server refuses to record uses. Present
+   * when `features.lastUse`.
+   */
+  markUsed?(path: string, options?: CallOptions): Promise<boolean>;
+  /**
    * Gets ready for puts that are about to come (starts threads, opens connections), so that
    * the first one does not wait for it. Optional; puts work without it.
    */
@@ -208,6 +223,7 @@ export const OPTIONAL_METHODS = [
   "unfinishedUploads",
   "removeLeftover",
   "pruneEmptyDirs",
+  "markUsed",
   "prepare",
 ] as const satisfies readonly OptionalMethod[];
 
@@ -284,6 +300,14 @@ export function abortedUnchanged(signal: AbortSignal): DOMException {
 /** Whether `err` is an `abortedUnchanged` rejection. */
 export function isUnchanged(err: unknown): boolean {
   return isAbortError(err) && (err as { unchanged?: boolean }).unchanged === true;
+}
+
+/** The code of a `BackendError` for a feature the server refuses (recording uses, say). */
+export const UNSUPPORTED = "UNSUPPORTED";
+
+/** Whether `err` says that the server refuses a feature (see `UNSUPPORTED`). */
+export function isUnsupported(err: unknown): boolean {
+  return err instanceof BackendError && err.code === UNSUPPORTED;
 }
 
 /** Best one-line description of any thrown value (with its errno code where it adds one). */

@@ -32,6 +32,7 @@ export class DelegatingBackend implements Backend {
   readonly unfinishedUploads?: Backend["unfinishedUploads"];
   readonly removeLeftover?: Backend["removeLeftover"];
   readonly pruneEmptyDirs?: Backend["pruneEmptyDirs"];
+  readonly markUsed?: Backend["markUsed"];
   readonly prepare?: Backend["prepare"];
 
   constructor(readonly inner: Backend) {
@@ -56,6 +57,7 @@ export class DelegatingBackend implements Backend {
         this.through("removeLeftover", () => inner.removeLeftover!(l, o), o?.signal),
       pruneEmptyDirs: (dirs, o) =>
         this.through("pruneEmptyDirs", () => inner.pruneEmptyDirs!(dirs, o), o?.signal),
+      markUsed: (path, o) => this.through("markUsed", () => inner.markUsed!(path, o), o?.signal),
       prepare: () => inner.prepare!(),
     };
   }

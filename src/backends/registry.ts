@@ -66,8 +66,8 @@ const s3: BackendEntry<S3Location> = {
   defaultJobs: S3_DEFAULT_JOBS,
   parse: (location, options) => resolveS3Location(location, options, Deno.env.toObject()),
   open: async (location, options) => {
-    const { S3Backend } = await import("./s3/s3.ts");
-    return new S3Backend(location, options, { onStall: options.onStall });
+    const { openS3Backend } = await import("./s3/open.ts");
+    return await openS3Backend(location, options, { onStall: options.onStall });
   },
 };
 

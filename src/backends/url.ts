@@ -4,8 +4,10 @@
 export interface LocationOptions {
   /** S3: the endpoint URL of an S3-compatible store (default: the environment's, or AWS). */
   s3Endpoint?: string;
-  /** S3: path-style addressing (default: on when an endpoint is set). */
+  /** S3: path-style addressing (default: the profile's `s3.addressing_style`, else auto). */
   s3PathStyle?: boolean;
+  /** S3: the AWS profile (default: AWS_PROFILE, else `default`). */
+  profile?: string;
 }
 
 /**

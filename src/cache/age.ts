@@ -22,3 +22,11 @@ export function parseAge(text: string, optionName: string): Age {
   }
   return { seconds: Number(m[1]) * SECONDS_PER_UNIT[m[2] ?? "d"], unitless: m[2] === undefined };
 }
+
+/**
+ * A duration option (`--refresh-after`) in ms: `N[w|d|h|m|s]`, no unit meaning days; `0` is
+ * zero. Throws an InputError naming `optionName` for anything else.
+ */
+export function parseDurationMs(text: string, optionName: string): number {
+  return parseAge(text, optionName).seconds * 1000;
+}

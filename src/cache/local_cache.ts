@@ -116,6 +116,18 @@ export class LocalCache {
     }
   }
 
+  /** A file's size and modification time, or null if it is gone (synchronous, as `sizeOf`). */
+  statOf(path: string): { size: number; mtime: number } | null {
+    try {
+      const info = Deno.statSync(
+        this.root.endsWith("/") ? this.root + path : `${this.root}/${path}`,
+      );
+      return { size: info.size, mtime: info.mtime?.getTime() ?? 0 };
+    } catch {
+      return null;
+    }
+  }
+
   /** Releases what listings and reads hold. */
   close(): Promise<void> {
     return this.#files.close();

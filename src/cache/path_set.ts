@@ -78,23 +78,31 @@ export class PathSet {
   }
 
   /**
-   * Adds `path` with the flag given; a path held already keeps its flag when `flagged` is set
-   * and loses it otherwise.
+   * The entry number of `path` (stable while it is held, for columns of data beside the set),
+   * or -1 if it is not held or is kept as it is (not an artifact name).
    */
-  add(path: string, flagged = false): void {
+  entryOf(path: string): number {
+    return this.#parse(path, false) ? this.#find(this.#key) : -1;
+  }
+
+  /**
+   * Adds `path` with the flag given; a path held already keeps its flag when `flagged` is set
+   * and loses it otherwise. Returns its entry number (see `entryOf`).
+   */
+  add(path: string, flagged = false): number {
     if (!this.#parse(path, true)) {
       const was = this.#others.get(path);
       this.#others.set(was === undefined ? copyOf(path) : path, flagged && (was ?? true));
-      return;
+      return -1;
     }
     const key = this.#key;
     const entry = this.#find(key);
     if (entry >= 0) {
       if (!flagged) this.#chunks[entry >>> 14][(entry & (CHUNK - 1)) * WORDS + DIR] &= ~FLAG;
-      return;
+      return entry;
     }
     if (flagged) key[DIR] |= FLAG;
-    this.#append(key);
+    return this.#append(key);
   }
 
   /** Removes `path`. */
@@ -286,12 +294,13 @@ export class PathSet {
     return -1;
   }
 
-  #append(key: Uint32Array): void {
+  #append(key: Uint32Array): number {
     const entry = this.#entries++;
     if (entry >>> 14 === this.#chunks.length) this.#chunks.push(new Uint32Array(CHUNK * WORDS));
     this.#chunks[entry >>> 14].set(key, (entry & (CHUNK - 1)) * WORDS);
     if (this.#entries * 10 > this.#table.length * 7) this.#rehash();
     else this.#place(this.#table, entry);
+    return entry;
   }
 
   #place(table: Int32Array, entry: number): void {

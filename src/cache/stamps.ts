@@ -21,3 +21,11 @@ export function parseStampName(path: string): StampName | null {
   const m = STAMP_PATTERN.exec(path);
   return m ? { arch: m[1], pn: m[2], task: m[3], hash: m[4] } : null;
 }
+
+/** The hash a stamp file names: `….sigdata.HASH` or `…_setscene.HASH[.…]` (OE's --stamps-dir). */
+const STAMP_HASH = /(?:\.sigdata|_setscene)\.([0-9a-f]{32,64})(?:\.[^/]*)?$/;
+
+/** The hash that a stamps directory's file name names, or null. */
+export function stampHash(name: string): string | null {
+  return STAMP_HASH.exec(name)?.[1] ?? null;
+}

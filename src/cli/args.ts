@@ -9,6 +9,7 @@ import {
   type CommandName,
   defaultOptions,
   type Options,
+  REFERENCE_OPTIONS,
 } from "../commands/options.ts";
 import { UsageError } from "./errors.ts";
 
@@ -64,11 +65,17 @@ export const OPTION_SPECS: readonly OptionSpec[] = [
   { long: "cache-dir", key: "cacheDir", kind: "string", metavar: "DIR" },
   { long: "s3-endpoint", key: "s3Endpoint", kind: "string", metavar: "URL" },
   { long: "s3-path-style", key: "s3PathStyle", kind: "flag" },
+  { long: "profile", key: "profile", kind: "string", metavar: "NAME" },
   { long: "settle", key: "settle", kind: "int", metavar: "MS" },
   { long: "rescan-interval", key: "rescanInterval", kind: "int", metavar: "S" },
   { long: "index-file", key: "indexFile", kind: "string", metavar: "PATH" },
   { long: "task", key: "tasks", kind: "list", metavar: "TASK" },
   { long: "recipe", key: "recipe", kind: "string", metavar: "PN" },
+  { long: "refresh-after", key: "refreshAfter", kind: "string", metavar: "DURATION" },
+  { long: "keep-stamps", key: "keepStamps", kind: "list", metavar: "DIR" },
+  { long: "keep-newest", key: "keepNewest", kind: "int", metavar: "N" },
+  { long: "max-size", key: "maxSize", kind: "string", metavar: "SIZE" },
+  { long: "last-use", key: "lastUse", kind: "flag" },
 ];
 
 function findLong(name: string): OptionSpec {
@@ -76,6 +83,9 @@ function findLong(name: string): OptionSpec {
   if (exact) return exact;
   const prefixed = OPTION_SPECS.filter((s) => s.long.startsWith(name));
   if (prefixed.length === 1) return prefixed[0];
+  // A prefix the reference tool took as one of its options keeps that meaning (`--max-s`).
+  const reference = prefixed.filter((s) => REFERENCE_OPTIONS.includes(s.long));
+  if (reference.length === 1) return reference[0];
   if (prefixed.length > 1) {
     const names = prefixed.map((s) => `--${s.long}`).join(", ");
     throw new UsageError(`ambiguous option: --${name} could match ${names}`);

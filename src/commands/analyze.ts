@@ -130,7 +130,17 @@ async function analyzeItem(item: Artifact, an: Analysis): Promise<ItemResult> {
 export const analyze: Command = {
   name: "analyze",
   positionals: "SOURCE TARGET",
-  options: ["json", "filter", "arch", "task", "jobs", "color", "s3-endpoint", "s3-path-style"],
+  options: [
+    "json",
+    "filter",
+    "arch",
+    "task",
+    "jobs",
+    "color",
+    "s3-endpoint",
+    "s3-path-style",
+    "profile",
+  ],
   optionHelp: {
     jobs: "signature files read at once (default 8)",
     json: "print each item's status and differences (as text and as records) as JSON",

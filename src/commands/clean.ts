@@ -1,14 +1,28 @@
 /** `clean TARGET`: delete old archives, and siginfo files that are older still or orphaned. */
 import { describeError, type Entry, isAbortError, parentOf } from "../backends/backend.ts";
 import { defaultJobsText } from "../backends/registry.ts";
-import { archivePathOf, type Artifact, artifactKind } from "../cache/artifact.ts";
+import { type Artifact, artifactKind } from "../cache/artifact.ts";
 import { parseAge } from "../cache/age.ts";
 import { makeFilter } from "../cache/filter.ts";
 import { listArtifacts } from "../cache/listing.ts";
-import { formatGb } from "../cache/units.ts";
+import {
+  planRetention,
+  type Reason,
+  type RetentionPlan,
+  type RetentionRules,
+} from "../cache/retention.ts";
+import { stampHashes } from "../cache/stamp_hashes.ts";
+import { formatBytes, formatGb, parseSize } from "../cache/units.ts";
 import { Limiter } from "../sync/limiter.ts";
 import { abortUploads, deleteAll, staleUploads, type UploadsTally } from "./clean_delete.ts";
-import { type Command, jobsOf, openCache, type Printer, requireTargetOnly } from "./command.ts";
+import {
+  type Command,
+  CommandError,
+  jobsOf,
+  openCache,
+  type Printer,
+  requireTargetOnly,
+} from "./command.ts";
 import type { Options } from "./options.ts";
 
 /**
@@ -42,34 +56,71 @@ function ageLimits(options: Options, out: Printer): AgeLimits {
   };
 }
 
-/** What a clean deletes: archives past max-age, and their siginfo and signatures. */
-export interface CleanPlan {
-  archives: Artifact[];
-  siginfo: Artifact[];
-  deleteArchives: Artifact[];
-  deleteOthers: Artifact[];
+/** The texts a dry run with -v prints above the files deleted for each reason. */
+function reasonHeader(reason: Reason, limits: AgeLimits, options: Options): string {
+  switch (reason) {
+    case "age":
+      return `archives last used at least ${limits.maxAgeText} ago (MAX_AGE):`;
+    case "older version":
+      return `archives not among the ${options.keepNewest} most recently used of their ` +
+        "recipe/arch/task (--keep-newest):";
+    case "size quota":
+      return `least recently used artifacts over the size quota of ${options.maxSize} ` +
+        "(--max-size):";
+    case "with its archive":
+      return "siginfo files and signatures of the archives deleted:";
+    case "siginfo age":
+      return `siginfo files last used at least ${limits.maxSigAgeText} ago (MAX_SIG_AGE):`;
+    case "signature age":
+      return `signatures last used at least ${limits.maxAgeText} ago (MAX_AGE):`;
+  }
 }
 
-/**
- * Archives at least `maxAge` seconds old go; a siginfo goes with its archive or when at least
- * `maxSigAge` old; a detached signature goes with its archive or when at least `maxAge` old.
- */
-export function planClean(
-  artifacts: readonly Artifact[],
+/** The retention rules besides the ages: stamps, newest versions, size quota. */
+async function retentionRules(
+  options: Options,
   limits: AgeLimits,
-  now: number,
-): CleanPlan {
-  const age = (a: Artifact) => Math.floor((now - a.mtime) / 1000);
-  const archives = artifacts.filter((a) => artifactKind(a.suffix) === "archive");
-  const siginfo = artifacts.filter((a) => artifactKind(a.suffix) === "siginfo");
-  const signatures = artifacts.filter((a) => artifactKind(a.suffix) === "signature");
-  const deleteArchives = archives.filter((a) => age(a) >= limits.maxAge);
-  const gone = new Set(deleteArchives.map((a) => a.path));
-  const deleteOthers = [
-    ...siginfo.filter((a) => age(a) >= limits.maxSigAge || gone.has(archivePathOf(a))),
-    ...signatures.filter((a) => age(a) >= limits.maxAge || gone.has(archivePathOf(a))),
-  ];
-  return { archives, siginfo, deleteArchives, deleteOthers };
+  out: Printer,
+): Promise<RetentionRules> {
+  if (options.keepNewest !== undefined && options.keepNewest < 1) {
+    throw new CommandError(`--keep-newest must be at least 1, not ${options.keepNewest}`);
+  }
+  const maxSize = options.maxSize === undefined
+    ? undefined
+    : parseSize(options.maxSize, "MAX_SIZE");
+  const keepHashes = options.keepStamps.length > 0
+    ? await stampHashes(options.keepStamps, (m) => out.warn(m))
+    : undefined;
+  return { ...limits, keepHashes, keepNewest: options.keepNewest, maxSize };
+}
+
+/** The lines about the rules beyond the reference's ages, where they were asked for. */
+function printPolicies(
+  out: Printer,
+  plan: RetentionPlan,
+  rules: RetentionRules,
+  options: Options,
+): void {
+  const count = (reason: Reason) =>
+    plan.deleteArchives.filter((a) => plan.reasons.get(a) === reason).length;
+  if (rules.keepHashes) {
+    out.info(
+      `keeping ${plan.keptByStamps} archives whose hashes the stamps directories name ` +
+        `(${rules.keepHashes.size} hashes)`,
+    );
+  }
+  if (rules.keepNewest !== undefined) {
+    out.info(
+      `${count("older version")} more archives are not among the ${rules.keepNewest} most ` +
+        "recently used of their recipe/arch/task",
+    );
+  }
+  if (rules.maxSize !== undefined) {
+    out.info(
+      `${count("size quota")} more archives go to bring the cache to at most ${options.maxSize}` +
+        ` (${formatBytes(plan.bytesLeft)} left)`,
+    );
+  }
 }
 
 export const clean: Command = {
@@ -81,20 +132,34 @@ export const clean: Command = {
     "jobs",
     "max-age",
     "max-sig-age",
+    "keep-stamps",
+    "keep-newest",
+    "max-size",
     "filter",
     "arch",
     "s3-endpoint",
     "s3-path-style",
+    "profile",
   ],
   optionHelp: {
-    verbose: "print [DELETE] for every file deleted",
+    verbose: "print [DELETE] for every file deleted (with --dry-run: grouped by why it goes)",
     "dry-run": "print what would be deleted ([DELETE] lines) without deleting anything",
+    "keep-newest": "also delete all but the N most recently used versions of each " +
+      "recipe/arch/task (1: OE's --remove-duplicated). Careful with a cache that several " +
+      "branches or releases share: their older versions go too",
     jobs: `deletions in flight at once (default ${defaultJobsText()})`,
   },
   description:
-    "Deletes archives (.tgz, .tar.zst) at least MAX_AGE old (default 1d; the age of an upload " +
-    "on a remote, of the last use in a local SSTATE_DIR). A siginfo file is deleted together " +
-    "with its archive, or once it is MAX_SIG_AGE old (default MAX_AGE; never less than MAX_AGE), " +
+    "Deletes archives (.tgz, .tar.zst) last used at least MAX_AGE ago (default 1d). The last " +
+    "use is the later of the modification time (on remotes the upload time; in a local " +
+    "SSTATE_DIR bitbake touches what it uses) and the use that `upload` and `watch` record " +
+    "on the target (see --refresh-after), so a cache never refreshed is cleaned by " +
+    "modification time. --keep-stamps DIR keeps every artifact whose hash a bitbake stamps " +
+    "directory names; --keep-newest N also deletes all but the N most recently used versions " +
+    "of each recipe/arch/task; --max-size SIZE then deletes least recently used archives " +
+    "(with their siginfo) until the cache is at most SIZE. A siginfo file is deleted together " +
+    "with its archive, or once it was last used MAX_SIG_AGE ago (default MAX_AGE; never less " +
+    "than MAX_AGE), " +
     "so signatures can be kept longer for `analyze`. Ages are N followed by w, d, h, m or s. " +
     "Files that are not sstate artifacts are never touched, except temporary files of killed " +
     "uploads once they are an hour old; directories left empty are removed at the end. On S3, " +
@@ -104,12 +169,15 @@ export const clean: Command = {
   examples: [
     "isar-sstate clean --max-age 2w --max-sig-age 8w file:///mnt/sstate",
     "isar-sstate clean -v --dry-run --max-age 30d /mnt/sstate",
+    "isar-sstate clean --max-age 4w --max-size 500G s3://bucket/sstate",
+    "isar-sstate clean --keep-stamps build/tmp/stamps --keep-newest 2 /mnt/sstate",
   ],
 
   async run(ctx) {
     const location = requireTargetOnly(ctx);
     const { out, options } = ctx;
     const limits = ageLimits(options, out);
+    const rules = await retentionRules(options, limits, out);
     const filter = makeFilter(options.filter, options.arch);
     const target = await openCache(location, options, out);
     try {
@@ -126,16 +194,18 @@ export const clean: Command = {
       });
       const links = artifacts.filter((a) => a.isLink);
       if (links.length > 0) out.line(`NOTE: ${links.length} artifacts are symbolic links`);
-      const plan = planClean(artifacts, limits, now);
+      const plan = planRetention(artifacts, rules, now);
+      const aged = plan.deleteArchives.filter((a) => plan.reasons.get(a) === "age");
       const siginfoDeleted = plan.deleteOthers.filter((a) => artifactKind(a.suffix) === "siginfo");
       out.info(
-        `found ${plan.archives.length} archive files, ${plan.deleteArchives.length} of which ` +
+        `found ${plan.archives.length} archive files, ${aged.length} of which ` +
           `are older than ${limits.maxAgeText}`,
       );
       out.info(
         `found ${plan.siginfo.length} siginfo files, ${siginfoDeleted.length} of which ` +
           `correspond to old archive files or are older than ${limits.maxSigAgeText}`,
       );
+      printPolicies(out, plan, rules, options);
       const temps = (target.tempFiles?.(others) ?? [])
         .filter((t) => t.orphaned || now - t.started >= STALE_TEMP_AGE_MS)
         .map(({ path, size, started }) => ({ path, size, mtime: started }));
@@ -158,7 +228,19 @@ export const clean: Command = {
       const doomed = groups.flat();
       const bytes = (items: readonly Entry[]) => items.reduce((s, a) => s + a.size, 0);
       if (options.dryRun) {
-        for (const a of doomed) out.line(`[DELETE] ${a.path}`);
+        let shown: Reason | "temporary" | undefined;
+        for (const a of doomed) {
+          const reason = plan.reasons.get(a as Artifact) ?? "temporary";
+          if (out.verbose && reason !== shown) {
+            out.info(
+              reason === "temporary"
+                ? "temporary files left by killed uploads:"
+                : reasonHeader(reason, limits, options),
+            );
+          }
+          shown = reason;
+          out.line(`[DELETE] ${a.path}`);
+        }
         for (const u of uploads) out.line(`[ABORT] ${u.path}`);
         out.info(`dry run: would free ${formatGb(bytes(doomed))} GB`);
         if (uploads.length > 0) {

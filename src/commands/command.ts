@@ -196,6 +196,7 @@ export async function openCache(
   const settings: OpenOptions = {
     s3Endpoint: options.s3Endpoint,
     s3PathStyle: options.s3PathStyle || undefined,
+    profile: options.profile,
     onStall: out && ((message) => out.warn(message)),
   };
   return retrying(await openBackend(location, settings));

@@ -142,7 +142,17 @@ async function diffRecipe(ctx: CommandContext): Promise<number> {
 export const diff: Command = {
   name: "diff",
   positionals: "A B | --recipe PN --task TASK CACHE",
-  options: ["color", "cache-dir", "json", "recipe", "task", "arch", "s3-endpoint", "s3-path-style"],
+  options: [
+    "color",
+    "cache-dir",
+    "json",
+    "recipe",
+    "task",
+    "arch",
+    "s3-endpoint",
+    "s3-path-style",
+    "profile",
+  ],
   optionHelp: {
     "cache-dir": "diff A B: an sstate cache to look up changed dependencies' signatures in",
     json: "print the differences as lines and as records (docs/json.md)",

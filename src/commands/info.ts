@@ -3,6 +3,7 @@ import type { Leftover } from "../backends/backend.ts";
 import { type Artifact, artifactKind } from "../cache/artifact.ts";
 import { makeFilter } from "../cache/filter.ts";
 import { listArtifacts } from "../cache/listing.ts";
+import { lastUseOf } from "../cache/retention.ts";
 import { formatBytes, formatGb } from "../cache/units.ts";
 import { type Command, openCache, type Printer, requireTargetOnly } from "./command.ts";
 import { JSON_VERSION, jsonDocument } from "./json_doc.ts";
@@ -30,12 +31,37 @@ function tallyBy(artifacts: readonly Artifact[], key: (a: Artifact) => string) {
   return Object.fromEntries(Object.entries(tallies).sort(([a], [b]) => (a < b ? -1 : 1)));
 }
 
+const DAY_MS = 86_400_000;
+/** The spans of `lastUse`: last used at most this long before now (the last one: any time). */
+const LAST_USE_SPANS = [
+  ["day", "within 1 day", DAY_MS],
+  ["week", "1 day to 1 week ago", 7 * DAY_MS],
+  ["fourWeeks", "1 to 4 weeks ago", 28 * DAY_MS],
+  ["earlier", "earlier", Infinity],
+] as const;
+type Span = typeof LAST_USE_SPANS[number][0];
+
+/** The artifacts by last use (see `lastUseOf`) in disjoint spans before `now`. */
+export function lastUseTallies(artifacts: readonly Artifact[], now: number): Record<Span, Tally> {
+  const tallies = Object.fromEntries(
+    LAST_USE_SPANS.map(([name]) => [name, { files: 0, bytes: 0 }]),
+  ) as Record<Span, Tally>;
+  for (const a of artifacts) {
+    const ago = now - lastUseOf(a);
+    const [name] = LAST_USE_SPANS.find(([, , max]) => ago <= max)!;
+    tallies[name].files++;
+    tallies[name].bytes += a.size;
+  }
+  return tallies;
+}
+
 /** The JSON form of `info --json`; `temps` are leftovers of killed uploads. */
 export function infoJson(
   displayUrl: string,
   artifacts: readonly Artifact[],
   temps: readonly Leftover[] = [],
   skippedDirectories = 0,
+  now = Date.now(),
 ) {
   // A loop, not Math.min(...times): spreading 100k+ arguments overflows the stack.
   let oldest = Infinity;
@@ -57,6 +83,7 @@ export function infoJson(
     tasks: tallyBy(artifacts, (a) => a.task),
     suffixes: tallyBy(artifacts, (a) => a.suffix),
     kinds: tallyBy(artifacts, (a) => artifactKind(a.suffix)),
+    lastUse: lastUseTallies(artifacts, now),
     temporaryFiles: { files: temps.length, bytes: temps.reduce((s, t) => s + t.size, 0) },
     skippedDirectories,
   };
@@ -98,10 +125,28 @@ function printDetails(out: Printer, artifacts: readonly Artifact[]): void {
   for (const pn of others) out.line(`  - ${pn}`);
 }
 
+/** The `--last-use` lines: files and bytes per span of last use. */
+function printLastUse(out: Printer, artifacts: readonly Artifact[]): void {
+  const tallies = lastUseTallies(artifacts, Date.now());
+  for (const [name, text] of LAST_USE_SPANS) {
+    const { files, bytes } = tallies[name];
+    out.info(`last used ${text}: ${files} files (${formatGb(bytes)} GB)`);
+  }
+}
+
 export const info: Command = {
   name: "info",
   positionals: "TARGET",
-  options: ["verbose", "json", "filter", "arch", "s3-endpoint", "s3-path-style"],
+  options: [
+    "verbose",
+    "json",
+    "last-use",
+    "filter",
+    "arch",
+    "s3-endpoint",
+    "s3-path-style",
+    "profile",
+  ],
   optionHelp: {
     verbose: "also list the archs, and per recipe the archives of its key task",
     json: "print counts and bytes per arch, task, suffix and kind as JSON",
@@ -112,11 +157,15 @@ export const info: Command = {
     "rootfs_install, bootstrap) the cache has. Temporary files that killed uploads left behind " +
     "are counted separately (clean removes them), as are unfinished S3 multipart uploads. " +
     "--json prints counts and bytes per arch, " +
-    "task, suffix and kind, and the oldest and newest file, for dashboards.",
+    "task, suffix and kind, the oldest and newest file, and how much was last used when, for " +
+    "dashboards. --last-use prints how many files (and bytes) were last used within 1 day, 1 " +
+    "day to 1 week ago, 1 to 4 weeks ago and earlier (by the last use that clean --max-age " +
+    "goes by), to choose MAX_AGE or MAX_SIZE.",
   examples: [
     "isar-sstate info file:///mnt/sstate",
     "isar-sstate info -v --filter 'linux-' /mnt/sstate",
     "isar-sstate info --json /mnt/sstate",
+    "isar-sstate info --last-use s3://bucket/sstate",
   ],
 
   async run(ctx) {
@@ -163,6 +212,7 @@ export const info: Command = {
         );
       }
       if (skipped > 0) out.warn(`${skipped} unreadable directories were skipped`);
+      if (options.lastUse) printLastUse(out, artifacts);
       if (options.verbose) printDetails(out, artifacts);
       return 0;
     } finally {

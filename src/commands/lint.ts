@@ -228,6 +228,7 @@ export const lint: Command = {
     "color",
     "s3-endpoint",
     "s3-path-style",
+    "profile",
   ],
   optionHelp: {
     verbose: "also list absolute paths outside the sources and build directories",

@@ -37,12 +37,24 @@ export interface Options {
   cacheDir?: string;
   s3Endpoint?: string;
   s3PathStyle: boolean;
+  /** S3: the AWS profile (`--profile`). */
+  profile?: string;
   /** watch: ms a new file must stay unchanged before it is uploaded. */
   settle?: number;
   /** watch: seconds between full rescans of the source. */
   rescanInterval?: number;
   /** watch: where the target's index is kept between runs ("" for nowhere). */
   indexFile?: string;
+  /** upload, watch: refresh used artifacts whose last use on the target is older than this. */
+  refreshAfter: string;
+  /** clean: stamps directories whose hashes are never deleted (`--keep-stamps`, repeatable). */
+  keepStamps: string[];
+  /** clean: keep only the N most recently used versions of each recipe/arch/task. */
+  keepNewest?: number;
+  /** clean: delete least recently used archives until the cache is at most this size. */
+  maxSize?: string;
+  /** info: report how much was last used when. */
+  lastUse: boolean;
   /** watch: the command after `--` to run while watching. */
   wrapped?: string[];
   /** analyze, diff: the tasks to look at (`--task`, repeatable; empty: the command's default). */
@@ -89,5 +101,8 @@ export function defaultOptions(): Options {
     excludedTasks: "rootfs_wicenv,image_wic",
     s3PathStyle: false,
     tasks: [],
+    refreshAfter: "1d",
+    keepStamps: [],
+    lastUse: false,
   };
 }

@@ -1,6 +1,7 @@
 /** `upload SOURCE TARGET`: copy local artifacts that the target lacks. */
 import { describeError } from "../backends/backend.ts";
 import { defaultJobsText } from "../backends/registry.ts";
+import { parseDurationMs } from "../cache/age.ts";
 import { makeFilter } from "../cache/filter.ts";
 import { LocalCache } from "../cache/local_cache.ts";
 import { formatBytes, formatGb } from "../cache/units.ts";
@@ -17,9 +18,15 @@ import {
 } from "./command.ts";
 
 /** Prints the plan lines (the reference's), then the verbose lines held back until now. */
-function printPlan(out: Printer, plan: UploadPlan, held: string[]): void {
+function printPlan(out: Printer, plan: UploadPlan, held: string[], window: string): void {
   out.info(`uploading ${plan.missing} files (${formatGb(plan.missingBytes)} GB)`);
   out.info(`${plan.present} files already present on target`);
+  if (plan.refresh > 0) {
+    out.info(
+      `refreshing ${plan.refresh} of them: used here more than ${window} after their last use ` +
+        "on target",
+    );
+  }
   if (plan.otherFiles > 0) {
     out.info(`skipping ${plan.otherFiles} files that are not sstate artifacts`);
   }
@@ -33,14 +40,18 @@ export const upload: Command = {
     "verbose",
     "dry-run",
     "jobs",
+    "refresh-after",
     "filter",
     "arch",
     "s3-endpoint",
     "s3-path-style",
+    "profile",
   ],
   optionHelp: {
-    verbose: "print [EXISTS] for every file the target has and [UPLOAD] for every file sent",
-    "dry-run": "print what would be uploaded ([UPLOAD] lines) without changing the target",
+    verbose: "print [EXISTS] for every file the target has, [UPLOAD] for every file sent and " +
+      "[REFRESH] for every file marked used",
+    "dry-run": "print what would be uploaded ([UPLOAD] lines) and refreshed ([REFRESH]) " +
+      "without changing the target",
     jobs: `files in flight at once (default ${defaultJobsText()})`,
   },
   description:
@@ -51,12 +62,18 @@ export const upload: Command = {
     "Each file appears on TARGET complete or not at all, and an artifact already there (uploaded " +
     "meanwhile by another host) is never replaced. Temporary files that a killed upload from " +
     "this host left on TARGET are removed first. A missing SOURCE is a warning, not an error, " +
-    "so CI jobs that built nothing still pass. Ctrl-C lets the files in progress finish and " +
+    "so CI jobs that built nothing still pass. Artifacts TARGET has are marked used there " +
+    "(refreshed: file:// modification time, WebDAV property, S3 copy onto itself; no data is " +
+    "sent) when SOURCE holds them with a modification time (bitbake touches what it uses) more " +
+    "than REFRESH_AFTER (default 1d) after their last use on TARGET, so that `clean --max-age` " +
+    "keeps what builds use. A refresh that finds the file gone uploads it. Ctrl-C lets the files in progress finish and " +
     "prints the summary (a second Ctrl-C stops at once). The exit code is 1 if any file failed.",
   examples: [
     "isar-sstate upload build/sstate-cache file:///mnt/sstate",
     "isar-sstate upload -v --dry-run build/sstate-cache /mnt/sstate",
     "isar-sstate upload --filter 'linux-' --arch arm64 -j 16 build/sstate-cache /mnt/sstate",
+    "isar-sstate upload --refresh-after 12h build/sstate-cache s3://bucket/sstate",
+    "isar-sstate upload --refresh-after 0 build/sstate-cache /mnt/sstate   # no refreshes",
   ],
 
   async run(ctx) {
@@ -64,6 +81,7 @@ export const upload: Command = {
     const { out, options } = ctx;
     const source = localPathOf(given, "source");
     const filter = makeFilter(options.filter, options.arch);
+    const refreshAfterMs = parseDurationMs(options.refreshAfter, "REFRESH_AFTER");
     // Its note on skipped links is no unreadable part (which the summary counts).
     const local = new LocalCache(source.path, source.shown, {
       onNote: (message) => out.warn(message),
@@ -112,12 +130,16 @@ export const upload: Command = {
         filter,
         limiter: new Limiter(jobs),
         dryRun: options.dryRun,
+        refreshAfterMs,
         stop: ctx.stop,
         abort: ctx.abort,
       }, {
         present: (a) => out.detail(`[EXISTS] ${a.path}`),
         wouldUpload: (a) => held.push(`[UPLOAD] ${a.path}`),
+        wouldRefresh: (a) => held.push(`[REFRESH] ${a.path}`),
         started: (a) => detail(`[UPLOAD] ${a.path}`),
+        refreshing: (a) => detail(`[REFRESH] ${a.path}`),
+        refreshUnsupported: (err) => out.warn(`${err.message}; uploading without refreshes`),
         stored: (a) => progress.advance(a.size),
         existed: (a) => progress.advance(a.size),
         failed: (a, message) => {
@@ -129,7 +151,7 @@ export const upload: Command = {
         removedOrphans: (n) =>
           out.info(`removed ${n} temporary files left on the target by killed uploads`),
         planned: (plan) => {
-          printPlan(out, plan, held.splice(0));
+          printPlan(out, plan, held.splice(0), options.refreshAfter);
           planned = true;
           if (!options.dryRun) {
             progress.phase("copying");
@@ -139,14 +161,15 @@ export const upload: Command = {
       });
       progress.clear();
       if (options.dryRun) {
-        out.info(`dry run: nothing was uploaded`);
+        out.info(`dry run: nothing was uploaded${summary.plan.refresh > 0 ? " or refreshed" : ""}`);
         return 0;
       }
       const { plan, totals } = summary;
       const seconds = (Date.now() - started) / 1000;
       out.info(
         `done: ${totals.stored} uploaded (${formatBytes(totals.storedBytes)}), ` +
-          `${plan.present + totals.existed} present, ${plan.otherFiles} skipped, ` +
+          `${plan.present + totals.existed} present, ${totals.refreshed} refreshed, ` +
+          `${plan.otherFiles} skipped, ` +
           `${totals.failed} failed in ${seconds.toFixed(1)}s`,
       );
       if (summary.warnings > 0) {

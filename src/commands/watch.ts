@@ -3,6 +3,7 @@ import { resolve } from "node:path";
 import { describeError, isAbortError } from "../backends/backend.ts";
 import { defaultJobsText, parseLocation } from "../backends/registry.ts";
 import { schemeOf } from "../backends/url.ts";
+import { parseDurationMs } from "../cache/age.ts";
 import { makeFilter } from "../cache/filter.ts";
 import { LocalCache } from "../cache/local_cache.ts";
 import { Limiter } from "../sync/limiter.ts";
@@ -107,6 +108,7 @@ export const watch: Command = {
     "verbose",
     "json",
     "jobs",
+    "refresh-after",
     "filter",
     "arch",
     "settle",
@@ -114,6 +116,7 @@ export const watch: Command = {
     "index-file",
     "s3-endpoint",
     "s3-path-style",
+    "profile",
   ],
   optionHelp: {
     verbose: "print every upload on a terminal too, and files the target had already",
@@ -129,7 +132,9 @@ export const watch: Command = {
     "rescan (--rescan-interval) catch anything else, and where the inotify limit " +
     "(fs.inotify.max_user_watches) is reached rescans alone find new files. While TARGET is " +
     "unreachable the files wait and are retried with backoff (1s doubling to a minute); none is " +
-    "dropped. Wrong credentials or missing permission stop it with one error line (exit 1). With '-- COMMAND ARGS...' it runs the command (e.g. a bitbake build) while " +
+    "dropped. Like upload, it refreshes (marks used) the artifacts TARGET has where the build " +
+    "used them (--refresh-after): at the start, every hour, and when the command ends or the " +
+    "watch stops. Wrong credentials or missing permission stop it with one error line (exit 1). With '-- COMMAND ARGS...' it runs the command (e.g. a bitbake build) while " +
     "watching, then uploads everything pending and exits with the command's exit code (1 if " +
     "the command succeeded but uploads failed). A Ctrl-C reaches the command directly; SIGTERM " +
     "is passed on to it (with --json, its stdout goes to stderr). Without a command it runs " +
@@ -186,6 +191,7 @@ export const watch: Command = {
         previousIndex: await loadIndex(indexFile, out),
         indexFile,
         abort: ctx.abort,
+        refreshAfterMs: parseDurationMs(options.refreshAfter, "REFRESH_AFTER"),
       }, report.observer);
       report.info(`watching ${source.shown}, uploading to ${target.displayUrl}`, "watching", {
         source: source.shown,

@@ -112,6 +112,7 @@ export class WatchReport {
     planned: (plan: UploadPlan) => {
       this.out.info(`uploading ${plan.missing} files (${formatGb(plan.missingBytes)} GB)`);
       this.out.info(`${plan.present} files already present on target`);
+      if (plan.refresh > 0) this.out.info(`refreshing ${plan.refresh} of them (used here)`);
       if (plan.otherFiles > 0) {
         this.out.info(`skipping ${plan.otherFiles} files that are not sstate artifacts`);
       }
@@ -124,6 +125,10 @@ export class WatchReport {
     existed: (a) => {
       if (this.#fileLines && this.out.verbose) this.#file("present", a);
       this.event("present", { path: a.path });
+    },
+    refreshed: (a) => {
+      if (this.#fileLines && this.out.verbose) this.#file("refreshed", a);
+      this.event("refreshed", { path: a.path });
     },
     failed: (a, message, retryInMs) => {
       this.event("failed", { path: a.path, error: message, retryInMs });
@@ -193,12 +198,14 @@ export class WatchReport {
     const elapsed = (Date.now() - this.started) / 1000;
     this.info(
       `done: ${s.uploaded} uploaded (${formatBytes(s.uploadedBytes)}), ${s.existed} found on ` +
-        `the target already, ${s.notUploaded} not uploaded in ${elapsed.toFixed(1)}s`,
+        `the target already, ${s.refreshed} refreshed, ${s.notUploaded} not uploaded in ` +
+        `${elapsed.toFixed(1)}s`,
       "done",
       {
         uploaded: s.uploaded,
         uploadedBytes: s.uploadedBytes,
         existed: s.existed,
+        refreshed: s.refreshed,
         notUploaded: s.notUploaded,
         seconds: elapsed,
         exitCode,

@@ -5,7 +5,8 @@
  * restarted daemon can start uploading before a new full listing is done (see `unconfirm`).
  */
 import type { Backend, Entry, ListOptions } from "../backends/backend.ts";
-import { Interner } from "../cache/interner.ts";
+import { copyOf, Interner } from "../cache/interner.ts";
+import { Column } from "../cache/column.ts";
 import { ENTRY_WORDS, FLAGGED, PathSet, PRESENT } from "../cache/path_set.ts";
 
 /** The first bytes of a saved index ("ISIX", then the format's version). */
@@ -16,6 +17,12 @@ const HEADER = 24;
 /** The paths a target holds, as far as this process knows. */
 export class RemoteIndex {
   #set: PathSet;
+  /**
+   * Last uses (ms since the epoch) as a listing told them, where it was asked for them: by entry
+   * of the set, and by path for the few paths the set keeps as they are.
+   */
+  #lastUse: Column | null = null;
+  #otherLastUse = new Map<string, number>();
 
   /** `set`: the paths known (flagged: listed by a saved index, not confirmed yet). */
   constructor(set = new PathSet()) {
@@ -53,6 +60,26 @@ export class RemoteIndex {
   /** Records that the target no longer holds `path`. */
   delete(path: string): void {
     this.#set.delete(path);
+    this.#otherLastUse.delete(path);
+  }
+
+  /** When `path` was last used on the target, where a listing with last uses told it. */
+  lastUse(path: string): number | undefined {
+    const entry = this.#set.entryOf(path);
+    if (entry < 0) return this.#otherLastUse.get(path);
+    const when = this.#lastUse?.get(entry) ?? NaN;
+    return Number.isNaN(when) ? undefined : when;
+  }
+
+  /** Records that `path` was used (marked used) at `when`. */
+  used(path: string, when: number): void {
+    this.#setLastUse(this.#set.entryOf(path), path, when);
+  }
+
+  #setLastUse(entry: number, path: string, when: number): void {
+    // A copy: a listing's path may be a slice of a string of its whole batch.
+    if (entry < 0) this.#otherLastUse.set(copyOf(path), when);
+    else (this.#lastUse ??= new Column(Float64Array, NaN)).set(entry, when);
   }
 
   /** How many paths are known (those of a saved index included). */
@@ -66,18 +93,26 @@ export class RemoteIndex {
   }
 
   /**
-   * Adds every file the target lists (names only, no metadata), then forgets what a saved
-   * index listed and the listing did not; `onBatch` sees each batch of the listing too, e.g. to
-   * find leftovers of interrupted uploads.
+   * Adds every file the target lists (names only, unless `lastUses`: then with their last use,
+   * the later of modification time and recorded use), then forgets what a saved index listed
+   * and the listing did not; `onBatch` sees each batch of the listing too, e.g. to find
+   * leftovers of interrupted uploads.
    */
   async fill(
     target: Backend,
     options: ListOptions = {},
     onBatch?: (entries: Entry[]) => void,
+    lastUses = false,
   ): Promise<void> {
     const set = this.#set;
-    for await (const batch of target.list({ ...options, metadata: false })) {
-      for (let i = 0; i < batch.length; i++) set.add(batch[i].path);
+    for await (const batch of target.list({ ...options, metadata: lastUses })) {
+      for (let i = 0; i < batch.length; i++) {
+        const entry = batch[i];
+        const at = set.add(entry.path);
+        if (lastUses) {
+          this.#setLastUse(at, entry.path, Math.max(entry.mtime, entry.lastUsed ?? 0));
+        }
+      }
       onBatch?.(batch);
     }
     this.listed();

@@ -1,7 +1,9 @@
 /**
  * The upload engine shared by `upload` and `watch`: one listing of the target (into a
  * RemoteIndex), a walk of the local cache that feeds the upload queue directory by directory as
- * it goes (siginfo before archives), then a drain of the queue.
+ * it goes (siginfo before archives), then a drain of the queue. Artifacts the target has are
+ * refreshed (marked used) where the build used them since their last use on the target: see
+ * `UploadSettings.refreshAfterMs`.
  */
 import type { Backend, Entry, Leftover } from "../backends/backend.ts";
 import { letOthersRun } from "../backends/event_loop.ts";
@@ -21,6 +23,8 @@ export interface UploadPlan {
   missingBytes: number;
   /** Artifacts the target has. */
   present: number;
+  /** Of those, the ones to refresh (the source used them since their last use there). */
+  refresh: number;
   /** Files that are not sstate artifacts (never uploaded). */
   otherFiles: number;
 }
@@ -31,6 +35,8 @@ export interface UploadEvents extends UploadObserver {
   present?(artifact: Artifact): void;
   /** An artifact a dry run would upload. */
   wouldUpload?(artifact: Artifact): void;
+  /** An artifact a dry run would refresh. */
+  wouldRefresh?(artifact: Artifact): void;
   /** The local walk is complete: the plan is known (uploads may be running already). */
   planned?(plan: UploadPlan): void;
   /** Part of a cache was skipped (unreadable directory); once per part. */
@@ -40,7 +46,7 @@ export interface UploadEvents extends UploadObserver {
 }
 
 /** The local cache an upload reads (a watch's SourceTree records what its walks read). */
-export type UploadSource = Pick<LocalCache, "root" | "walk" | "sizeOf">;
+export type UploadSource = Pick<LocalCache, "root" | "walk" | "sizeOf" | "statOf">;
 
 /** Everything one upload run needs. */
 export interface UploadSettings {
@@ -56,6 +62,12 @@ export interface UploadSettings {
   filter?: ArtifactFilter;
   limiter: Limiter;
   dryRun?: boolean;
+  /**
+   * Refresh (mark used on the target) each artifact the target has whose local modification
+   * time (bitbake touches what it uses) is later than its last use on the target by more than
+   * this many ms: at most one refresh per artifact in such a window. 0 or absent: none.
+   */
+  refreshAfterMs?: number;
   /** Aborted: start no further put (the first Ctrl-C). */
   stop?: AbortSignal;
   /** Aborted: cut the puts in flight too (the second Ctrl-C). */
@@ -113,11 +125,12 @@ export class UploadSession {
   readonly queue: UploadQueue;
   /** Warnings so far (parts of the source or target skipped). */
   warnings = 0;
-  #plan: UploadPlan = { missing: 0, missingBytes: 0, present: 0, otherFiles: 0 };
+  #plan: UploadPlan = { missing: 0, missingBytes: 0, present: 0, refresh: 0, otherFiles: 0 };
   #unchecked = 0;
   #prepared = false;
   /** When the walk last let others run. */
   #slice = performance.now();
+  #walked = Promise.withResolvers<void>();
 
   /** `index`: what the target is already known to hold (e.g. loaded from a file). */
   constructor(
@@ -135,6 +148,17 @@ export class UploadSession {
       abort: settings.abort,
       observer: events,
     });
+  }
+
+  /** Settles once `reconcile` has walked the whole source (or stopped walking it). */
+  get walked(): Promise<void> {
+    return this.#walked.promise;
+  }
+
+  /** Whether artifacts the target has are refreshed where the source used them. */
+  get refreshing(): boolean {
+    const { refreshAfterMs, target } = this.settings;
+    return (refreshAfterMs ?? 0) > 0 && !!target.markUsed && this.queue.refreshing;
   }
 
   /** Artifacts of the source walked but not compared with the target yet (not listed yet). */
@@ -161,7 +185,7 @@ export class UploadSession {
       ((batch: Entry[]) => orphans.push(...target.tempFiles!(batch).filter((t) => t.orphaned)));
     // The source is walked meanwhile: the target may be listed on a thread of its own.
     const options = { signal: settings.abort, onWarning: this.#warn, background: true };
-    await this.index.fill(target, options, onBatch);
+    await this.index.fill(target, options, onBatch, this.refreshing);
     if (orphans.length > 0 && !settings.dryRun) {
       let removed = 0;
       await settings.limiter.forEach(orphans, async (orphan) => {
@@ -183,7 +207,11 @@ export class UploadSession {
     for (const a of artifacts) {
       if (index.has(a.path)) {
         plan.present++;
-        events.present?.(a);
+        if (this.#refreshDue(a)) {
+          plan.refresh++;
+          if (settings.dryRun) events.wouldRefresh?.(a);
+          else queue.enqueue(a, true);
+        } else events.present?.(a);
         continue;
       }
       if (queue.has(a.path)) continue;
@@ -205,6 +233,31 @@ export class UploadSession {
   }
 
   /**
+   * Whether `a`, which the target has, is to be refreshed: the source's copy was modified (used)
+   * later than the refresh window after its last use on the target (known from the listing).
+   * Sets `a.size` for the upload that follows if the target lost it meanwhile.
+   */
+  #refreshDue(a: Artifact): boolean {
+    if (!this.refreshing || this.queue.has(a.path)) return false;
+    const last = this.index.lastUse(a.path);
+    if (last === undefined) return false;
+    const local = this.settings.source.statOf(a.path);
+    if (local === null || local.mtime - last <= this.settings.refreshAfterMs!) return false;
+    a.size = local.size;
+    return true;
+  }
+
+  /**
+   * Refreshes those of `artifacts` (walked from the source again) that the target has and the
+   * build used since (see `refreshAfterMs`), e.g. at the end of a build a watch wrapped.
+   */
+  refreshUsed(artifacts: readonly Artifact[]): void {
+    for (const a of artifacts) {
+      if (this.index.has(a.path) && this.#refreshDue(a)) this.queue.enqueue(a, true);
+    }
+  }
+
+  /**
    * Lists the target while walking the source, and from the moment the listing is complete
    * enqueues each directory's missing artifacts as soon as it is read, so copies run during
    * the walk. Resolves with the plan once the walk is done (the queue is still working).
@@ -220,24 +273,28 @@ export class UploadSession {
     const heldMax = this.settings.heldMax ?? HELD_MAX;
     const unread: string[] = [];
     const walk = source.walk({ metadata: false, onWarning: this.#warn });
-    for (const { dir, files } of walk) {
-      if (stop?.aborted) break;
-      const { artifacts, otherFiles } = artifactsOf(files, filter);
-      this.#plan.otherFiles += otherFiles;
-      if (indexReady) {
-        if (held.size > 0) {
-          await this.#offerHeld(held);
-          held = new PathSet(this.index.interner);
+    try {
+      for (const { dir, files } of walk) {
+        if (stop?.aborted) break;
+        const { artifacts, otherFiles } = artifactsOf(files, filter);
+        this.#plan.otherFiles += otherFiles;
+        if (indexReady) {
+          if (held.size > 0) {
+            await this.#offerHeld(held);
+            held = new PathSet(this.index.interner);
+          }
+          this.offer(artifacts);
+        } else if (held.size + artifacts.length <= heldMax || held.size === 0) {
+          for (const a of artifacts) held.add(a.path);
+          this.#unchecked += artifacts.length;
+        } else {
+          if (artifacts.length > 0) unread.push(dir);
+          this.#unchecked += artifacts.length;
         }
-        this.offer(artifacts);
-      } else if (held.size + artifacts.length <= heldMax || held.size === 0) {
-        for (const a of artifacts) held.add(a.path);
-        this.#unchecked += artifacts.length;
-      } else {
-        if (artifacts.length > 0) unread.push(dir);
-        this.#unchecked += artifacts.length;
+        await this.#pace();
       }
-      await this.#pace();
+    } finally {
+      this.#walked.resolve();
     }
     await indexed;
     await this.#offerHeld(held);
@@ -282,7 +339,7 @@ export class UploadSession {
    */
   async #offerHeld(held: PathSet): Promise<void> {
     if (held.size === 0) return;
-    const paths = this.events.present ? held : this.index.missing(held);
+    const paths = this.events.present || this.refreshing ? held : this.index.missing(held);
     let batch: Artifact[] = [];
     let missing = 0;
     for (const path of paths) {
@@ -295,7 +352,7 @@ export class UploadSession {
     }
     this.offer(batch);
     this.#unchecked = Math.max(0, this.#unchecked - held.size);
-    if (!this.events.present) this.#plan.present += held.size - missing;
+    if (!this.events.present && !this.refreshing) this.#plan.present += held.size - missing;
   }
 }
 

@@ -1,9 +1,17 @@
 /**
  * The upload queue shared by `upload` and `watch`: puts artifacts create-only, through the
  * process's limiter, and keeps the one ordering rule of a cache: an archive is stored only after
- * its own siginfo (and detached signature) are, and not at all if one of them failed.
+ * its own siginfo (and detached signature) are, and not at all if one of them failed. It also
+ * refreshes artifacts the target has (marks them used), through the same limiter; a refresh
+ * that finds the file gone uploads it.
  */
-import { BackendError, describeError, isAbortError, isUnchanged } from "../backends/backend.ts";
+import {
+  BackendError,
+  describeError,
+  isAbortError,
+  isUnchanged,
+  isUnsupported,
+} from "../backends/backend.ts";
 import type { Backend, Entry } from "../backends/backend.ts";
 import { archivePathOf, type Artifact, artifactKind } from "../cache/artifact.ts";
 import type { Limiter } from "./limiter.ts";
@@ -21,6 +29,12 @@ export interface UploadObserver {
   failed?(artifact: Artifact, message: string): void;
   /** The target as a whole failed (no space, bad credentials): the queue stopped. */
   targetFailed?(error: BackendError): void;
+  /** A refresh (marking a file the target has as used) starts. */
+  refreshing?(artifact: Artifact): void;
+  /** The target recorded the use. */
+  refreshed?(artifact: Artifact): void;
+  /** The target does not record uses: told once, and no refresh is tried after it. */
+  refreshUnsupported?(error: BackendError): void;
 }
 
 /** Where a queue puts, how, and whom it tells. */
@@ -48,6 +62,8 @@ export interface QueueTotals {
   notStarted: number;
   /** Cut while in flight, and whether the target stored them could not be told in time. */
   unknown: number;
+  /** Files the target has that were marked used. */
+  refreshed: number;
 }
 
 /** How long the check of a put cut by an abort may take (did the target store it?), in ms. */
@@ -57,7 +73,14 @@ export const CUT_CHECK_MS = 400;
 interface Group {
   metadataPending: number;
   metadataFailed: boolean;
-  waiting: Artifact[];
+  waiting: Item[];
+}
+
+/** An artifact to put, or to refresh (`refresh`: the target has it). */
+interface Item {
+  artifact: Artifact;
+  refresh: boolean;
+  done?: (ok: boolean) => void;
 }
 
 /** Puts artifacts in the background; `drain` waits for all of them. */
@@ -69,13 +92,14 @@ export class UploadQueue {
     failed: 0,
     notStarted: 0,
     unknown: 0,
+    refreshed: 0,
   };
   #groups = new Map<string, Group>();
   /** Paths enqueued and not finished: never put twice (the index has those stored). */
   #taken = new Set<string>();
   #failedGroups = new Set<string>();
   /** Ready to put, oldest first from `#head`; only `limiter.max` are handed to the limiter. */
-  #ready: { artifact: Artifact; done?: (ok: boolean) => void }[] = [];
+  #ready: Item[] = [];
   #head = 0;
   /** Puts handed to the limiter and not finished. */
   #active = 0;
@@ -87,6 +111,8 @@ export class UploadQueue {
   #held = 0;
   #stop = new AbortController();
   #targetError?: BackendError;
+  /** The target refused to record a use: no more refreshes. */
+  #refreshRefused = false;
 
   constructor(readonly settings: QueueSettings) {
     const { stop } = settings;
@@ -111,38 +137,48 @@ export class UploadQueue {
     return this.#taken.has(path);
   }
 
+  /** Whether refreshes are still tried (false once the target refused to record a use). */
+  get refreshing(): boolean {
+    return !this.#refreshRefused;
+  }
+
   /**
    * Queues an artifact, unless it is queued or stored already; an archive waits for its siginfo
-   * and signature enqueued before it.
+   * and signature enqueued before it. With `refresh`, the target has the artifact and it is
+   * marked used instead (uploaded if the target turns out not to have it after all).
    */
-  enqueue(artifact: Artifact): void {
+  enqueue(artifact: Artifact, refresh = false): void {
     if (this.#taken.has(artifact.path)) return;
     this.#taken.add(artifact.path);
     const key = archivePathOf(artifact);
     if (artifactKind(artifact.suffix) === "archive") {
       const group = this.#groups.get(key);
       if (group) {
-        group.waiting.push(artifact);
+        group.waiting.push({ artifact, refresh });
         this.#held++;
       } else if (this.#failedGroups.has(key)) this.#refuse(artifact);
-      else this.#start(artifact);
+      else this.#start({ artifact, refresh });
       return;
     }
     const group = this.#groups.get(key) ??
       { metadataPending: 0, metadataFailed: false, waiting: [] };
     this.#groups.set(key, group);
     group.metadataPending++;
-    this.#start(artifact, (ok) => {
-      group.metadataFailed ||= !ok;
-      if (--group.metadataPending > 0) return;
-      this.#groups.delete(key);
-      if (group.metadataFailed) this.#failedGroups.add(key);
-      else this.#failedGroups.delete(key); // offered again (watch) and stored this time
-      this.#held -= group.waiting.length;
-      for (const archive of group.waiting) {
-        if (group.metadataFailed) this.#refuse(archive);
-        else this.#start(archive);
-      }
+    this.#start({
+      artifact,
+      refresh,
+      done: (ok) => {
+        group.metadataFailed ||= !ok;
+        if (--group.metadataPending > 0) return;
+        this.#groups.delete(key);
+        if (group.metadataFailed) this.#failedGroups.add(key);
+        else this.#failedGroups.delete(key); // offered again (watch) and stored this time
+        this.#held -= group.waiting.length;
+        for (const archive of group.waiting) {
+          if (group.metadataFailed) this.#refuse(archive.artifact);
+          else this.#start(archive);
+        }
+      },
     });
   }
 
@@ -170,8 +206,8 @@ export class UploadQueue {
     this.settings.observer?.failed?.(archive, "not uploaded: its siginfo or signature failed");
   }
 
-  #start(artifact: Artifact, done?: (ok: boolean) => void): void {
-    this.#ready.push({ artifact, done });
+  #start(item: Item): void {
+    this.#ready.push(item);
     this.#pump();
   }
 
@@ -182,9 +218,9 @@ export class UploadQueue {
   #pump(): void {
     const { limiter } = this.settings;
     while (this.#active < limiter.max && this.#head < this.#ready.length) {
-      const { artifact, done } = this.#ready[this.#head++];
+      const item = this.#ready[this.#head++];
       this.#active++;
-      this.#run(artifact, done);
+      this.#run(item);
     }
     if (this.#head > 1024 && this.#head * 2 > this.#ready.length) {
       this.#ready = this.#ready.slice(this.#head);
@@ -193,9 +229,12 @@ export class UploadQueue {
   }
 
   /** One put through the limiter, then the next ones (never rejects: `#put` reports failures). */
-  async #run(artifact: Artifact, done?: (ok: boolean) => void): Promise<void> {
+  async #run({ artifact, refresh, done }: Item): Promise<void> {
     try {
-      const ok = await this.settings.limiter.run(() => this.#put(artifact));
+      const ok = await this.settings.limiter.run(async () => {
+        const held = refresh ? await this.#refresh(artifact) : "gone";
+        return held === "gone" ? await this.#put(artifact) : held;
+      });
       done?.(ok);
     } finally {
       this.#active--;
@@ -242,6 +281,58 @@ export class UploadQueue {
     return true;
   }
 
+  /**
+   * Marks an artifact the target has as used: true when done (or when the target does not
+   * record uses: told once), false when it failed or the run stopped first, "gone" when the
+   * target no longer has it (it is to be uploaded).
+   */
+  async #refresh(a: Artifact): Promise<boolean | "gone"> {
+    const { target, index, observer, abort } = this.settings;
+    if (this.#stop.signal.aborted) {
+      this.#taken.delete(a.path);
+      return false;
+    }
+    if (this.#refreshRefused || !target.markUsed) return true;
+    observer?.refreshing?.(a);
+    try {
+      if (!await target.markUsed(a.path, { signal: abort })) {
+        index.delete(a.path);
+        return "gone";
+      }
+      index.used(a.path, Date.now());
+      this.#taken.delete(a.path); // done: a later pass may refresh it again, after the window
+      this.totals.refreshed++;
+      observer?.refreshed?.(a);
+      return true;
+    } catch (err) {
+      if (isUnsupported(err)) {
+        if (!this.#refreshRefused) observer?.refreshUnsupported?.(err as BackendError);
+        this.#refreshRefused = true;
+        return true;
+      }
+      this.#taken.delete(a.path);
+      // Cut: a refresh changes no content, so whether it happened matters little.
+      if (isAbortError(err) || abort?.aborted) return false;
+      return this.#failed(a, err);
+    }
+  }
+
+  /** Counts a failed put or refresh and tells of it (a target-wide one stops the queue). */
+  #failed(a: Artifact, err: unknown): false {
+    this.totals.failed++;
+    const { observer } = this.settings;
+    if (err instanceof BackendError && err.scope === "target") {
+      if (!this.#targetError) {
+        this.#targetError = err;
+        this.#stop.abort(err);
+        observer?.targetFailed?.(err);
+      }
+      return false;
+    }
+    observer?.failed?.(a, describeError(err));
+    return false;
+  }
+
   /** One put; true when the target holds the file afterwards. */
   async #put(a: Artifact): Promise<boolean> {
     const { target, index, observer, sourceRoot, abort } = this.settings;
@@ -263,6 +354,8 @@ export class UploadQueue {
         this.totals.storedBytes += a.size;
         observer?.stored?.(a);
       } else {
+        // Another uploader's copy: its last use (from the listing) may call for a refresh.
+        this.#taken.delete(a.path);
         this.totals.existed++;
         observer?.existed?.(a);
       }
@@ -274,17 +367,7 @@ export class UploadQueue {
         return false;
       }
       if (isAbortError(err) || abort?.aborted) return await this.#settleCut(a);
-      this.totals.failed++;
-      if (err instanceof BackendError && err.scope === "target") {
-        if (!this.#targetError) {
-          this.#targetError = err;
-          this.#stop.abort(err);
-          observer?.targetFailed?.(err);
-        }
-        return false;
-      }
-      observer?.failed?.(a, describeError(err));
-      return false;
+      return this.#failed(a, err);
     }
   }
 }

@@ -265,12 +265,22 @@ export async function setDeletePolicy(
 export interface Gateway extends AsyncDisposable {
   endpoint: string;
   pid: number;
+  /** Its log, with one access-log line per request. */
+  log: string;
   /** Sends `signal` to the gateway (SIGSTOP: it accepts connections and never answers). */
   signal(signal: "SIGSTOP" | "SIGCONT" | "SIGKILL"): void;
 }
 
+/** How a gateway of a test's own serves. */
+export interface GatewayOptions {
+  /** Serve https with this certificate and key (PEM files): beast's own TLS. */
+  tls?: { cert: string; key: string };
+  /** More radosgw options (`--rgw-…=…`). */
+  args?: string[];
+}
+
 /** Starts a gateway of its own on the cluster of `s` (a second or two). */
-export async function startGateway(s: S3Server): Promise<Gateway> {
+export async function startGateway(s: S3Server, options: GatewayOptions = {}): Promise<Gateway> {
   const dir = await Deno.makeTempDir({ prefix: "isar-sstate-rgw-" });
   const stop = () => {
     new Deno.Command("bash", { args: [STOP, dir, "5"], stdout: "null", stderr: "null" })
@@ -281,7 +291,12 @@ export async function startGateway(s: S3Server): Promise<Gateway> {
   for (let attempt = 0; attempt < 5 && !out?.success; attempt++) {
     out = await new Deno.Command("bash", {
       args: [START_RGW, s.state, String(freePorts()), dir],
-      env: { LAB_TTL: "900" },
+      env: {
+        LAB_TTL: "900",
+        RGW_SSL_CERT: options.tls?.cert ?? "",
+        RGW_SSL_KEY: options.tls?.key ?? "",
+        RGW_ARGS: (options.args ?? []).join(" "),
+      },
       stdout: "piped",
       stderr: "piped",
     }).output();
@@ -310,6 +325,7 @@ export async function startGateway(s: S3Server): Promise<Gateway> {
   return {
     endpoint: vars.S3_ENDPOINT,
     pid,
+    log: `${s.state}/ceph/log/client.rgw.gw${new URL(vars.S3_ENDPOINT).port}.log`,
     signal: (signal) => {
       try {
         Deno.kill(pid, signal);

@@ -196,6 +196,25 @@ export class FileBackend implements Backend {
     }
   }
 
+  /**
+   * Sets the file's modification time to now, as bitbake's `touch` of a used artifact on a
+   * shared directory does (a symbolic link's target, which listings report); never through a
+   * symbolic link to a directory. False when the file does not exist.
+   */
+  async markUsed(path: string, options: CallOptions = {}): Promise<boolean> {
+    const abs = this.#abs(path);
+    options.signal?.throwIfAborted();
+    this.#refuseLinks(path, "mark");
+    try {
+      const now = new Date();
+      await Deno.utime(abs, now, now);
+      return true;
+    } catch (err) {
+      if (err instanceof Deno.errors.NotFound) return false;
+      throw wrap(err, "");
+    }
+  }
+
   /** The temporary files of puts among `entries` (see temp_name.ts). */
   tempFiles(entries: Iterable<Entry>): Leftover[] {
     return tempFilesAmong(entries);

@@ -10,6 +10,7 @@ export const FILE_FEATURES: Features = {
   directories: true,
   bulkDelete: false,
   retriesInternally: false,
+  lastUse: true,
 };
 
 /** A local cache location, parsed. */

@@ -1,10 +1,11 @@
 /**
  * The proxy variables, applied by the HTTP transport itself (node:http knows none):
  * `HTTPS_PROXY` for https URLs, `HTTP_PROXY` for http ones (either else `ALL_PROXY`; the
- * lower-case spellings too), and `NO_PROXY` to bypass them.
+ * lower-case spellings first), and `NO_PROXY` to bypass them (no_proxy.ts).
  */
 import { BackendError } from "../backend.ts";
 import { redactUrl } from "../url.ts";
+import { noProxyMatches } from "./no_proxy.ts";
 
 /** A proxy that applies to a request. */
 export interface Proxy {
@@ -19,26 +20,15 @@ export interface Proxy {
   authorization?: string;
 }
 
+/**
+ * The value of a proxy variable and the spelling it came from. The lower-case spelling comes
+ * first, as for curl and the AWS CLI (Python's rules): one that is set but empty means none.
+ */
 function env(name: string): [string, string] | null {
-  for (const n of [name, name.toLowerCase()]) {
-    const value = Deno.env.get(n);
-    if (value) return [n, value];
-  }
-  return null;
-}
-
-/** Whether NO_PROXY exempts `url` (host names with their subdomains, `host:port`, `*`). */
-function bypassed(url: URL): boolean {
-  const host = url.hostname.replace(/^\[(.*)\]$/, "$1").toLowerCase();
-  const port = url.port || (url.protocol === "https:" ? "443" : "80");
-  for (let entry of (env("NO_PROXY")?.[1] ?? "").toLowerCase().split(/[\s,]+/)) {
-    if (entry === "*") return true;
-    const m = /^(.*?)(?::(\d+))?$/.exec(entry.replace(/^\[(.*)\](:\d+)?$/, "$1$2"))!;
-    if (m[2] && m[2] !== port) continue;
-    entry = m[1].replace(/^\*?\./, "");
-    if (entry && (host === entry || host.endsWith(`.${entry}`))) return true;
-  }
-  return false;
+  const lower = Deno.env.get(name.toLowerCase());
+  if (lower !== undefined) return lower ? [name.toLowerCase(), lower] : null;
+  const upper = Deno.env.get(name);
+  return upper ? [name, upper] : null;
 }
 
 /**
@@ -48,7 +38,7 @@ function bypassed(url: URL): boolean {
 export function proxyFor(url: URL): Proxy | null {
   const found = env(url.protocol === "https:" ? "HTTPS_PROXY" : "HTTP_PROXY") ??
     env("ALL_PROXY");
-  if (!found || bypassed(url)) return null;
+  if (!found || noProxyMatches(env("NO_PROXY")?.[1] ?? "", url)) return null;
   const [variable, value] = found;
   const text = /^[a-z][a-z0-9+.-]*:\/\//i.test(value) ? value : `http://${value}`;
   let proxy: URL;

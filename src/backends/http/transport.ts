@@ -9,9 +9,10 @@ import http from "node:http";
 import https from "node:https";
 import type { Socket } from "node:net";
 import { Readable } from "node:stream";
+import { withCaHint } from "./cas.ts";
 import { ENVIRONMENT, type NetworkSettings } from "./settings.ts";
 import type { Proxy } from "./proxy.ts";
-import { proxyError, TunnelAgent } from "./tunnel.ts";
+import { proxyError, proxyRefused, TunnelAgent } from "./tunnel.ts";
 
 /** One request. */
 export interface HttpRequest {
@@ -105,8 +106,9 @@ export class HttpTransport {
 
   /**
    * Sends one request; resolves with the response once its head arrives (its body streams and
-   * must be read or destroyed). Rejects with the failure as node:http reports it, a BackendError
-   * for a proxy that cannot be reached, a `TimeoutError` (idle or connect timeout) or an
+   * must be read or destroyed). Rejects with the failure as node:http reports it (a certificate
+   * no trusted CA vouches for with the CA settings read, see cas.ts), a BackendError for a proxy
+   * that cannot be reached, a `TimeoutError` (idle or connect timeout) or an
    * `AbortedRequest`. A failure after the head destroys the response with that error. A stream
    * body that fails breaks the request off (the server never gets a whole body); a server that
    * answers before the whole body is sent gets no more of it.
@@ -146,7 +148,9 @@ export class HttpTransport {
         if (done) return;
         finish();
         req.destroy();
-        const out = proxy && !secure ? proxyError(err, proxy, r.url.host) : err;
+        const out = proxy && !secure
+          ? proxyError(err, proxy, r.url.host)
+          : withCaHint(err, () => this.#network.untrustedHint());
         if (response) response.destroy(out as Error);
         else reject(out);
       };
@@ -169,6 +173,11 @@ export class HttpTransport {
         }, 50);
       };
       const req = (secure ? https : http).request(options, (res) => {
+        if (proxy && !secure && res.statusCode === 407) {
+          // The proxy's answer, not the server's: the proxy wants (other) credentials.
+          res.resume();
+          return fail(proxyRefused(res, proxy, `access to ${r.url.origin}`));
+        }
         response = res;
         control.kick?.();
         // The consumer's listeners get every error; none goes unhandled meanwhile.

@@ -47,7 +47,7 @@ export class TunnelAgent extends https.Agent {
     connect.once("connect", (res, socket) => {
       if (res.statusCode !== 200) {
         socket.destroy();
-        return finish(tunnelRefused(res, proxy, authority));
+        return finish(proxyRefused(res, proxy, `a tunnel to ${authority}`));
       }
       const host = options.servername ?? options.host ?? "";
       const secure = tls.connect({
@@ -85,15 +85,18 @@ export function proxyError(err: unknown, proxy: Proxy, to: string): unknown {
   );
 }
 
-/** A proxy's refusal of a tunnel (407: it wants credentials). */
-function tunnelRefused(res: http.IncomingMessage, proxy: Proxy, to: string): BackendError {
+/**
+ * A proxy's refusal of `what` (a tunnel, or access to a server; 407: it wants credentials): one
+ * line naming the proxy and its variable.
+ */
+export function proxyRefused(res: http.IncomingMessage, proxy: Proxy, what: string): BackendError {
   const status = res.statusCode ?? 0;
   const line = `HTTP ${status}${res.statusMessage ? ` ${res.statusMessage}` : ""}`;
   const hint = status === 407
     ? proxy.authorization ? ": it refused the credentials" : ": it wants credentials"
     : "";
   return new BackendError(
-    `the proxy ${proxy.display} (${proxy.variable}) refused a tunnel to ${to} (${line})${hint}`,
+    `the proxy ${proxy.display} (${proxy.variable}) refused ${what} (${line})${hint}`,
     "target",
     {
       code: String(status),

@@ -1,10 +1,24 @@
 /**
- * Where an `s3://` location points: bucket and key prefix from the URL, endpoint, addressing
- * style and region from the options and the standard AWS environment variables.
+ * Where an `s3://` location points: bucket and key prefix from the URL; endpoint, addressing
+ * style, region and CA bundle from the command line, the standard AWS environment variables and
+ * the AWS profile in force (profile.ts), with the AWS CLI's precedence.
  */
 import { BackendError, type Features } from "../backend.ts";
+import type { CaSetting } from "../http/cas.ts";
 import type { LocationOptions } from "../url.ts";
 import { redactUrl } from "../url.ts";
+import {
+  chooseProfile,
+  type Env,
+  NO_SHARED_CONFIG,
+  type ProfileChoice,
+  type ProfileData,
+  profileData,
+  servicesSection,
+  type SharedConfig,
+} from "./profile.ts";
+
+export type { Env } from "./profile.ts";
 
 /** Measured on radosgw: 32 uploads in flight beat 8 and 16 clearly, and 64 no further. */
 export const S3_DEFAULT_JOBS = 32;
@@ -14,6 +28,7 @@ export const S3_FEATURES: Features = {
   directories: false,
   bulkDelete: true,
   retriesInternally: true,
+  lastUse: true,
 };
 
 /** The region used when neither the environment nor the AWS config files name one. */
@@ -30,25 +45,38 @@ export interface S3Location {
   endpoint?: string;
   /** Path-style addressing (`https://host/bucket/key`) rather than virtual-hosted. */
   forcePathStyle: boolean;
-  /** A region named by AWS_REGION or AWS_DEFAULT_REGION; else the SDK's own chain decides. */
+  /** The region the environment or the profile names; else the fallback is used. */
   region?: string;
+  /** The AWS profile in force. */
+  profile: ProfileChoice;
+  /** The shared files as read (NO_SHARED_CONFIG when the location was resolved without them). */
+  shared: SharedConfig;
+  /** S3's own CA settings: `AWS_CA_BUNDLE`, then the profile's `ca_bundle`. */
+  caSettings: CaSetting[];
 }
-
-/** Environment variables as a plain record (`Deno.env.toObject()` in production). */
-export type Env = Record<string, string | undefined>;
 
 /** Bucket names as S3 and its look-alikes accept them (3–63 characters, no slashes). */
 const BUCKET = /^[A-Za-z0-9][A-Za-z0-9._-]{1,61}[A-Za-z0-9]$/;
 
 /**
- * Parses `s3://bucket[/prefix]` and resolves its settings: the endpoint from `--s3-endpoint`,
- * else AWS_ENDPOINT_URL_S3, else AWS_ENDPOINT_URL (unless AWS_IGNORE_CONFIGURED_ENDPOINT_URLS is
- * true); path-style addressing from `--s3-path-style`, else on exactly when an endpoint is set.
+ * Parses `s3://bucket[/prefix]` and resolves its settings as the AWS CLI does, from the command
+ * line, the environment `env` and the profile in force in `shared` (the shared files as
+ * `loadSharedConfig` read them; without, from the command line and the environment alone):
+ *
+ * - endpoint: `--s3-endpoint`, else AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL, the `s3` endpoint_url
+ *   of the profile's `[services NAME]` section, the profile's endpoint_url (none of them when
+ *   AWS_IGNORE_CONFIGURED_ENDPOINT_URLS, or else the profile's ignore_configured_endpoint_urls,
+ *   is true);
+ * - addressing: `--s3-path-style`, else the profile's `s3.addressing_style` (path, virtual,
+ *   auto), where auto is path-style exactly when an endpoint is set;
+ * - region: AWS_REGION, AWS_DEFAULT_REGION, the profile's region;
+ * - CA bundle: AWS_CA_BUNDLE, else the profile's ca_bundle.
  */
 export function resolveS3Location(
   location: string,
   options: LocationOptions,
   env: Env,
+  shared: SharedConfig = NO_SHARED_CONFIG,
 ): S3Location {
   const m = /^s3:\/\/([^/]*)(?:\/(.*))?$/i.exec(location);
   const bucket = m?.[1] ?? "";
@@ -64,30 +92,69 @@ export function resolveS3Location(
     throw new BackendError(`malformed S3 prefix in ${location}: empty, '.' or '..' part`, "target");
   }
   const prefix = parts.length ? `${parts.join("/")}/` : "";
-  const endpoint = resolveEndpoint(options, env);
-  const region = env.AWS_REGION || env.AWS_DEFAULT_REGION || undefined;
+  const profile = chooseProfile(options, env);
+  const data = profileData(shared, profile.name) ?? {};
+  const endpoint = resolveEndpoint(options, env, shared, profile, data);
+  const inProfile = (key: string) => `${key} (profile '${profile.name}')`;
   return {
     bucket,
     prefix,
     displayUrl: `s3://${bucket}${prefix ? `/${prefix.slice(0, -1)}` : ""}`,
     endpoint,
-    forcePathStyle: options.s3PathStyle ?? endpoint !== undefined,
-    region,
+    forcePathStyle: options.s3PathStyle ??
+      addressingStyle(data["s3.addressing_style"], inProfile("s3.addressing_style"), endpoint),
+    region: env.AWS_REGION || env.AWS_DEFAULT_REGION || data.region || undefined,
+    profile,
+    shared,
+    caSettings: [
+      { name: "AWS_CA_BUNDLE", file: env.AWS_CA_BUNDLE || undefined },
+      {
+        name: inProfile("ca_bundle"),
+        file: data.ca_bundle || undefined,
+        overriddenBy: env.AWS_CA_BUNDLE ? "AWS_CA_BUNDLE" : undefined,
+      },
+    ],
   };
 }
 
-function resolveEndpoint(options: LocationOptions, env: Env): string | undefined {
-  const ignoreEnv = env.AWS_IGNORE_CONFIGURED_ENDPOINT_URLS?.toLowerCase() === "true";
-  const [raw, from] = options.s3Endpoint
-    ? [options.s3Endpoint, "--s3-endpoint"]
-    : ignoreEnv
-    ? [undefined, ""]
-    : env.AWS_ENDPOINT_URL_S3
-    ? [env.AWS_ENDPOINT_URL_S3, "AWS_ENDPOINT_URL_S3"]
-    : env.AWS_ENDPOINT_URL
-    ? [env.AWS_ENDPOINT_URL, "AWS_ENDPOINT_URL"]
-    : [undefined, ""];
-  if (raw === undefined) return undefined;
+/** Whether `style` (a profile's s3.addressing_style) means path-style, with `endpoint`. */
+function addressingStyle(style: string | undefined, from: string, endpoint?: string): boolean {
+  switch (style?.toLowerCase()) {
+    case "path":
+      return true;
+    case "virtual":
+      return false;
+    case undefined:
+    case "":
+    case "auto":
+      return endpoint !== undefined;
+  }
+  throw new BackendError(`${from}: expected path, virtual or auto, not '${style}'`, "target");
+}
+
+function resolveEndpoint(
+  options: LocationOptions,
+  env: Env,
+  shared: SharedConfig,
+  profile: ProfileChoice,
+  data: ProfileData,
+): string | undefined {
+  if (options.s3Endpoint) return checkEndpoint(options.s3Endpoint, "--s3-endpoint");
+  const ignore = env.AWS_IGNORE_CONFIGURED_ENDPOINT_URLS || data.ignore_configured_endpoint_urls;
+  if (ignore?.toLowerCase() === "true") return undefined;
+  const services = servicesSection(shared, data);
+  const candidates: [string | undefined, string][] = [
+    [env.AWS_ENDPOINT_URL_S3, "AWS_ENDPOINT_URL_S3"],
+    [env.AWS_ENDPOINT_URL, "AWS_ENDPOINT_URL"],
+    [services["s3.endpoint_url"], `s3.endpoint_url ([services ${data.services}])`],
+    [data.endpoint_url, `endpoint_url (profile '${profile.name}')`],
+  ];
+  const found = candidates.find(([value]) => value);
+  return found ? checkEndpoint(found[0]!, found[1]) : undefined;
+}
+
+/** `raw` as an endpoint URL (no trailing slash); a BackendError naming `from` if it is none. */
+function checkEndpoint(raw: string, from: string): string {
   let url: URL;
   try {
     url = new URL(raw);
@@ -107,44 +174,4 @@ function resolveEndpoint(options: LocationOptions, env: Env): string | undefined
     );
   }
   return raw.replace(/\/+$/, "");
-}
-
-/** The shared credentials and config files the AWS SDK reads, as `env` names them. */
-export function sharedFiles(env: Env): { credentials: string; config: string } {
-  const home = env.HOME || env.USERPROFILE || "~";
-  const expand = (p: string) => p.startsWith("~/") ? `${home}${p.slice(1)}` : p;
-  return {
-    credentials: expand(env.AWS_SHARED_CREDENTIALS_FILE || "~/.aws/credentials"),
-    config: expand(env.AWS_CONFIG_FILE || "~/.aws/config"),
-  };
-}
-
-/** The section names of an INI file (undefined when it cannot be read). */
-function sections(file: string): string[] | undefined {
-  let text: string;
-  try {
-    text = Deno.readTextFileSync(file);
-  } catch {
-    return undefined;
-  }
-  return [...text.matchAll(/^\s*\[([^\]]*)\]/gm)].map((m) => m[1].trim().replace(/\s+/g, " "));
-}
-
-/**
- * When AWS_PROFILE names a profile that neither shared file has, why credentials cannot be found:
- * the profile and the files read. Undefined when no profile is named or it exists.
- */
-export function missingProfile(env: Env): string | undefined {
-  const profile = env.AWS_PROFILE?.trim();
-  if (!profile) return undefined;
-  const files = sharedFiles(env);
-  const credentials = sections(files.credentials);
-  const config = sections(files.config);
-  if (credentials?.includes(profile)) return undefined;
-  if (config?.includes(`profile ${profile}`)) return undefined;
-  if (profile === "default" && config?.includes("default")) return undefined;
-  const read = (file: string, found: string[] | undefined) => found ? file : `${file} (missing)`;
-  return `AWS profile '${profile}' (AWS_PROFILE) not found in ${
-    read(files.credentials, credentials)
-  } or ${read(files.config, config)}`;
 }

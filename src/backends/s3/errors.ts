@@ -1,13 +1,13 @@
 /** Turning AWS SDK errors into one-line BackendErrors with the right scope, never a secret. */
 import { BackendError, type FailureScope } from "../backend.ts";
+import { isTlsFailure } from "../http/cas.ts";
+import { CredentialsFailure } from "./credentials.ts";
 
 /** What an S3 call failed on, for messages. */
 export interface S3Target {
   bucket: string;
   displayUrl: string;
   endpoint?: string;
-  /** Why credentials cannot be found when the environment names a missing profile. */
-  missingProfile?: () => string | undefined;
 }
 
 interface SdkError {
@@ -101,9 +101,9 @@ function targetMessage(err: unknown, t: S3Target): string | undefined {
   const status = httpStatus(err);
   switch (code) {
     case "CredentialsProviderError":
-      return t.missingProfile?.() ??
-        `no AWS credentials found for ${t.displayUrl}: set AWS_ACCESS_KEY_ID and ` +
-          "AWS_SECRET_ACCESS_KEY, or AWS_PROFILE with a shared credentials file";
+      return err instanceof CredentialsFailure
+        ? err.describe(t.displayUrl)
+        : `no AWS credentials for ${t.displayUrl}: ${firstLine(err)}`;
     case "InvalidAccessKeyId":
       return `${t.displayUrl}: the server does not know the access key ID`;
     case "SignatureDoesNotMatch":
@@ -131,6 +131,8 @@ function targetMessage(err: unknown, t: S3Target): string | undefined {
   const where = `${t.displayUrl}${t.endpoint ? ` (endpoint ${t.endpoint})` : ""}`;
   const connect = CONNECT_CODES[(err as SdkError)?.code ?? ""];
   if (connect) return `cannot connect to ${where}: ${connect}`;
+  // The message names the CA settings read (http/cas.ts).
+  if (isTlsFailure(err)) return `cannot connect to ${where}: ${firstLine(err)}`;
   if (code === "TimeoutError") {
     const attempts = (err as { $metadata?: { attempts?: number } }).$metadata?.attempts;
     return `${where} does not answer: ${firstLine(err)}` +

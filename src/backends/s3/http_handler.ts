@@ -7,6 +7,7 @@
  * After an abort, a request cut before its body was sent whole says so (`abortedBeforeSending`).
  */
 import type http from "node:http";
+import type { NetworkSettings } from "../http/settings.ts";
 import { HttpTransport } from "../http/transport.ts";
 
 /** The parts of the SDK's HttpRequest this handler reads. */
@@ -41,6 +42,8 @@ export interface HandlerOptions {
   abortGrace?: number;
   /** Told when a request stalls or cannot connect in time (before it fails with a timeout). */
   onStall?: (message: string) => void;
+  /** Proxies and CAs (default: the environment's). */
+  network?: NetworkSettings;
 }
 
 /** The query string of `query` as the SDK builds it: sorted, RFC 3986 escaped. */
@@ -76,6 +79,7 @@ export class SdkHandler {
       connectTimeoutMs: options.connectTimeout,
       onStall: options.onStall,
       abortGraceMs: options.abortGrace,
+      network: options.network,
     });
   }
 

@@ -33,7 +33,6 @@ import { BUFFERED_BODY_MAX, FileBody, plainMd5, readFileRange } from "./body.ts"
 import { createClient } from "./client.ts";
 import {
   type Env,
-  missingProfile,
   resolveS3Location,
   S3_DEFAULT_JOBS,
   S3_FEATURES,
@@ -51,6 +50,7 @@ import { abortedBeforeSending } from "../http/transport.ts";
 import { listObjects, listPrefix } from "./list.ts";
 import { abortIncomplete, listIncomplete, uploadMultipart } from "./multipart.ts";
 import { type StallListener, stallTimeoutMs } from "../http/stall.ts";
+import { COPY_LIMIT, COPY_PART_SIZE, touchObject, type TouchTarget } from "./touch.ts";
 
 /** Files above this size are uploaded in parts, several at a time. */
 export const MULTIPART_THRESHOLD = 64 * 1024 * 1024;
@@ -67,6 +67,10 @@ export interface S3BackendSettings {
   env?: Env;
   /** Told (at most once per stall timeout) when requests stall. */
   onStall?: StallListener;
+  /** Objects above this size are refreshed by a multipart copy (default COPY_LIMIT; tests). */
+  copyLimit?: number;
+  /** Preferred part size of those copies (default COPY_PART_SIZE; tests). */
+  copyPartSize?: number;
 }
 
 /** A cache under a key prefix of an S3 bucket. */
@@ -80,8 +84,12 @@ export class S3Backend implements Backend {
   /** A request without a byte sent or received for this long fails (and is retried). */
   readonly stallTimeoutMs: number;
   readonly #target: S3Target;
+  readonly #touch: TouchTarget;
 
-  /** `location` is an `s3://` URL (resolved with `options`) or a location resolved already. */
+  /**
+   * `location` is an `s3://` URL (resolved with `options` and the environment, without reading
+   * the shared config files: open.ts reads them) or a location resolved already.
+   */
   constructor(
     location: string | S3Location,
     options: LocationOptions = {},
@@ -92,7 +100,7 @@ export class S3Backend implements Backend {
       ? resolveS3Location(location, options, env)
       : location;
     this.displayUrl = this.location.displayUrl;
-    this.#target = { ...this.location, missingProfile: () => missingProfile(env) };
+    this.#target = this.location;
     this.stallTimeoutMs = stallTimeoutMs(env);
     this.client = createClient(this.location, {
       env,
@@ -100,6 +108,13 @@ export class S3Backend implements Backend {
       stallTimeoutMs: this.stallTimeoutMs,
       onStall: settings.onStall,
     });
+    this.#touch = {
+      client: this.client,
+      bucket: this.location.bucket,
+      copyLimit: settings.copyLimit ?? COPY_LIMIT,
+      partSize: settings.copyPartSize ?? COPY_PART_SIZE,
+      cleanupTimeoutMs: this.stallTimeoutMs,
+    };
   }
 
   #key(path: string): string {
@@ -357,6 +372,19 @@ export class S3Backend implements Backend {
       }
     }
     return paths.map((path) => outcomes.get(path)!);
+  }
+
+  /**
+   * Gives the object a new `LastModified` by copying it onto itself (see touch.ts): no data is
+   * sent, and its content type and metadata are kept. False when it does not exist.
+   */
+  async markUsed(path: string, options: CallOptions = {}): Promise<boolean> {
+    const key = this.#key(path);
+    try {
+      return await touchObject(this.#touch, key, options.signal);
+    } catch (err) {
+      this.#fail(err, `cannot mark ${path} as used`, options.signal);
+    }
   }
 
   /** Multipart uploads below the prefix that were never completed nor aborted. */

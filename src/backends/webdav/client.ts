@@ -6,6 +6,7 @@
  * their TLS sessions). Why not the npm `webdav` client: docs/webdav.md.
  */
 import { BackendError, checkPath } from "../backend.ts";
+import { isTlsFailure } from "../http/cas.ts";
 import { NODE_CONNECT_ERRORS } from "../http/node.ts";
 import { toResponse } from "../http/response.ts";
 import { ENVIRONMENT } from "../http/settings.ts";
@@ -195,10 +196,7 @@ export class DavClient {
     const message = err instanceof Error ? err.message : String(err);
     let reason: string | null = null;
     if (NODE_CONNECT_ERRORS[code] !== undefined) reason = NODE_CONNECT_ERRORS[code] || message;
-    else if (/CERT|UNABLE_TO_|ERR_TLS_|ERR_SSL_/.test(code) || /certificate/i.test(message)) {
-      reason = `${message} (for a private CA, set DENO_CERT=/path/ca.pem or ` +
-        "DENO_TLS_CA_STORE=system)";
-    }
+    else if (isTlsFailure(err)) reason = message; // with the CA settings read (transport)
     if (reason !== null) {
       return new BackendError(`cannot connect to ${this.display}: ${reason}`, "target", {
         cause: err,

@@ -4,12 +4,19 @@
  */
 import { BackendError, type Entry, isAbortError, type ListOptions } from "../backend.ts";
 import { withRetry } from "../retry.ts";
-import { SeenPaths } from "../seen_paths.ts";
+import { SeenPaths } from "./seen_paths.ts";
 import type { DavClient } from "./client.ts";
-import { type DavResource, MultistatusError, MultistatusParser } from "./xml.ts";
+import {
+  type DavResource,
+  ISAR_NS,
+  LAST_USED,
+  MultistatusError,
+  MultistatusParser,
+} from "./xml.ts";
 
-const PROPS_FULL = '<?xml version="1.0" encoding="utf-8"?><D:propfind xmlns:D="DAV:"><D:prop>' +
-  "<D:resourcetype/><D:getcontentlength/><D:getlastmodified/></D:prop></D:propfind>";
+const PROPS_FULL = '<?xml version="1.0" encoding="utf-8"?><D:propfind xmlns:D="DAV:" ' +
+  `xmlns:I="${ISAR_NS}"><D:prop><D:resourcetype/><D:getcontentlength/><D:getlastmodified/>` +
+  `<I:${LAST_USED}/></D:prop></D:propfind>`;
 const PROPS_TYPE = '<?xml version="1.0" encoding="utf-8"?><D:propfind xmlns:D="DAV:"><D:prop>' +
   "<D:resourcetype/></D:prop></D:propfind>";
 
@@ -88,11 +95,11 @@ function entriesOf(
       ctx.onCollection(path);
       onDir(path);
     } else if (!isServerTemp(path)) {
-      out.push(
-        metadata
-          ? { path, size: Math.max(r.size, 0), mtime: r.mtime }
-          : { path, size: 0, mtime: 0 },
-      );
+      const entry: Entry = metadata
+        ? { path, size: Math.max(r.size, 0), mtime: r.mtime }
+        : { path, size: 0, mtime: 0 };
+      if (metadata && r.lastUsed > 0) entry.lastUsed = r.lastUsed;
+      out.push(entry);
     }
   }
   return out;

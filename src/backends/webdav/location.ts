@@ -10,6 +10,7 @@ export const WEBDAV_FEATURES: Features = {
   directories: true,
   bulkDelete: false,
   retriesInternally: false,
+  lastUse: true,
 };
 
 /** A WebDAV location, parsed. */

@@ -35,6 +35,7 @@ import {
   WEBDAV_DEFAULT_JOBS,
   WEBDAV_FEATURES,
 } from "./location.ts";
+import { markUsed } from "./last_use.ts";
 import { pruneEmptyCollections } from "./prune.ts";
 import { type DavResource, MultistatusError, parseMultistatus } from "./xml.ts";
 
@@ -361,6 +362,11 @@ export class WebDavBackend implements Backend {
       });
     }
     throw client.statusError(res, what);
+  }
+
+  /** Sets the file's last-use property to now (see last_use.ts); false when it is missing. */
+  markUsed(path: string, options: CallOptions = {}): Promise<boolean> {
+    return markUsed(this.#client, path, options.signal);
   }
 
   /**

@@ -14,6 +14,8 @@ export interface DavResource {
   size: number;
   /** `getlastmodified` in ms since the epoch, or 0 when absent or unparsable. */
   mtime: number;
+  /** The dead property `{urn:isar-sstate}lastused` in ms since the epoch, or 0 when absent. */
+  lastUsed: number;
   /** `getetag` as sent (quotes and any `W/` included), or "" when absent. */
   etag: string;
   /** The response carried no 2xx status for the resource (e.g. a member reported as 404). */
@@ -21,6 +23,10 @@ export interface DavResource {
 }
 
 const DAV = "DAV:";
+/** The namespace of this tool's dead properties. */
+export const ISAR_NS = "urn:isar-sstate";
+/** The dead property that records the last use of a file (see `Backend.markUsed`). */
+export const LAST_USED = "lastused";
 /** Properties whose text is collected. */
 const TEXT_PROPS = new Set(["getcontentlength", "getlastmodified", "getetag"]);
 
@@ -70,7 +76,7 @@ export class MultistatusParser {
   #res: DavResource | null = null;
   #resStatus = 0;
   #propstatOk = false;
-  #props: Partial<Pick<DavResource, "collection" | "size" | "mtime" | "etag">> = {};
+  #props: Partial<Pick<DavResource, "collection" | "size" | "mtime" | "lastUsed" | "etag">> = {};
   #anyOk = false;
   #out: DavResource[] = [];
 
@@ -192,6 +198,10 @@ export class MultistatusParser {
       this.#sawRoot = true;
       return;
     }
+    if (isLastUsed({ ns, local }, parent)) {
+      this.#collectText = true;
+      this.#text = "";
+    }
     if (ns !== DAV || !parent || parent.ns !== DAV) return;
     this.#startDav(local, parent.local);
   }
@@ -203,6 +213,7 @@ export class MultistatusParser {
         collection: false,
         size: -1,
         mtime: 0,
+        lastUsed: 0,
         etag: "",
         failed: false,
       };
@@ -241,6 +252,10 @@ export class MultistatusParser {
       return;
     }
     if (el.ns === DAV && parent.ns === DAV) this.#endDav(el.local, parent.local);
+    else if (isLastUsed(el, parent)) {
+      this.#collectText = false;
+      if (this.#res) this.#props.lastUsed = Date.parse(this.#text.trim()) || 0;
+    }
   }
 
   #endDav(local: string, parent: string): void {
@@ -279,6 +294,12 @@ export class MultistatusParser {
     }
     return prefix === "" ? "" : undefined;
   }
+}
+
+/** Whether `el` is the last-use property inside a `DAV:prop`. */
+function isLastUsed(el: Pick<Element, "ns" | "local">, parent: Element | undefined): boolean {
+  return el.ns === ISAR_NS && el.local === LAST_USED && parent?.ns === DAV &&
+    parent.local === "prop";
 }
 
 /** Index of the `>` that ends the tag whose name starts at `from` (quotes respected), or -1. */

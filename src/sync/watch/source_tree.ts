@@ -39,6 +39,11 @@ export class SourceTree {
     return this.cache.sizeOf(path);
   }
 
+  /** A file's size and modification time, or null if it is gone. */
+  statOf(path: string): { size: number; mtime: number } | null {
+    return this.cache.statOf(path);
+  }
+
   /**
    * Walks the source (see `LocalCache.walk`), recording the directories it reads; the symbolic
    * links to directories it skips are noted at its end, those not noted before.

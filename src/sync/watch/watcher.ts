@@ -10,13 +10,17 @@ import type { Artifact } from "../../cache/artifact.ts";
 import type { ArtifactFilter } from "../../cache/filter.ts";
 import type { Limiter } from "../limiter.ts";
 import type { RemoteIndex } from "../remote_index.ts";
-import { type UploadPlan, UploadSession } from "../upload.ts";
+import { artifactsOf, type UploadPlan, UploadSession } from "../upload.ts";
 import { IndexSaver } from "./index_saver.ts";
 import { gated, OutageGate } from "./outage.ts";
 import { RetryBook } from "./retry_book.ts";
 import { Settler } from "./settle.ts";
 import { SourceWatcher } from "./source_watcher.ts";
 import type { SourceTree } from "./source_tree.ts";
+import { settledOrAborted, settledOrAfter } from "./waits.ts";
+
+/** How long outage notices wait at most for the first walk of the source, in ms. */
+const NOTICE_WAIT_MS = 5000;
 
 /** Everything a watch needs. */
 export interface WatchSettings {
@@ -39,7 +43,12 @@ export interface WatchSettings {
   indexFile?: string;
   /** Aborted: cut everything at once (the second Ctrl-C). */
   abort?: AbortSignal;
+  /** Refresh used artifacts the target has (see `UploadSettings.refreshAfterMs`). */
+  refreshAfterMs?: number;
 }
+
+/** How often a long-running watch looks for artifacts the builds used (to refresh them). */
+const REFRESH_PASS_MS = 60 * 60 * 1000;
 
 /** What a watch reports. */
 export interface WatchObserver {
@@ -48,6 +57,8 @@ export interface WatchObserver {
   uploaded?(artifact: Artifact): void;
   /** The target had it already (another host was first). */
   existed?(artifact: Artifact): void;
+  /** An artifact the target had was marked used there. */
+  refreshed?(artifact: Artifact): void;
   /** An upload failed; it is tried again in `retryInMs` (null: no more tries, flushing). */
   failed?(artifact: Artifact, message: string, retryInMs: number | null): void;
   /** The target (or, given `proxy`, the proxy to it) is unreachable; `pending` files wait. */
@@ -71,6 +82,8 @@ export interface WatchCounts {
   uploadedBytes: number;
   /** Found on the target when put (another uploader was first). */
   existed: number;
+  /** Artifacts the target had that were marked used. */
+  refreshed: number;
   /** Artifacts not on the target yet: settling, queued, in flight, waiting for a retry. */
   pending: number;
   /** Artifacts whose last attempt failed. */
@@ -112,6 +125,9 @@ export class Watcher {
   #targetReady = Promise.withResolvers<void>();
   #refused = Promise.withResolvers<BackendError>();
   #refusal?: BackendError;
+  /** Outage notices wait for this: the first walk of the source (see `#tell`). */
+  #notices?: Promise<void>;
+  #refreshTimer?: ReturnType<typeof setInterval>;
 
   constructor(readonly settings: WatchSettings, readonly observer: WatchObserver = {}) {
     const { source, filter, limiter } = settings;
@@ -124,17 +140,14 @@ export class Watcher {
       refused: (err) => this.#refuse(err),
       down: (err) => {
         this.#armPatience();
-        observer.down?.(err.message, this.counts.pending, err.proxy);
-        observer.changed?.();
+        this.#tell(() => observer.down?.(err.message, this.counts.pending, err.proxy));
       },
       stillDown: (err, ms) => {
-        observer.stillDown?.(err.message, ms, this.counts.pending, err.proxy);
-        observer.changed?.();
+        this.#tell(() => observer.stillDown?.(err.message, ms, this.counts.pending, err.proxy));
       },
       up: (ms) => {
         clearTimeout(this.#patienceTimer);
-        observer.up?.(ms, this.counts.pending);
-        observer.changed?.();
+        this.#tell(() => observer.up?.(ms, this.counts.pending));
       },
     });
     this.session = new UploadSession({
@@ -146,7 +159,13 @@ export class Watcher {
       limiter,
       stop: this.#signal,
       abort: this.#signal,
+      refreshAfterMs: settings.refreshAfterMs,
     }, {
+      refreshed: (a) => {
+        observer.refreshed?.(a);
+        observer.changed?.();
+      },
+      refreshUnsupported: (err) => this.#warn(`${err.message}; uploading without refreshes`),
       stored: (a) => {
         this.#retries.forget(a.path);
         this.#saver.schedule();
@@ -194,6 +213,7 @@ export class Watcher {
       uploaded: totals.stored,
       uploadedBytes: totals.storedBytes,
       existed: totals.existed,
+      refreshed: totals.refreshed,
       pending: settling + this.session.queue.pending + this.#retries.waiting,
       failing: this.#retries.size,
       downSince: this.gate.downSince,
@@ -209,6 +229,17 @@ export class Watcher {
     this.#sourceWatcher.start();
     this.#reconciled = this.#reconcile();
     this.#reconciled.catch(() => {}); // awaited by whoever asks; must not go unhandled
+    this.#refreshTimer = setInterval(() => this.#refreshUsed(), REFRESH_PASS_MS);
+    Deno.unrefTimer(this.#refreshTimer);
+  }
+
+  /** Walks the source for artifacts the builds used since the target's last use: refreshes them. */
+  #refreshUsed(): void {
+    if (!this.session.refreshing || this.#signal.aborted) return;
+    const onWarning = (message: string) => this.#warn(message);
+    for (const { files } of this.settings.source.walk({ metadata: false, onWarning })) {
+      this.session.refreshUsed(artifactsOf(files, this.settings.filter).artifacts);
+    }
   }
 
   /** The first listing and walk: resolves with the plan, rejects if they failed. */
@@ -229,6 +260,19 @@ export class Watcher {
   /** Why the target refused this client, once it did. */
   get refusal(): BackendError | undefined {
     return this.#refusal;
+  }
+
+  /**
+   * Tells the observer about an outage, in order, once the first walk of the source is done (or
+   * has taken NOTICE_WAIT_MS): an outage met at start then counts every file that waits, not
+   * only those walked so far.
+   */
+  #tell(notice: () => void): void {
+    this.#notices ??= settledOrAfter(this.session.walked, NOTICE_WAIT_MS);
+    this.#notices = this.#notices.then(() => {
+      notice();
+      this.observer.changed?.();
+    });
   }
 
   #refuse(err: BackendError): void {
@@ -332,11 +376,13 @@ export class Watcher {
     try {
       this.#sourceWatcher.close();
       await this.#sourceWatcher.rescanNow();
-      await this.#untilAborted(this.reconciled.then(() => {}, () => {}));
+      await settledOrAborted(this.reconciled, this.#signal);
+      clearInterval(this.#refreshTimer);
+      this.#refreshUsed(); // what the build used while watched
       this.#retries.releaseAll();
       const { queue } = this.session;
       while (!this.#signal.aborted) {
-        await this.#untilAborted(this.#settler.idle());
+        await settledOrAborted(this.#settler.idle(), this.#signal);
         await queue.drain();
         if (this.#settler.size === 0 && queue.pending === 0) break;
       }
@@ -352,20 +398,6 @@ export class Watcher {
     return { ...counts, notUploaded, gaveUp: this.#signal.aborted };
   }
 
-  /** Waits for `promise`, or until the watch is aborted. */
-  #untilAborted(promise: Promise<void>): Promise<void> {
-    const signal = this.#signal;
-    if (signal.aborted) return Promise.resolve();
-    return new Promise((resolve) => {
-      const done = () => {
-        signal.removeEventListener("abort", done);
-        resolve();
-      };
-      signal.addEventListener("abort", done, { once: true });
-      promise.then(done, done);
-    });
-  }
-
   /** Reports a warning once (rescans meet an unreadable directory again and again). */
   #warn(message: string): void {
     if (this.#warned.has(message)) return;
@@ -375,6 +407,7 @@ export class Watcher {
 
   /** Stops everything, saves the index (if the listing was done) and closes the backends. */
   async close(): Promise<void> {
+    clearInterval(this.#refreshTimer);
     this.#sourceWatcher.close();
     this.#settler.close();
     this.#retries.close();
