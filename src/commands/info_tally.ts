@@ -3,10 +3,9 @@
  * last use in typed arrays (for the spans of last use, which are taken at the end), per recipe a
  * few bits and counts for `-v`; every string kept (arch, task, recipe) is interned.
  */
-import { type Artifact, artifactKind } from "../cache/artifact.ts";
+import { type Artifact, artifactKind, lastUseOf } from "../cache/artifact.ts";
 import { Column } from "../cache/column.ts";
 import { Interner } from "../cache/interner.ts";
-import { lastUseOf } from "../cache/retention.ts";
 
 /** Files and bytes. */
 export interface Tally {
