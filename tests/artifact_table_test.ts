@@ -76,3 +76,21 @@ Deno.test("artifact table: the archive of a siginfo or signature, where the tabl
   );
   assert.ok(table.bytes < table.length * 80, `${table.bytes / table.length} bytes per row`);
 });
+
+Deno.test("artifact table: directories and tails beyond their bits, last uses beyond ms", () => {
+  const table = new ArtifactTable();
+  const paths: string[] = [];
+  for (let i = 0; i < 5000; i++) {
+    const hash = i.toString(16).padStart(64, "0");
+    paths.push(`d${i}/${name(hash, "tgz")}`, `d${i}/${name(hash, "tgz.siginfo", "x", `t${i}`)}`);
+    paths.push(`d${i}/${name(hash, "tgz.siginfo")}`);
+  }
+  const uses = [-5, 1.5, 2 ** 45, 0, 1_700_000_000_999, 2 ** 32 * 1000 + 1];
+  paths.forEach((path, i) => table.add(artifact(path, 1, uses[i % uses.length])));
+  paths.forEach((path, row) => {
+    assert.equal(table.path(row), path);
+    assert.equal(table.lastUse(row), Math.max(uses[row % uses.length], 0)); // see lastUseOf
+  });
+  assert.equal(table.archiveOf(paths.length - 1), paths.length - 3);
+  assert.equal(table.archiveOf(paths.length - 2), -1, "another task");
+});

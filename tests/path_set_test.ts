@@ -150,3 +150,22 @@ Deno.test("column: numbers by entry across chunks, empty where never set", () =>
   assert.equal(sizes.get(0), 4_000_000_000);
   assert.equal(sizes.get(1), 0);
 });
+
+Deno.test("interner: Latin-1 strings as bytes, others beside them, across growth", () => {
+  const interner = new Interner();
+  const texts = ["", "a", "\u00ff\u00e9", "\u20ac", "x".repeat(10_000), "\u{1F600}", "é"];
+  for (let i = 0; i < 20_000; i++) {
+    texts.push(`sstate:recipe-${i}:`, `caf\u00e9-${i}`, `\u20ac${i}`);
+  }
+  const ids = texts.map((text) => interner.id(`<${text}>`, 1, text.length + 1));
+  texts.forEach((text, i) => {
+    assert.equal(interner.text(ids[i]), text);
+    assert.equal(interner.id(text, 0, text.length, false), ids[i]);
+  });
+  assert.equal(new Set(ids).size, new Set(texts).size);
+  assert.equal(interner.id("absent", 0, 6, false), -1);
+  assert.equal(interner.id("\u20acabsent", 0, 7, false), -1);
+  const { starts, bytes } = interner.parts();
+  const restored = Interner.restore(starts, bytes);
+  texts.forEach((text, i) => assert.equal(restored.text(ids[i]), text));
+});

@@ -10,34 +10,47 @@ import { type Artifact, type ArtifactKind, artifactKind, lastUseOf } from "./art
 import { Column } from "./column.ts";
 import { Interner } from "./interner.ts";
 
-/** 32-bit words per row: 8 of the hash, then directory, recipe, the rest of the head, tail. */
-const WORDS = 12;
-const DIR = 8;
-const PN = 9;
-const REST = 10;
-const TAIL = 11;
+/** 32-bit words per row: 8 of the hash, then recipe, the rest of the head, and `META`. */
+const WORDS = 11;
+const PN = 8;
+const REST = 9;
+const META = 10;
 const BITS = 14;
 const CHUNK = 1 << BITS;
-/** In the directory word: the directory ends in the hash's `HH/hh/`. */
-const DERIVED = 0x80000000;
-/** In the tail word: the tail's number, the kind, a link, a hash that is no 64-hex one. */
-const TAIL_ID = 0x00ffffff;
-const KIND_SHIFT = 24;
-const LINK = 1 << 26;
-const HASH_TEXT = 1 << 27;
+/**
+ * In the meta word: the tail's number, the directory's, whether the directory ends in the hash's
+ * `HH/hh/`, the kind, a link, a hash that is no 64-hex one (kept as text), and numbers too large
+ * for their bits (kept in a map by row).
+ */
+const TAIL_BITS = 14;
+const DIR_SHIFT = 14;
+const DIR_BITS = 12;
+const DERIVED = 1 << 26;
+const KIND_SHIFT = 27;
+const LINK = 1 << 29;
+const HASH_TEXT = 1 << 30;
+const WIDE = 2 ** 31;
+/** The bits that two rows naming the same file share (numbers aside). */
+const SAME = DERIVED | HASH_TEXT | WIDE;
 
 const KINDS: readonly ArtifactKind[] = ["archive", "siginfo", "signature"];
+const MS_NONE = 0xffff;
 
 /** The artifacts of a cache; see the module's comment. */
 export class ArtifactTable {
   readonly strings = new Interner();
   #chunks: Uint32Array[] = [];
   #rows = 0;
+  /** Directory and tail numbers of rows whose numbers do not fit their bits. */
+  #wide = new Map<number, [number, number]>();
   /** Sizes below 4 GiB; larger ones by row. */
   #sizes = new Column(Uint32Array);
   #largeSizes = new Map<number, number>();
-  #lastUses = new Column(Float64Array);
-  /** Per tail number: the number of its archive's tail (-2: not known yet, -1: none). */
+  /** Last uses as seconds and milliseconds (MS_NONE: by row in `#otherUses`). */
+  #useSeconds = new Column(Uint32Array);
+  #useMs = new Column(Uint16Array);
+  #otherUses = new Map<number, number>();
+  /** Per tail number: the number of its archive's tail (-1: none). */
   #archiveTails: number[] = [];
   /** Open addressing over the archives: row + 1 per slot (see `archiveOf`). */
   #archives: Int32Array | null = null;
@@ -49,8 +62,8 @@ export class ArtifactTable {
 
   /** Bytes held by rows, columns and strings (about), for reports of memory per file. */
   get bytes(): number {
-    return this.#chunks.length * CHUNK * WORDS * 4 + this.#sizes.bytes + this.#lastUses.bytes +
-      this.strings.bytes + (this.#archives?.byteLength ?? 0);
+    return this.#chunks.length * CHUNK * WORDS * 4 + this.#sizes.bytes + this.#useSeconds.bytes +
+      this.#useMs.bytes + this.strings.bytes + (this.#archives?.byteLength ?? 0);
   }
 
   /** Adds `a` as the next row (its strings are copied where kept). */
@@ -64,17 +77,16 @@ export class ArtifactTable {
     if (row >>> BITS === this.#chunks.length) this.#chunks.push(new Uint32Array(CHUNK * WORDS));
     const words = this.#chunks[row >>> BITS];
     const at = (row & (CHUNK - 1)) * WORDS;
-    let flags = KINDS.indexOf(artifactKind(a.suffix)) << KIND_SHIFT;
-    if (a.isLink) flags |= LINK;
+    let meta = KINDS.indexOf(artifactKind(a.suffix)) << KIND_SHIFT;
+    if (a.isLink) meta |= LINK;
     if (!hexInto(hash, words, at)) {
       words.fill(0, at, at + 8);
       words[at] = this.strings.id(hash);
-      flags |= HASH_TEXT;
+      meta |= HASH_TEXT;
     }
     let dirEnd = nameAt;
-    let derived = 0;
     if (
-      !(flags & HASH_TEXT) && nameAt >= 6 &&
+      !(meta & HASH_TEXT) && nameAt >= 6 &&
       (nameAt === 6 || path.charCodeAt(nameAt - 7) === 47 /* / */) &&
       path.charCodeAt(nameAt - 4) === 47 && path.charCodeAt(nameAt - 1) === 47 &&
       path.charCodeAt(nameAt - 6) === hash.charCodeAt(0) &&
@@ -83,37 +95,45 @@ export class ArtifactTable {
       path.charCodeAt(nameAt - 2) === hash.charCodeAt(3)
     ) {
       dirEnd = nameAt - 6;
-      derived = DERIVED;
+      meta |= DERIVED;
     }
-    words[at + DIR] = this.strings.id(path, 0, dirEnd) | derived;
+    const dir = this.strings.id(path, 0, dirEnd);
     const pnEnd = nameAt + 8 + a.pn.length; // `sstate:PN:`
     words[at + PN] = this.strings.id(path, nameAt, pnEnd);
     words[at + REST] = this.strings.id(path, pnEnd, hashAt);
     const tail = this.strings.id(path, tailAt, path.length);
-    if (tail > TAIL_ID) throw new Error("too many distinct tasks and suffixes");
-    words[at + TAIL] = tail | flags;
+    if (dir < 2 ** DIR_BITS && tail < 2 ** TAIL_BITS) meta |= (dir << DIR_SHIFT) | tail;
+    else {
+      meta |= WIDE;
+      this.#wide.set(row, [dir, tail]);
+    }
+    words[at + META] = meta >>> 0;
     if (a.size < 2 ** 32) this.#sizes.set(row, a.size);
     else this.#largeSizes.set(row, a.size);
-    this.#lastUses.set(row, lastUseOf(a));
+    const use = lastUseOf(a);
+    const seconds = Math.floor(use / 1000);
+    if (Number.isInteger(use) && seconds >= 0 && seconds < 2 ** 32) {
+      this.#useSeconds.set(row, seconds);
+      this.#useMs.set(row, use - seconds * 1000);
+    } else {
+      this.#useMs.set(row, MS_NONE);
+      this.#otherUses.set(row, use);
+    }
   }
 
   /** The path of row `row`. */
   path(row: number): string {
-    const words = this.#chunks[row >>> BITS];
-    const at = (row & (CHUNK - 1)) * WORDS;
     const hash = this.hash(row);
-    const dirWord = words[at + DIR];
-    let dir = this.strings.text(dirWord & ~DERIVED);
-    if (dirWord & DERIVED) dir += `${hash.slice(0, 2)}/${hash.slice(2, 4)}/`;
-    return dir + this.strings.text(words[at + PN]) + this.strings.text(words[at + REST]) + hash +
-      this.strings.text(words[at + TAIL] & TAIL_ID);
+    let dir = this.strings.text(this.#dir(row));
+    if (this.#meta(row) & DERIVED) dir += `${hash.slice(0, 2)}/${hash.slice(2, 4)}/`;
+    return dir + this.head(row) + hash + this.strings.text(this.tail(row));
   }
 
   /** The hash of row `row`. */
   hash(row: number): string {
     const words = this.#chunks[row >>> BITS];
     const at = (row & (CHUNK - 1)) * WORDS;
-    if (words[at + TAIL] & HASH_TEXT) return this.strings.text(words[at]);
+    if (words[at + META] & HASH_TEXT) return this.strings.text(words[at]);
     let hash = "";
     for (let w = 0; w < 8; w++) hash += words[at + w].toString(16).padStart(8, "0");
     return hash;
@@ -121,12 +141,12 @@ export class ArtifactTable {
 
   /** The kind of row `row`. */
   kind(row: number): ArtifactKind {
-    return KINDS[(this.#word(row, TAIL) >>> KIND_SHIFT) & 3];
+    return KINDS[(this.#meta(row) >>> KIND_SHIFT) & 3];
   }
 
   /** Whether row `row` is a symbolic link. */
   isLink(row: number): boolean {
-    return (this.#word(row, TAIL) & LINK) !== 0;
+    return (this.#meta(row) & LINK) !== 0;
   }
 
   /** The size of row `row`. */
@@ -138,22 +158,27 @@ export class ArtifactTable {
 
   /** The last use of row `row` (see `lastUseOf`). */
   lastUse(row: number): number {
-    return this.#lastUses.get(row);
+    const ms = this.#useMs.get(row);
+    return ms === MS_NONE ? this.#otherUses.get(row)! : this.#useSeconds.get(row) * 1000 + ms;
   }
 
   /** The name's part up to the hash (`sstate:PN:…:`) of row `row`. */
   head(row: number): string {
-    return this.strings.text(this.#word(row, PN)) + this.strings.text(this.#word(row, REST));
+    const [pn, rest] = this.headIds(row);
+    return this.strings.text(pn) + this.strings.text(rest);
   }
 
   /** The numbers of the two parts of the name's head (see `head`) of row `row`. */
   headIds(row: number): [number, number] {
-    return [this.#word(row, PN), this.#word(row, REST)];
+    const at = (row & (CHUNK - 1)) * WORDS;
+    const words = this.#chunks[row >>> BITS];
+    return [words[at + PN], words[at + REST]];
   }
 
   /** The number of the name's part after the hash (`_TASK.SUFFIX`) of row `row`. */
   tail(row: number): number {
-    return this.#word(row, TAIL) & TAIL_ID;
+    const meta = this.#meta(row);
+    return meta & WIDE ? this.#wide.get(row)![1] : meta & (2 ** TAIL_BITS - 1);
   }
 
   /**
@@ -165,32 +190,40 @@ export class ArtifactTable {
     if (tail < 0) return -1;
     const table = this.#archives ??= this.#indexArchives();
     const mask = table.length - 1;
-    const key = this.#key(row, tail);
-    for (let slot = hashKey(key) & mask; table[slot] !== 0; slot = (slot + 1) & mask) {
+    for (let slot = this.#hashOf(row, tail) & mask; table[slot] !== 0; slot = (slot + 1) & mask) {
       const other = table[slot] - 1;
-      if (this.#equals(other, key)) return other;
+      if (this.#same(other, row, tail)) return other;
     }
     return -1;
   }
 
-  #word(row: number, word: number): number {
-    return this.#chunks[row >>> BITS][(row & (CHUNK - 1)) * WORDS + word];
+  #meta(row: number): number {
+    return this.#chunks[row >>> BITS][(row & (CHUNK - 1)) * WORDS + META];
   }
 
-  /** The words of row `row` that name it (flags left out), with the tail number `tail`. */
-  #key(row: number, tail: number): Uint32Array {
-    const at = (row & (CHUNK - 1)) * WORDS;
-    const key = KEY;
-    key.set(this.#chunks[row >>> BITS].subarray(at, at + WORDS));
-    key[TAIL] = tail | (key[TAIL] & HASH_TEXT);
-    return key;
+  #dir(row: number): number {
+    const meta = this.#meta(row);
+    return meta & WIDE ? this.#wide.get(row)![0] : (meta >>> DIR_SHIFT) & (2 ** DIR_BITS - 1);
   }
 
-  #equals(row: number, key: Uint32Array): boolean {
+  /** The slot hash of row `row` named with the tail `tail`. */
+  #hashOf(row: number, tail: number): number {
     const words = this.#chunks[row >>> BITS];
     const at = (row & (CHUNK - 1)) * WORDS;
-    for (let w = 0; w < WORDS - 1; w++) if (words[at + w] !== key[w]) return false;
-    return (words[at + TAIL] & (TAIL_ID | HASH_TEXT)) === key[TAIL];
+    return words[at] ^ Math.imul(words[at + 1], 0x27d4eb2d) ^
+      Math.imul(words[at + PN], 0x85ebca77) ^ Math.imul(words[at + REST], 0x165667b1) ^
+      Math.imul(this.#dir(row), 0x9e3779b1) ^ Math.imul(tail, 0xc2b2ae3d);
+  }
+
+  /** Whether row `archive` is row `row` named with the tail `tail`. */
+  #same(archive: number, row: number, tail: number): boolean {
+    const a = this.#chunks[archive >>> BITS];
+    const aAt = (archive & (CHUNK - 1)) * WORDS;
+    const r = this.#chunks[row >>> BITS];
+    const rAt = (row & (CHUNK - 1)) * WORDS;
+    for (let w = 0; w < META; w++) if (a[aAt + w] !== r[rAt + w]) return false;
+    return ((a[aAt + META] ^ r[rAt + META]) & SAME) === 0 && this.tail(archive) === tail &&
+      this.#dir(archive) === this.#dir(row);
   }
 
   #archiveTail(tail: number): number {
@@ -216,20 +249,12 @@ export class ArtifactTable {
     const table = new Int32Array(length);
     for (let row = 0; row < this.#rows; row++) {
       if (this.kind(row) !== "archive") continue;
-      let slot = hashKey(this.#key(row, this.tail(row))) & (length - 1);
+      let slot = this.#hashOf(row, this.tail(row)) & (length - 1);
       while (table[slot] !== 0) slot = (slot + 1) & (length - 1);
       table[slot] = row + 1;
     }
     return table;
   }
-}
-
-const KEY = new Uint32Array(WORDS);
-
-function hashKey(key: Uint32Array): number {
-  return key[0] ^ Math.imul(key[1], 0x27d4eb2d) ^ Math.imul(key[DIR], 0x9e3779b1) ^
-    Math.imul(key[PN], 0x85ebca77) ^ Math.imul(key[REST], 0x165667b1) ^
-    Math.imul(key[TAIL], 0xc2b2ae3d);
 }
 
 /** Writes a 64-digit lower-case hex `hash` as 8 words at `at`; false if it is no such hash. */

@@ -110,18 +110,21 @@ export function planClean(table: ArtifactTable, rules: RetentionRules, now: numb
   }
   if (rules.keepNewest !== undefined) keepNewest(table, rules.keepNewest, doom);
 
-  // Each siginfo and signature with its archive's row (-1: none).
-  const archiveOf = new Int32Array(n).fill(-1);
-  for (let row = 0; row < n; row++) if (!isArchive(row)) archiveOf[row] = table.archiveOf(row);
+  // Each siginfo and signature with its archive's row (-1: none), kept where the quota needs it.
+  let archiveOf: Int32Array | null = null;
+  if (rules.maxSize !== undefined) {
+    archiveOf = new Int32Array(n).fill(-1);
+    for (let row = 0; row < n; row++) if (!isArchive(row)) archiveOf[row] = table.archiveOf(row);
+  }
   const followerReason = (row: number): Reason | null => {
-    const archive = isArchive(row) ? row : archiveOf[row];
+    const archive = isArchive(row) ? row : archiveOf ? archiveOf[row] : table.archiveOf(row);
     if (archive >= 0 && reasons[archive] !== 0) return "with its archive";
     const kind = table.kind(row);
     if (kind === "siginfo") return age(row) >= rules.maxSigAge ? "siginfo age" : null;
     return age(row) >= rules.maxAge ? "signature age" : null;
   };
   if (rules.maxSize !== undefined) {
-    fillQuota(table, rules.maxSize, reasons, archiveOf, kept, followerReason);
+    fillQuota(table, rules.maxSize, reasons, archiveOf!, kept, followerReason);
   }
   for (let row = 0; row < n; row++) {
     if (isArchive(row)) continue;
