@@ -131,7 +131,10 @@ Deno.test("s3 outage: a second Ctrl-C ends an upload to a hung gateway at once; 
     assert.equal(code, 130, stderr);
     assert.match(stderr, /^interrupted again: stopping now/m);
     // Cut before their completion was sent, the uploads are known not to have stored anything.
-    assert.match(stdout, /^INFO: done: 0 uploaded \(0 B\), 0 present, 0 skipped, 0 failed in /m);
+    assert.match(
+      stdout,
+      /^INFO: done: 0 uploaded \(0 B\), 0 present, 0 refreshed, 0 skipped, 0 failed in /m,
+    );
     assert.match(stdout, /^WARNING: 2 files were not uploaded: the upload was stopped$/m);
 
     // The gateway could not be told to abort the upload (killed now, it never reads what was

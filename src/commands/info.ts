@@ -93,7 +93,7 @@ export const info: Command = {
     "--json prints counts and bytes per arch, " +
     "task, suffix and kind, the oldest and newest file, and how much was last used when, for " +
     "dashboards. --last-use prints how many files (and bytes) were last used within 1 day, 1 " +
-    "day to 1 week ago, 1 to 4 weeks ago and earlier (by the last use that clean --max-age " +
+    "day to 1 week ago, 1 to 4 weeks ago and earlier (by the last use that clean's MAX_AGE " +
     "goes by), to choose MAX_AGE or MAX_SIZE.",
   examples: [
     "isar-sstate info file:///mnt/sstate",
