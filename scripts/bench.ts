@@ -20,6 +20,7 @@ import { run } from "./bench/timing.ts";
 import { benchSiginfo } from "./bench/siginfo.ts";
 import { benchRefresh } from "./bench/refresh.ts";
 import { benchS3 } from "./bench/s3.ts";
+import { benchScale } from "./bench/scale.ts";
 import { benchUpload } from "./bench/upload.ts";
 import { benchWatch } from "./bench/watch.ts";
 import { benchWebdav } from "./bench/webdav.ts";
@@ -31,11 +32,12 @@ const SECTIONS: Record<string, (ctx: BenchContext) => Promise<BenchSection>> = {
   watch: benchWatch,
   siginfo: benchSiginfo,
   s3: benchS3,
+  scale: benchScale,
   refresh: benchRefresh,
 };
 
 const USAGE =
-  `usage: deno task bench [--runs N] [--only SECTION,...] [--quick] [--keep] [--tool CMD]
+  `usage: deno task bench [--runs N] [--only SECTION,...] [--quick] [--keep] [--tool CMD] [--before CMD]
 
   --runs N       repetitions of every timed command (default 3; medians are reported)
   --only LIST    run only these sections (${Object.keys(SECTIONS).join(", ")}); RESULTS.md keeps
@@ -43,14 +45,15 @@ const USAGE =
   --quick        small data sets, to try the benchmark out (writes no RESULTS.md)
   --keep         keep the scratch directory bench/work/
   --tool CMD     the isar-sstate to measure, e.g. dist/isar-sstate (default: deno run -A main.ts with the
-                 V8 flags the binary is built with)`;
+                 V8 flags the binary is built with)
+  --before CMD   another build measured beside it where a section compares (scale: before/after)`;
 
-/** The `--v8-flags=…` argument the binary is compiled with (scripts/compile.sh): its heap settings. */
+/** The `--v8-flags=…` argument of scripts/compile.sh: the binary's heap settings. */
 async function v8FlagsOf(repo: string): Promise<string> {
   const script = await Deno.readTextFile(join(repo, "scripts", "compile.sh"));
-  const flags = /--v8-flags=[^\s)]+/.exec(script);
-  if (!flags) throw new Error("scripts/compile.sh sets no --v8-flags");
-  return flags[0];
+  const flags = /^run_flags=\(.*(--v8-flags=[^\s)]+)/m.exec(script);
+  if (!flags) throw new Error("scripts/compile.sh: run_flags sets no --v8-flags");
+  return flags[1];
 }
 
 async function main(): Promise<number> {
@@ -62,6 +65,7 @@ async function main(): Promise<number> {
       quick: { type: "boolean", default: false },
       keep: { type: "boolean", default: false },
       tool: { type: "string" },
+      before: { type: "string" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -87,6 +91,7 @@ async function main(): Promise<number> {
     quick: values.quick,
     tool: values.tool?.split(" ") ??
       [Deno.execPath(), "run", "-A", await v8FlagsOf(repo), join(repo, "main.ts")],
+    before: values.before?.split(" "),
     log: (message) => console.error(message),
   };
   try {

@@ -552,6 +552,12 @@ const NEW_TOOL: PackageSpec = {
 function generatePackages(count: number, rng: Rng): PackageSpec[] {
   const specs = BASE_PACKAGES.slice(0, count);
   const taken = new Set([...specs.map((s) => s.pn), NEW_TOOL.pn]);
+  // The earlier recipes by nativeness, all and libraries only (kept as they grow: a million-file
+  // cache has 140,000 recipes).
+  const pools = [false, true].map((native) => {
+    const all = specs.filter((s) => !!s.native === native);
+    return { all, libs: all.filter((s) => s.pn.startsWith("lib")) };
+  });
   while (specs.length < count) {
     const word = Array.from({ length: 2 + rng.int(2) }, () => rng.pick(SYLLABLES)).join("");
     const r = rng.next();
@@ -616,9 +622,8 @@ function generatePackages(count: number, rng: Rng): PackageSpec[] {
     if (taken.has(spec.pn)) continue;
     taken.add(spec.pn);
     // Dependencies on earlier recipes of the same architecture, libraries preferred.
-    const earlier = specs.filter((s) => !!s.native === !!spec.native);
-    const libs = earlier.filter((s) => s.pn.startsWith("lib"));
-    const pool = libs.length > 0 ? libs : earlier;
+    const earlier = pools[spec.native ? 1 : 0];
+    const pool = earlier.libs.length > 0 ? earlier.libs : earlier.all;
     if (pool.length > 0 && rng.chance(spec.native ? 0.3 : 0.6)) {
       const n = 1 + rng.int(3);
       for (let i = 0; i < n; i++) {
@@ -627,6 +632,8 @@ function generatePackages(count: number, rng: Rng): PackageSpec[] {
       }
     }
     specs.push(spec);
+    earlier.all.push(spec);
+    if (spec.pn.startsWith("lib")) earlier.libs.push(spec);
   }
   return specs;
 }

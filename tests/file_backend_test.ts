@@ -232,3 +232,24 @@ Deno.test("file: a listing on its own thread, larger than it may run ahead, arri
     await Deno.remove(root, { recursive: true });
   }
 });
+
+Deno.test("file: a lean listing takes no helper thread, even where one would start at once", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    for (const sub of ["00", "01", "02", "03"]) {
+      await Deno.mkdir(join(dir, sub));
+      await Deno.writeTextFile(join(dir, sub, "f"), sub);
+    }
+    const batches = async (lean: boolean) => {
+      const backend = new FileBackend(dir, { listHelperAfterMs: 0 });
+      return (await Array.fromAsync(backend.list({ lean }))).map((b) => b.map((e) => e.path));
+    };
+    // A helper starting at once claims the first subdirectories and hands over what it walked
+    // in batches of its own; the caller's thread alone lists a directory a batch, in order.
+    const alone = [["00/f"], ["01/f"], ["02/f"], ["03/f"]];
+    assert.notDeepEqual(await batches(false), alone);
+    assert.deepEqual(await batches(true), alone);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -6,6 +6,8 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import {
   BackendError,
+  type Entry,
+  type ListOptions,
   type PutOptions,
   type PutResult,
   type PutSource,
@@ -58,8 +60,12 @@ class RecordingBackend extends WrappedBackend {
 
 let counter = 0;
 /** Writes an artifact of `task` and `suffix` (archive, siginfo) under `root`; returns it. */
-async function artifact(root: string, suffix: string, n = counter++): Promise<Artifact> {
-  const hash = n.toString(16).padStart(64, "0");
+async function artifact(
+  root: string,
+  suffix: string,
+  n = counter++,
+  hash = n.toString(16).padStart(64, "0"),
+): Promise<Artifact> {
   const dir = `${hash.slice(0, 2)}/${hash.slice(2, 4)}`;
   const path = `${dir}/sstate:pkg${n}:arm64-isar:1.0:r0:arm64:10:${hash}_dpkg_build.${suffix}`;
   await Deno.mkdir(join(root, dir), { recursive: true });
@@ -68,12 +74,19 @@ async function artifact(root: string, suffix: string, n = counter++): Promise<Ar
   return { path, size: data.length, mtime: 0, ...parseArtifactName(path)! };
 }
 
-/** A source with `n` artifacts, each an archive and its siginfo. */
-async function pairs(root: string, n: number): Promise<Artifact[][]> {
+/**
+ * A source with `n` artifacts, each an archive and its siginfo; `spread`: each pair in a
+ * directory of its own.
+ */
+async function pairs(root: string, n: number, spread = false): Promise<Artifact[][]> {
   const out: Artifact[][] = [];
   for (let i = 0; i < n; i++) {
     const id = counter++;
-    out.push([await artifact(root, "tar.zst.siginfo", id), await artifact(root, "tar.zst", id)]);
+    const hash = spread ? (id % 256).toString(16).padStart(2, "0").repeat(32) : undefined;
+    out.push([
+      await artifact(root, "tar.zst.siginfo", id, hash),
+      await artifact(root, "tar.zst", id, hash),
+    ]);
   }
   return out;
 }
@@ -133,6 +146,89 @@ Deno.test("remote index: filled by a listing, saved and loaded", async () => {
   assert.equal(loaded.size, 3);
   assert.ok(loaded.has("ab/cd/one") && loaded.has("ef/gh/three") && !loaded.has("x"));
   assert.equal((await RemoteIndex.load(join(dir.path, "missing"))).size, 0);
+});
+
+Deno.test("remote index: binary files, files of one path a line, damaged files", async () => {
+  await using dir = await tempDir();
+  const hash = "ab".repeat(32);
+  const paths = [
+    `ab/ab/sstate:a:arm64-isar:1.0:r0:arm64:10:${hash}_fetch.tar.zst`,
+    `native/ab/ab/sstate:b:x86_64-linux:1.0:r0:x86_64:10:${hash}_populate_sysroot.tgz.siginfo`,
+    "ab/ab/.sstate:x.tar.zst.isar-sstate.host.7.1.tmp",
+    "caf\u00e9/\u20ac/odd name",
+  ];
+  const index = new RemoteIndex();
+  for (const path of paths) index.add(path);
+  index.add("gone");
+  index.delete("gone");
+  const file = join(dir.path, "index");
+  await index.save(file);
+  const loaded = await RemoteIndex.load(file);
+  assert.equal(loaded.size, paths.length);
+  for (const path of paths) assert.ok(loaded.has(path), path);
+  assert.ok(!loaded.has("gone"));
+  // Written by earlier versions: one path a line.
+  await Deno.writeTextFile(file, paths.join("\n"));
+  const old = await RemoteIndex.load(file);
+  assert.equal(old.size, paths.length);
+  for (const path of paths) assert.ok(old.has(path), path);
+  // Cut short, or not what it says.
+  await index.save(file);
+  const bytes = await Deno.readFile(file);
+  await Deno.writeFile(file, bytes.subarray(0, bytes.length - 20));
+  await assert.rejects(RemoteIndex.load(file), /truncated/);
+  bytes[8] = 0; // no strings, yet entries that name them
+  await Deno.writeFile(file, bytes);
+  await assert.rejects(RemoteIndex.load(file), /damaged/);
+});
+
+Deno.test("remote index: what a saved index lists waits for the listing to confirm it", async () => {
+  await using dir = await tempDir();
+  const backend = new FileBackend(join(dir.path, "cache"));
+  await Deno.mkdir(join(dir.path, "cache/ab/cd"), { recursive: true });
+  await Deno.writeTextFile(join(dir.path, "cache/ab/cd/kept"), "1");
+  const index = new RemoteIndex();
+  for (const path of ["ab/cd/kept", "ab/cd/cleaned", "ab/cd/put"]) index.add(path);
+  index.unconfirm();
+  assert.ok(!index.has("ab/cd/kept") && index.saved("ab/cd/kept"));
+  index.add("ab/cd/put"); // stored by this run meanwhile
+  assert.ok(index.has("ab/cd/put") && !index.saved("ab/cd/put"));
+  await index.fill(backend);
+  assert.ok(index.has("ab/cd/kept") && !index.saved("ab/cd/kept"));
+  assert.ok(!index.has("ab/cd/cleaned") && !index.saved("ab/cd/cleaned"), "gone from the target");
+  assert.ok(index.has("ab/cd/put"));
+  assert.equal(index.size, 2);
+});
+
+Deno.test("remote index: last uses from a listing with metadata, by entry and by path", async () => {
+  await using dir = await tempDir();
+  const backend = new FileBackend(join(dir.path, "cache"));
+  const hash = "cd".repeat(32);
+  const artifact = `cd/cd/sstate:a:arm64-isar:1.0:r0:arm64:10:${hash}_fetch.tar.zst`;
+  const other = "cd/cd/sstate:a:short-hash_fetch.tar.zst"; // kept as it is, not as an entry
+  for (const path of [artifact, other, "cd/cd/plain"]) {
+    await Deno.mkdir(join(dir.path, "cache", path, ".."), { recursive: true });
+    await Deno.writeTextFile(join(dir.path, "cache", path), "x");
+    await Deno.utime(join(dir.path, "cache", path), 1000, 1_700_000_000.5);
+  }
+  const names = new RemoteIndex();
+  await names.fill(backend);
+  assert.equal(names.lastUse(artifact), undefined, "a listing of names only");
+  const index = new RemoteIndex();
+  await index.fill(backend, {}, undefined, true);
+  assert.equal(index.lastUse(artifact), 1_700_000_000_500);
+  assert.equal(index.lastUse(other), 1_700_000_000_500);
+  assert.equal(index.lastUse("cd/cd/missing"), undefined);
+  index.used(artifact, 1_800_000_000_001);
+  index.used(other, 1_800_000_000_002);
+  assert.equal(index.lastUse(artifact), 1_800_000_000_001);
+  assert.equal(index.lastUse(other), 1_800_000_000_002);
+  index.delete(artifact);
+  index.delete(other);
+  index.add(artifact);
+  index.add(other);
+  assert.equal(index.lastUse(artifact), undefined, "added again: no last use known");
+  assert.equal(index.lastUse(other), undefined);
 });
 
 Deno.test("queue: every archive is put only after its own siginfo is stored", async () => {
@@ -373,4 +469,56 @@ Deno.test("upload run: a dry run plans and changes nothing", async () => {
   assert.equal(summary.plan.missing, 6);
   assert.equal(summary.totals.stored, 0);
   assert.deepEqual(await listFiles(f.dst), []);
+});
+
+/** A target whose listing waits until `release` is called. */
+class SlowListing extends WrappedBackend {
+  #gate = Promise.withResolvers<void>();
+  release = () => this.#gate.resolve();
+  override async *list(options?: ListOptions): AsyncIterable<Entry[]> {
+    await this.#gate.promise;
+    yield* this.inner.list(options);
+  }
+}
+
+Deno.test("upload run: beyond the held bound, directories walked during the listing are read again", async () => {
+  const f = await fixture();
+  await using _ = f.dir;
+  const groups = await pairs(f.src, 12, true); // 12 directories of 2 artifacts
+  const present = groups.slice(0, 5).flat();
+  for (const a of present) await f.target.put(a.path, { file: join(f.src, a.path), size: a.size });
+  const target = new SlowListing(f.target);
+  const source = new LocalCache(f.src);
+  const walked: string[] = [];
+  const walk = source.walk.bind(source);
+  source.walk = (options) => {
+    const it = walk(options);
+    return (function* () {
+      for (const read of it) {
+        walked.push(read.dir);
+        if (walked.length === 40) target.release(); // the whole source walked by now
+        yield read;
+      }
+      target.release();
+    })();
+  };
+  const summary = await runUpload({
+    source,
+    target,
+    targetExists: true,
+    limiter: new Limiter(4),
+    heldMax: 3,
+  });
+  assert.deepEqual(summary.plan, {
+    missing: 14,
+    missingBytes: summary.plan.missingBytes,
+    present: 10,
+    refresh: 0,
+    otherFiles: 0,
+  });
+  assert.equal(summary.totals.stored, 14);
+  assert.equal(summary.totals.failed, 0);
+  assert.deepEqual((await listFiles(f.dst)).sort(), groups.flat().map((a) => a.path).sort());
+  const reread = walked.filter((dir, i) => walked.indexOf(dir) !== i);
+  assert.ok(reread.length >= 10, `directories read again: ${reread.length}`);
 });

@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { join } from "node:path";
 import { listFiles, runTool, tempDir } from "./helpers.ts";
+import { RemoteIndex } from "../src/sync/remote_index.ts";
 import {
   allPresent,
   archivePath,
@@ -320,7 +321,7 @@ Deno.test("watch: after kill -9, a restart uploads what was missed, using the sa
   for (let n = 0; n < 10; n++) before.push(...writeLikeBitbake(src, n, "k"));
   const first = spawnTool(["watch", src, dst], { env });
   await first.until(/^INFO: 0 files already present on target$/m);
-  const saved = await eventually(() => indexLines(join(dir.path, "cache")) === 20);
+  const saved = await eventually(async () => await indexSize(join(dir.path, "cache")) === 20);
   assert.ok(saved, "the index was saved once the missing files were stored");
   // Killed in the middle of a burst of uploads.
   const burst: string[] = [];
@@ -342,12 +343,11 @@ Deno.test("watch: after kill -9, a restart uploads what was missed, using the sa
   await assertTargetHolds(dst, [...before, ...burst, ...whileDown]);
 });
 
-/** Lines of the one index file below `cacheHome` (0 while there is none). */
-function indexLines(cacheHome: string): number {
+/** Paths in the one index file below `cacheHome` (0 while there is none). */
+async function indexSize(cacheHome: string): Promise<number> {
   try {
     const [file] = [...Deno.readDirSync(join(cacheHome, "isar-sstate"))];
-    const text = Deno.readTextFileSync(join(cacheHome, "isar-sstate", file.name));
-    return text === "" ? 0 : text.split("\n").length;
+    return (await RemoteIndex.load(join(cacheHome, "isar-sstate", file.name))).size;
   } catch {
     return 0;
   }

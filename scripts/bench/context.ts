@@ -14,6 +14,8 @@ export interface BenchContext {
   quick: boolean;
   /** Command prefix that runs isar-sstate from the repository: `deno run -A main.ts`. */
   tool: string[];
+  /** Another build to measure beside it, where a section compares (`--before CMD`). */
+  before?: string[];
   log: (message: string) => void;
 }
 

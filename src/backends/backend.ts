@@ -51,6 +51,11 @@ export interface ListOptions extends CallOptions {
    * a backend may then list on a thread of its own, so that both go at once.
    */
   background?: boolean;
+  /**
+   * Memory matters more than speed (the caller keeps much per file): a backend lists on the
+   * caller's thread alone, without a helper thread (a thread takes some 25 MB).
+   */
+  lean?: boolean;
 }
 
 /** The local file a `put` stores, with the size it must have on the target. */

@@ -59,3 +59,8 @@ export function archivePathOf(artifact: { path: string; suffix: ArtifactSuffix }
   if (kind === "signature") return artifact.path.slice(0, -".sig".length);
   return artifact.path;
 }
+
+/** A file's last use in ms since the epoch: the later of its mtime and its recorded use. */
+export function lastUseOf(entry: Entry): number {
+  return Math.max(entry.mtime, entry.lastUsed ?? 0);
+}

@@ -1,14 +1,17 @@
 /** `clean TARGET`: delete old archives, and siginfo files that are older still or orphaned. */
-import { describeError, type Entry, isAbortError, parentOf } from "../backends/backend.ts";
+import { describeError, type Entry, isAbortError } from "../backends/backend.ts";
 import { defaultJobsText } from "../backends/registry.ts";
-import { type Artifact, artifactKind } from "../cache/artifact.ts";
 import { parseAge } from "../cache/age.ts";
+import { ArtifactTable } from "../cache/artifact_table.ts";
 import { makeFilter } from "../cache/filter.ts";
-import { listArtifacts } from "../cache/listing.ts";
+import { scanArtifacts } from "../cache/listing.ts";
 import {
-  planRetention,
+  archivesDoomedFor,
+  type CleanPlan,
+  doomedRows,
+  planClean,
   type Reason,
-  type RetentionPlan,
+  reasonOf,
   type RetentionRules,
 } from "../cache/retention.ts";
 import { stampHashes } from "../cache/stamp_hashes.ts";
@@ -97,12 +100,10 @@ async function retentionRules(
 /** The lines about the rules beyond the reference's ages, where they were asked for. */
 function printPolicies(
   out: Printer,
-  plan: RetentionPlan,
+  plan: CleanPlan,
   rules: RetentionRules,
   options: Options,
 ): void {
-  const count = (reason: Reason) =>
-    plan.deleteArchives.filter((a) => plan.reasons.get(a) === reason).length;
   if (rules.keepHashes) {
     out.info(
       `keeping ${plan.keptByStamps} archives whose hashes the stamps directories name ` +
@@ -111,15 +112,23 @@ function printPolicies(
   }
   if (rules.keepNewest !== undefined) {
     out.info(
-      `${count("older version")} more archives are not among the ${rules.keepNewest} most ` +
-        "recently used of their recipe/arch/task",
+      `${archivesDoomedFor(plan, "older version")} more archives are not among the ` +
+        `${rules.keepNewest} most recently used of their recipe/arch/task`,
     );
   }
   if (rules.maxSize !== undefined) {
     out.info(
-      `${count("size quota")} more archives go to bring the cache to at most ${options.maxSize}` +
-        ` (${formatBytes(plan.bytesLeft)} left)`,
+      `${archivesDoomedFor(plan, "size quota")} more archives go to bring the cache to at most ` +
+        `${options.maxSize} (${formatBytes(plan.bytesLeft)} left)`,
     );
+  }
+}
+
+/** The files of `rows` of the plan's table, made one at a time. */
+function* entriesOf(plan: CleanPlan, rows: Iterable<number>): Generator<Entry & { row: number }> {
+  for (const row of rows) {
+    const path = plan.table.path(row);
+    yield { path, size: plan.table.size(row), mtime: plan.table.lastUse(row), row };
   }
 }
 
@@ -188,21 +197,32 @@ export const clean: Command = {
       }
       out.info(`scanning ${target.displayUrl}`);
       const now = Date.now();
-      const { artifacts, others, skipped } = await listArtifacts(target, filter, {
+      const table = new ArtifactTable();
+      let links = 0;
+      // A listing thread would take about half what the table takes at a million files.
+      const listOptions = {
         signal: ctx.abort,
-        onWarning: (message) => out.warn(message),
+        onWarning: (message: string) => out.warn(message),
+        lean: true,
+      };
+      const { others, skipped } = await scanArtifacts(target, filter, listOptions, (batch) => {
+        for (const a of batch) {
+          table.add(a);
+          if (a.isLink) links++;
+        }
       });
-      const links = artifacts.filter((a) => a.isLink);
-      if (links.length > 0) out.line(`NOTE: ${links.length} artifacts are symbolic links`);
-      const plan = planRetention(artifacts, rules, now);
-      const aged = plan.deleteArchives.filter((a) => plan.reasons.get(a) === "age");
-      const siginfoDeleted = plan.deleteOthers.filter((a) => artifactKind(a.suffix) === "siginfo");
+      if (links > 0) out.line(`NOTE: ${links} artifacts are symbolic links`);
+      const plan = planClean(table, rules, now);
+      let siginfoDeleted = 0;
+      for (let row = 0; row < table.length; row++) {
+        if (plan.reasons[row] !== 0 && table.kind(row) === "siginfo") siginfoDeleted++;
+      }
       out.info(
-        `found ${plan.archives.length} archive files, ${aged.length} of which ` +
+        `found ${plan.archives} archive files, ${archivesDoomedFor(plan, "age")} of which ` +
           `are older than ${limits.maxAgeText}`,
       );
       out.info(
-        `found ${plan.siginfo.length} siginfo files, ${siginfoDeleted.length} of which ` +
+        `found ${plan.siginfo} siginfo files, ${siginfoDeleted} of which ` +
           `correspond to old archive files or are older than ${limits.maxSigAgeText}`,
       );
       printPolicies(out, plan, rules, options);
@@ -224,13 +244,23 @@ export const clean: Command = {
         );
       }
 
-      const groups = [plan.deleteArchives, plan.deleteOthers, temps];
-      const doomed = groups.flat();
-      const bytes = (items: readonly Entry[]) => items.reduce((s, a) => s + a.size, 0);
+      // The files to delete, made one at a time from the plan (a generator per pass).
+      const groups = () => [
+        entriesOf(plan, doomedRows(plan, "archives")),
+        entriesOf(plan, doomedRows(plan, "others")),
+        temps.map((t) => ({ ...t, row: -1 })),
+      ];
+      let doomedCount = temps.length;
+      let doomedBytes = temps.reduce((s, t) => s + t.size, 0);
+      for (let row = 0; row < table.length; row++) {
+        if (plan.reasons[row] === 0) continue;
+        doomedCount++;
+        doomedBytes += table.size(row);
+      }
       if (options.dryRun) {
         let shown: Reason | "temporary" | undefined;
-        for (const a of doomed) {
-          const reason = plan.reasons.get(a as Artifact) ?? "temporary";
+        for (const a of groups().values().flatMap((group) => group)) {
+          const reason = a.row < 0 ? "temporary" : reasonOf(plan, a.row)!;
           if (out.verbose && reason !== shown) {
             out.info(
               reason === "temporary"
@@ -242,7 +272,7 @@ export const clean: Command = {
           out.line(`[DELETE] ${a.path}`);
         }
         for (const u of uploads) out.line(`[ABORT] ${u.path}`);
-        out.info(`dry run: would free ${formatGb(bytes(doomed))} GB`);
+        out.info(`dry run: would free ${formatGb(doomedBytes)} GB`);
         if (uploads.length > 0) {
           out.info(`dry run: would abort ${uploads.length} unfinished multipart uploads`);
         }
@@ -250,32 +280,31 @@ export const clean: Command = {
       }
       const started = Date.now();
       const progress = ctx.progress("deleting");
-      progress.total(doomed.length);
-      const tally = await deleteAll(target, groups, ctx, limiter, (f) => progress.advance(0, f));
+      progress.total(doomedCount);
+      const tally = await deleteAll(target, groups(), ctx, limiter, (f) => progress.advance(0, f));
       progress.clear();
       let aborted: UploadsTally = { aborted: 0, failed: 0 };
       if (uploads.length > 0 && !ctx.stop.aborted) {
         aborted = await abortUploads(target, uploads, ctx, limiter);
         out.info(`aborted ${aborted.aborted} unfinished multipart uploads`);
       }
-      if (target.pruneEmptyDirs && tally.deleted.length > 0 && !ctx.abort.aborted) {
-        const dirs = new Set(tally.deleted.map((a) => parentOf(a.path)));
+      if (target.pruneEmptyDirs && tally.deleted > 0 && !ctx.abort.aborted) {
         try {
-          await target.pruneEmptyDirs(dirs, { signal: ctx.abort });
+          await target.pruneEmptyDirs(tally.dirs, { signal: ctx.abort });
         } catch (err) {
           if (!isAbortError(err)) {
             out.warn(`cannot remove empty directories: ${describeError(err)}`);
           }
         }
       }
-      const freed = formatGb(bytes(tally.deleted));
+      const freed = formatGb(tally.deletedBytes);
       out.info(`freed ${freed} GB`);
       const seconds = ((Date.now() - started) / 1000).toFixed(1);
       out.info(
-        `done: ${tally.deleted.length} deleted, ${tally.failed} failed, freed ${freed} GB ` +
+        `done: ${tally.deleted} deleted, ${tally.failed} failed, freed ${freed} GB ` +
           `in ${seconds}s`,
       );
-      const notStarted = doomed.length - tally.deleted.length - tally.failed - tally.unknown;
+      const notStarted = doomedCount - tally.deleted - tally.failed - tally.unknown;
       if (notStarted > 0) out.warn(`${notStarted} files were not deleted: the clean was stopped`);
       if (tally.unknown > 0) {
         out.warn(

@@ -11,6 +11,7 @@ import {
   isAbortError,
   type Leftover,
   MAX_BULK_DELETE,
+  parentOf,
 } from "../backends/backend.ts";
 import type { Limiter } from "../sync/limiter.ts";
 import type { CommandContext } from "./command.ts";
@@ -20,21 +21,26 @@ const CUT_CHECK_MS = 400;
 
 /** What the deletions did. */
 export interface DeleteTally {
-  deleted: Entry[];
+  deleted: number;
+  /** Bytes of the files deleted. */
+  deletedBytes: number;
+  /** The directories of the files deleted (where empty ones may be left). */
+  dirs: Set<string>;
   failed: number;
   /** Cut by the interrupt after the target had the request, and still there when checked. */
   unknown: number;
 }
 
-/** `groups` (e.g. archives, then the rest) cut into batches of sorted paths, group by group. */
-export function batchesOf(groups: readonly (readonly Entry[])[], size: number): Entry[][] {
-  const batches: Entry[][] = [];
+/**
+ * `groups` (e.g. archives, then the rest) cut into batches of sorted paths, group by group (one
+ * group in memory at a time).
+ */
+export function* batchesOf(groups: readonly Iterable<Entry>[], size: number): Generator<Entry[]> {
   for (const group of groups) {
     // Sorted, a batch spans a short key range: checking it after an interrupt is one listing.
     const sorted = [...group].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-    for (let i = 0; i < sorted.length; i += size) batches.push(sorted.slice(i, i + size));
+    for (let i = 0; i < sorted.length; i += size) yield sorted.slice(i, i + size);
   }
-  return batches;
 }
 
 /**
@@ -45,13 +51,19 @@ export function batchesOf(groups: readonly (readonly Entry[])[], size: number): 
  */
 export async function deleteAll(
   target: Backend,
-  groups: readonly (readonly Entry[])[],
+  groups: readonly Iterable<Entry>[],
   ctx: CommandContext,
   limiter: Limiter,
   progress: (failed: boolean) => void,
 ): Promise<DeleteTally> {
   const { out } = ctx;
-  const tally: DeleteTally = { deleted: [], failed: 0, unknown: 0 };
+  const tally: DeleteTally = {
+    deleted: 0,
+    deletedBytes: 0,
+    dirs: new Set(),
+    failed: 0,
+    unknown: 0,
+  };
   const stop = new AbortController();
   ctx.stop.addEventListener("abort", () => stop.abort(), { once: true });
   const failed = (a: Entry, err: unknown) => {
@@ -64,7 +76,9 @@ export async function deleteAll(
     } else out.error(`cannot delete ${a.path}: ${describeError(err)}`);
   };
   const deleted = (a: Entry) => {
-    tally.deleted.push(a);
+    tally.deleted++;
+    tally.deletedBytes += a.size;
+    tally.dirs.add(parentOf(a.path));
     progress(false);
   };
   const signal = ctx.abort;
@@ -85,7 +99,10 @@ export async function deleteAll(
       }
     }, stop.signal);
   } else {
-    await limiter.forEach(groups.flat(), async (a) => {
+    const all = function* () {
+      for (const group of groups) yield* group;
+    };
+    await limiter.forEach(all(), async (a) => {
       out.detail(`[DELETE] ${a.path}`);
       try {
         await target.delete(a.path, { signal });

@@ -65,7 +65,7 @@ export const upload: Command = {
     "so CI jobs that built nothing still pass. Artifacts TARGET has are marked used there " +
     "(refreshed: file:// modification time, WebDAV property, S3 copy onto itself; no data is " +
     "sent) when SOURCE holds them with a modification time (bitbake touches what it uses) more " +
-    "than REFRESH_AFTER (default 1d) after their last use on TARGET, so that `clean --max-age` " +
+    "than REFRESH_AFTER (default 1d) after their last use on TARGET, so that clean's MAX_AGE " +
     "keeps what builds use. A refresh that finds the file gone uploads it. Ctrl-C lets the files in progress finish and " +
     "prints the summary (a second Ctrl-C stops at once). The exit code is 1 if any file failed.",
   examples: [

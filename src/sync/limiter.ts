@@ -41,14 +41,17 @@ export class Limiter {
     fn: (item: T) => Promise<void>,
     stop?: AbortSignal,
   ): Promise<void> {
-    const runs: Promise<void>[] = [];
-    for (const item of items) {
-      runs.push(
-        this.run(async () => {
+    // At most `max` items are taken at a time: a million items are never a million promises.
+    const iterator = items[Symbol.iterator]();
+    const runner = async () => {
+      for (let next = iterator.next(); !next.done; next = iterator.next()) {
+        if (stop?.aborted) return;
+        const item = next.value;
+        await this.run(async () => {
           if (!stop?.aborted) await fn(item);
-        }).catch(() => {}),
-      );
-    }
-    await Promise.all(runs);
+        }).catch(() => {});
+      }
+    };
+    await Promise.all(Array.from({ length: Math.max(1, this.max) }, runner));
   }
 }

@@ -7,10 +7,11 @@
  */
 import type { Backend, Entry, Leftover } from "../backends/backend.ts";
 import { letOthersRun } from "../backends/event_loop.ts";
-import { type Artifact, artifactKind } from "../cache/artifact.ts";
+import { type Artifact, artifactKind, parseArtifactName } from "../cache/artifact.ts";
 import type { ArtifactFilter } from "../cache/filter.ts";
 import { classify } from "../cache/listing.ts";
 import type { LocalCache } from "../cache/local_cache.ts";
+import { PathSet } from "../cache/path_set.ts";
 import type { Limiter } from "./limiter.ts";
 import { RemoteIndex } from "./remote_index.ts";
 import { type QueueTotals, type UploadObserver, UploadQueue } from "./upload_queue.ts";
@@ -71,6 +72,8 @@ export interface UploadSettings {
   stop?: AbortSignal;
   /** Aborted: cut the puts in flight too (the second Ctrl-C). */
   abort?: AbortSignal;
+  /** Artifacts held while the target is listed (default HELD_MAX; small in tests). */
+  heldMax?: number;
 }
 
 /** The outcome of an upload run. */
@@ -91,6 +94,11 @@ const WALK_SLICE_MS = 2;
  */
 const HIGH_WATER = 4096;
 const LOW_WATER = 2048;
+/**
+ * How many artifacts walked before the target's listing is complete are held (compactly); the
+ * directories walked beyond are only counted, and read again once it is.
+ */
+const HELD_MAX = 1 << 16;
 
 /**
  * The artifacts among one directory's files that pass `filter`, siginfo and signatures first
@@ -119,6 +127,9 @@ export class UploadSession {
   warnings = 0;
   #plan: UploadPlan = { missing: 0, missingBytes: 0, present: 0, refresh: 0, otherFiles: 0 };
   #unchecked = 0;
+  #prepared = false;
+  /** When the walk last let others run. */
+  #slice = performance.now();
   #walked = Promise.withResolvers<void>();
 
   /** `index`: what the target is already known to hold (e.g. loaded from a file). */
@@ -168,12 +179,13 @@ export class UploadSession {
     const { settings, events } = this;
     const { target } = settings;
     await settings.targetReady;
-    if (!settings.targetExists) return;
+    if (!settings.targetExists) return this.index.listed(); // it holds nothing
     const orphans: Leftover[] = [];
     const onBatch = target.tempFiles &&
       ((batch: Entry[]) => orphans.push(...target.tempFiles!(batch).filter((t) => t.orphaned)));
-    // The source is walked meanwhile: the target may be listed on a thread of its own.
-    const options = { signal: settings.abort, onWarning: this.#warn, background: true };
+    // The source is walked meanwhile, between the listing's batches: a listing thread would
+    // take more memory (some 25 MB) than it saves time.
+    const options = { signal: settings.abort, onWarning: this.#warn, lean: true };
     await this.index.fill(target, options, onBatch, this.refreshing);
     if (orphans.length > 0 && !settings.dryRun) {
       let removed = 0;
@@ -211,7 +223,12 @@ export class UploadSession {
       plan.missingBytes += size;
       added++;
       if (settings.dryRun) events.wouldUpload?.(a);
-      else queue.enqueue(a);
+      else {
+        // The copy threads start with the first file to copy: a run with none needs none.
+        if (!this.#prepared) settings.target.prepare?.();
+        this.#prepared = true;
+        queue.enqueue(a);
+      }
     }
     return added;
   }
@@ -225,7 +242,9 @@ export class UploadSession {
     if (!this.refreshing || this.queue.has(a.path)) return false;
     const last = this.index.lastUse(a.path);
     if (last === undefined) return false;
-    const local = this.settings.source.statOf(a.path);
+    const local = a.mtime > 0
+      ? { mtime: a.mtime, size: a.size }
+      : this.settings.source.statOf(a.path);
     if (local === null || local.mtime - last <= this.settings.refreshAfterMs!) return false;
     a.size = local.size;
     return true;
@@ -248,40 +267,97 @@ export class UploadSession {
    */
   async reconcile(): Promise<UploadPlan> {
     const { source, filter, stop } = this.settings;
-    if (!this.settings.dryRun) this.settings.target.prepare?.();
     let indexReady = false;
     const indexed = this.#indexTarget().then(() => indexReady = true);
     indexed.catch(() => {}); // awaited below; a failure must not go unhandled meanwhile
-    let held: Artifact[][] = [];
-    let slice = performance.now();
+    // Artifacts walked before the listing is complete wait in a compact set (in walk order),
+    // up to a bound; beyond it their directories are read again once it is complete.
+    let held = new PathSet(this.index.interner);
+    const heldMax = this.settings.heldMax ?? HELD_MAX;
+    const unread: string[] = [];
+    // Where artifacts are refreshed, the walk's times spare a stat of each artifact present.
+    const metadata = this.refreshing;
+    const walk = source.walk({ metadata, onWarning: this.#warn });
     try {
-      for (const { files } of source.walk({ metadata: false, onWarning: this.#warn })) {
+      for (const { dir, files } of walk) {
         if (stop?.aborted) break;
         const { artifacts, otherFiles } = artifactsOf(files, filter);
         this.#plan.otherFiles += otherFiles;
-        held.push(artifacts);
-        this.#unchecked += artifacts.length;
         if (indexReady) {
-          held.forEach((batch) => this.offer(batch));
-          held = [];
-          this.#unchecked = 0;
+          if (held.size > 0) {
+            await this.#offerHeld(held);
+            held = new PathSet(this.index.interner);
+          }
+          this.offer(artifacts);
+        } else if (held.size + artifacts.length <= heldMax || held.size === 0) {
+          for (const a of artifacts) held.add(a.path);
+          this.#unchecked += artifacts.length;
+        } else {
+          if (artifacts.length > 0) unread.push(dir);
+          this.#unchecked += artifacts.length;
         }
-        if (this.queue.pending > HIGH_WATER) {
-          await this.queue.below(LOW_WATER);
-          slice = performance.now();
-        } else if (performance.now() - slice > WALK_SLICE_MS) {
-          await letOthersRun();
-          slice = performance.now();
-        }
+        await this.#pace();
       }
     } finally {
       this.#walked.resolve();
     }
     await indexed;
+    await this.#offerHeld(held);
+    for (const dir of unread) {
+      if (stop?.aborted) break;
+      // That directory alone: its subdirectories were walked (and offered) in their turn.
+      const again = source.walk({
+        from: dir,
+        metadata,
+        skip: (d) => d === dir ? undefined : [],
+      });
+      for (const { files } of again) {
+        const { artifacts } = artifactsOf(files, filter);
+        this.#unchecked = Math.max(0, this.#unchecked - artifacts.length);
+        this.offer(artifacts);
+      }
+      await this.#pace();
+    }
     this.#unchecked = 0;
-    held.forEach((batch) => this.offer(batch));
     this.events.planned?.({ ...this.#plan });
     return { ...this.#plan };
+  }
+
+  /**
+   * Lets copies report back now and then (every WALK_SLICE_MS), and waits while the queue is
+   * above its high mark, so that memory does not grow with the size of the tree.
+   */
+  async #pace(): Promise<void> {
+    if (this.queue.pending > HIGH_WATER) {
+      await this.queue.below(LOW_WATER);
+      this.#slice = performance.now();
+    } else if (performance.now() - this.#slice > WALK_SLICE_MS) {
+      await letOthersRun();
+      this.#slice = performance.now();
+    }
+  }
+
+  /**
+   * Offers the artifacts walked before the listing was complete, in walk order. Only those the
+   * target lacks become objects, unless each present one is to be told; the queue is kept
+   * below its high mark meanwhile.
+   */
+  async #offerHeld(held: PathSet): Promise<void> {
+    if (held.size === 0) return;
+    const paths = this.events.present || this.refreshing ? held : this.index.missing(held);
+    let batch: Artifact[] = [];
+    let missing = 0;
+    for (const path of paths) {
+      batch.push({ path, size: 0, mtime: 0, ...parseArtifactName(path)! });
+      missing++;
+      if (batch.length < 1024) continue;
+      this.offer(batch);
+      batch = [];
+      if (this.queue.pending > HIGH_WATER) await this.queue.below(LOW_WATER);
+    }
+    this.offer(batch);
+    this.#unchecked = Math.max(0, this.#unchecked - held.size);
+    if (!this.events.present && !this.refreshing) this.#plan.present += held.size - missing;
   }
 }
 

@@ -95,7 +95,7 @@ export class UploadQueue {
     refreshed: 0,
   };
   #groups = new Map<string, Group>();
-  /** Paths enqueued and not failed: never put twice. */
+  /** Paths enqueued and not finished: never put twice (the index has those stored). */
   #taken = new Set<string>();
   #failedGroups = new Set<string>();
   /** Ready to put, oldest first from `#head`; only `limiter.max` are handed to the limiter. */
@@ -132,7 +132,7 @@ export class UploadQueue {
     return this.#active + (this.#ready.length - this.#head) + this.#held;
   }
 
-  /** Whether `path` was enqueued already (and did not fail). */
+  /** Whether `path` is enqueued and not finished (once stored, the index has it). */
   has(path: string): boolean {
     return this.#taken.has(path);
   }
@@ -274,7 +274,6 @@ export class UploadQueue {
       this.totals.unknown++;
       return false;
     }
-    this.#taken.add(a.path);
     index.add(a.path);
     this.totals.stored++;
     this.totals.storedBytes += a.size;
@@ -349,6 +348,7 @@ export class UploadQueue {
         signal: abort,
       });
       index.add(a.path);
+      this.#taken.delete(a.path);
       if (result === "stored") {
         this.totals.stored++;
         this.totals.storedBytes += a.size;

@@ -36,7 +36,8 @@ export const CLAIMED = 2;
 export type WalkReply =
   | {
     kind: "files";
-    paths: string[];
+    /** The paths, joined by NUL (no file name holds one): one string to pass, not thousands. */
+    paths: string;
     /** Sizes and modification times by index (null without metadata). */
     sizes: Float64Array | null;
     mtimes: Float64Array | null;
@@ -61,8 +62,8 @@ const TAKE_EVERY_MS = 4;
 /**
  * The files of the tree below `root`, in batches (see `walkTree` for what is listed): with
  * `background` walked on a thread of its own, so that the caller's own work runs at the same
- * time; without, in-process, with a helper thread for a walk that has taken `helperAfterMs`
- * (`Infinity`: never) and is not half done. With 0 the helper starts at once and claims the
+ * time; without, in-process, with a helper thread (unless `lean`) for a walk that has taken
+ * `helperAfterMs` (`Infinity`: never) and is not half done. With 0 the helper starts at once and claims the
  * first subdirectory (a fixed order, for tests).
  */
 export function listTree(
@@ -72,7 +73,7 @@ export function listTree(
   helperAfterMs = HELPER_AFTER_MS,
 ): AsyncIterable<Entry[]> {
   if (options.background) return listInThread(root, displayUrl, options);
-  return listInProcess(root, displayUrl, options, helperAfterMs);
+  return listInProcess(root, displayUrl, options, options.lean ? Infinity : helperAfterMs);
 }
 
 /** A walk worker and the replies it sent that were not taken yet. */
@@ -306,8 +307,8 @@ function noteLinks(displayUrl: string, links: readonly string[], options: ListOp
 
 /** The entries of a batch of files. */
 function entriesOf(batch: Extract<WalkReply, { kind: "files" }>): Entry[] {
-  const { paths, sizes, mtimes } = batch;
-  const entries = paths.map((path, i): Entry => ({
+  const { sizes, mtimes } = batch;
+  const entries = batch.paths.split("\0").map((path, i): Entry => ({
     path,
     size: sizes ? sizes[i] : 0,
     mtime: mtimes ? mtimes[i] : 0,

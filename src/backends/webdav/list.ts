@@ -4,6 +4,7 @@
  */
 import { BackendError, type Entry, isAbortError, type ListOptions } from "../backend.ts";
 import { withRetry } from "../retry.ts";
+import { SeenPaths } from "./seen_paths.ts";
 import type { DavClient } from "./client.ts";
 import {
   type DavResource,
@@ -47,9 +48,9 @@ function isServerTemp(path: string): boolean {
 export async function* listTree(ctx: ListContext, options: ListOptions): AsyncIterable<Entry[]> {
   options.signal?.throwIfAborted();
   const metadata = options.metadata ?? true;
-  let listed: Set<string> | null = null;
+  let listed: SeenPaths | null = null;
   if (ctx.infinity !== false) {
-    const seen = new Set<string>();
+    const seen = new SeenPaths();
     try {
       for await (const batch of listInfinity(ctx, options, metadata)) {
         for (const e of batch) seen.add(e.path);

@@ -34,8 +34,9 @@ export interface WatchSettings {
   /** Time between periodic rescans of the source, in ms. */
   rescanIntervalMs: number;
   /**
-   * What the target held when an earlier run saved its index: until this run's listing is done,
-   * artifacts in it wait for the listing instead of being uploaded at once.
+   * The index an earlier run saved (see `RemoteIndex.load`): it becomes this run's index, and
+   * until this run's listing is done, artifacts it lists wait for the listing instead of being
+   * uploaded at once.
    */
   previousIndex?: RemoteIndex;
   /** Where to save the index (after the listing, now and then, and at the end). */
@@ -108,7 +109,8 @@ export class Watcher {
   #retries: RetryBook;
   /** Artifacts the previous index says the target has, waiting for this run's listing. */
   #deferred = new Map<string, Artifact>();
-  #previous?: RemoteIndex;
+  /** This run's listing is done (the index holds no saved entries any more). */
+  #listed = false;
   #reconciled?: Promise<UploadPlan>;
   #halt = new AbortController();
   #signal: AbortSignal;
@@ -129,10 +131,11 @@ export class Watcher {
 
   constructor(readonly settings: WatchSettings, readonly observer: WatchObserver = {}) {
     const { source, filter, limiter } = settings;
+    // What the saved index lists waits for this run's listing to confirm it.
+    settings.previousIndex?.unconfirm();
     this.#signal = settings.abort
       ? AbortSignal.any([settings.abort, this.#halt.signal])
       : this.#halt.signal;
-    this.#previous = settings.previousIndex;
     this.gate = new OutageGate({
       refused: (err) => this.#refuse(err),
       down: (err) => {
@@ -179,7 +182,7 @@ export class Watcher {
       targetFailed: (err) => this.#refusal || this.#warn(err.message),
       warning: (message) => this.#warn(message),
       removedOrphans: (n) => observer.removedOrphans?.(n),
-    });
+    }, settings.previousIndex);
     this.#saver = new IndexSaver(this.session.index, settings.indexFile, (m) => this.#warn(m));
     this.#settler = new Settler({
       root: source.root,
@@ -289,7 +292,7 @@ export class Watcher {
     })().then(ready.resolve, ready.reject);
     const plan = await this.session.reconcile();
     this.#saver.listed();
-    this.#previous = undefined;
+    this.#listed = true;
     const deferred = [...this.#deferred.values()];
     this.#deferred.clear();
     this.#offer(deferred);
@@ -307,11 +310,10 @@ export class Watcher {
 
   /** Settled artifacts go to the queue, except those to check against the listing first. */
   #offer(artifacts: Artifact[]): void {
-    const previous = this.#previous;
-    const now = previous ? artifacts.filter((a) => !previous.has(a.path)) : artifacts;
-    if (previous) {
-      for (const a of artifacts) if (previous.has(a.path)) this.#deferred.set(a.path, a);
-    }
+    const { index } = this.session;
+    const saved = (a: Artifact) => !this.#listed && index.saved(a.path);
+    const now = this.#listed ? artifacts : artifacts.filter((a) => !saved(a));
+    if (!this.#listed) { for (const a of artifacts) if (saved(a)) this.#deferred.set(a.path, a); }
     this.session.offer(now);
     this.observer.changed?.();
   }
