@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { FileBackend } from "../src/backends/file/file.ts";
 import { absolutePath, FILE_FEATURES } from "../src/backends/file/location.ts";
+import { listTree } from "../src/backends/file/tree_lister.ts";
 import { openBackend } from "../src/backends/registry.ts";
 import { backendConformance } from "./backend_conformance.ts";
 
@@ -57,16 +58,17 @@ Deno.test("file backend: lists linked files, never follows links to directories,
     await Deno.symlink(join(cache, "real"), join(cache, "alias")); // inside the cache
     await Deno.symlink(dir, join(cache, "up")); // above the cache
     await Deno.symlink("/", join(cache, "real/slash")); // the root of everything
-    for (const background of [false, true]) {
+    for (const helperAfterMs of [Infinity, 0]) {
       const notes: string[] = [];
       const warnings: string[] = [];
       const entries = [];
       const options = {
-        background,
         onNote: (m: string) => notes.push(m),
         onWarning: (m: string) => warnings.push(m),
       };
-      for await (const batch of new FileBackend(cache).list(options)) entries.push(...batch);
+      for await (const batch of listTree(cache, `file://${cache}`, options, helperAfterMs)) {
+        entries.push(...batch);
+      }
       entries.sort((a, b) => (a.path < b.path ? -1 : 1));
       assert.deepEqual(entries.map((e) => [e.path, e.size, e.isLink ?? false]), [
         ["link", 5, true],
@@ -191,7 +193,7 @@ Deno.test("file backend: local paths are made absolute and normalized", () => {
   assert.equal(absolutePath("/.."), "/");
 });
 
-Deno.test("file: a listing on its own thread, larger than it may run ahead, arrives whole, once", async () => {
+Deno.test("file: a listing with its helper thread, larger than it may run ahead, arrives whole, once", async () => {
   const root = await Deno.makeTempDir();
   try {
     const expected = new Set<string>();
@@ -205,7 +207,8 @@ Deno.test("file: a listing on its own thread, larger than it may run ahead, arri
     }
     const backend = new FileBackend(root);
     const seen: string[] = [];
-    for await (const batch of backend.list({ background: true })) {
+    const listed = (options = {}) => listTree(root, `file://${root}`, options, 0);
+    for await (const batch of listed()) {
       // A slow consumer: the walk waits for it instead of piling up batches.
       await new Promise((r) => setTimeout(r, 5));
       for (const e of batch) {
@@ -218,11 +221,11 @@ Deno.test("file: a listing on its own thread, larger than it may run ahead, arri
     const inProcess = (await Array.fromAsync(backend.list())).flat().map((e) => e.path);
     assert.deepEqual(seen.toSorted(), inProcess.toSorted(), "the same files as in-process");
     // A consumer that stops early ends the walk (no hang, no thread left behind).
-    for await (const _ of backend.list({ metadata: false, background: true })) break;
+    for await (const _ of listed({ metadata: false })) break;
     const ac = new AbortController();
     let batches = 0;
     await assert.rejects(async () => {
-      for await (const _ of backend.list({ signal: ac.signal, background: true })) {
+      for await (const _ of listed({ signal: ac.signal })) {
         if (++batches === 1) ac.abort(new DOMException("stop", "AbortError"));
       }
     }, /stop/);

@@ -47,11 +47,6 @@ export interface ListOptions extends CallOptions {
    */
   onNote?: (message: string) => void;
   /**
-   * The caller does other work while the listing runs (an upload walks its source meanwhile):
-   * a backend may then list on a thread of its own, so that both go at once.
-   */
-  background?: boolean;
-  /**
    * Memory matters more than speed (the caller keeps much per file): a backend lists on the
    * caller's thread alone, without a helper thread (a thread takes some 25 MB).
    */

@@ -60,10 +60,9 @@ const HELPER_AFTER_MS = 25;
 const TAKE_EVERY_MS = 4;
 
 /**
- * The files of the tree below `root`, in batches (see `walkTree` for what is listed): with
- * `background` walked on a thread of its own, so that the caller's own work runs at the same
- * time; without, in-process, with a helper thread (unless `lean`) for a walk that has taken
- * `helperAfterMs` (`Infinity`: never) and is not half done. With 0 the helper starts at once and claims the
+ * The files of the tree below `root`, in batches (see `walkTree` for what is listed), walked
+ * in-process, with a helper thread (unless `lean`) for a walk that has taken `helperAfterMs`
+ * (`Infinity`: never) and is not half done. With 0 the helper starts at once and claims the
  * first subdirectory (a fixed order, for tests).
  */
 export function listTree(
@@ -72,7 +71,6 @@ export function listTree(
   options: ListOptions = {},
   helperAfterMs = HELPER_AFTER_MS,
 ): AsyncIterable<Entry[]> {
-  if (options.background) return listInThread(root, displayUrl, options);
   return listInProcess(root, displayUrl, options, options.lean ? Infinity : helperAfterMs);
 }
 
@@ -158,43 +156,6 @@ class WalkThread {
     Atomics.store(this.control, CANCEL, 1);
     Atomics.notify(this.control, TAKEN);
     this.#worker.terminate();
-  }
-}
-
-/** The files of the tree below `root`, walked on a worker thread, in batches. */
-async function* listInThread(
-  root: string,
-  displayUrl: string,
-  options: ListOptions = {},
-): AsyncGenerator<Entry[]> {
-  const { signal, onWarning } = options;
-  signal?.throwIfAborted();
-  let thread: WalkThread;
-  try {
-    const request = { root, displayUrl, metadata: options.metadata ?? true };
-    thread = new WalkThread(request, onWarning, 0, options.onNote ?? onWarning);
-  } catch {
-    yield* listInProcess(root, displayUrl, options, Infinity);
-    return;
-  }
-  try {
-    for (;;) {
-      yield* thread.take();
-      if (thread.ended) return;
-      if (thread.died) {
-        // The thread could not run at all: walk here instead. Once it answered, that is a
-        // failure of the listing.
-        if (thread.answered) {
-          throw new BackendError(`cannot list ${displayUrl}: the listing stopped`);
-        }
-        yield* listInProcess(root, displayUrl, options, Infinity);
-        return;
-      }
-      await thread.wait(signal);
-      signal?.throwIfAborted();
-    }
-  } finally {
-    thread.close();
   }
 }
 
