@@ -20,6 +20,7 @@ const SHARED = [
   "delegating.ts",
   "clock.ts",
   "event_loop.ts",
+  "libc.ts",
   "threads.ts",
 ];
 /** The process and the terminal: only src/cli/ uses them. */

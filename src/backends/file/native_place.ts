@@ -7,6 +7,7 @@
  * OS, musl, NFS), `nativePlace` says "unsupported" and the portable way is used.
  */
 import type { CancelCheck, PlaceJob, PlaceOutcome } from "./place_job.ts";
+import { lastErrno, openLibc } from "../libc.ts";
 
 const O_RDONLY = 0;
 const O_WRONLY = 1;
@@ -63,25 +64,12 @@ const SYMBOLS = {
 
 type Libc = Deno.DynamicLibrary<typeof SYMBOLS>["symbols"];
 
-let libc: Libc | null | undefined;
-
-/** libc's functions, or null where they cannot be loaded (not Linux/glibc, no permission). */
-function loadLibc(): Libc | null {
-  if (libc !== undefined) return libc;
-  try {
-    libc = Deno.build.os === "linux" ? Deno.dlopen("libc.so.6", SYMBOLS).symbols : null;
-  } catch {
-    libc = null;
-  }
-  return libc;
-}
-
 const encoder = new TextEncoder();
 const cString = (s: string) => encoder.encode(`${s}\0`);
 
 /** An error as Deno's own file calls make them: the text, and the errno name as `code`. */
 function systemError(c: Libc, call: string, path: string): Error & { code: string } {
-  const errno = new Deno.UnsafePointerView(c.__errno_location()!).getInt32();
+  const errno = lastErrno(c.__errno_location);
   const [code, text] = ERRNO[errno] ?? [`E${errno}`, `errno ${errno}`];
   return Object.assign(new Error(`${text} (os error ${errno}): ${call} '${path}'`), { code });
 }
@@ -137,7 +125,7 @@ export function nativePlace(
   madeDirs: Set<string>,
   check: CancelCheck,
 ): PlaceOutcome | "unsupported" {
-  const c = loadLibc();
+  const c = openLibc(SYMBOLS);
   if (!c || !job.exclusive) return "unsupported";
   const dir = job.target.slice(0, job.target.lastIndexOf("/"));
   const src = c.open(cString(job.source), O_RDONLY | O_CLOEXEC, 0);

@@ -7,6 +7,8 @@
  * `TreeWatch.open` throws and the caller rescans instead.
  */
 
+import { lastErrno, openLibc } from "../../backends/libc.ts";
+
 const IN_ATTRIB = 0x4;
 const IN_CLOSE_WRITE = 0x8;
 const IN_MOVED_FROM = 0x40;
@@ -49,21 +51,8 @@ const SYMBOLS = {
 
 type Libc = Deno.DynamicLibrary<typeof SYMBOLS>["symbols"];
 
-let libc: Libc | null | undefined;
-
-function loadLibc(): Libc | null {
-  if (libc !== undefined) return libc;
-  try {
-    libc = Deno.build.os === "linux" ? Deno.dlopen("libc.so.6", SYMBOLS).symbols : null;
-  } catch {
-    libc = null;
-  }
-  return libc;
-}
-
 function errno(c: Libc): number {
-  const at = c.__errno_location();
-  return at === null ? 0 : new Deno.UnsafePointerView(at).getInt32();
+  return lastErrno(c.__errno_location);
 }
 
 function failure(call: string, code: number): Error {
@@ -113,7 +102,7 @@ export class TreeWatch {
    * reports to `events`. Throws where inotify is not available or its limits are reached.
    */
   static open(root: string, events: TreeWatchEvents): TreeWatch {
-    const c = loadLibc();
+    const c = openLibc(SYMBOLS);
     if (!c) throw new Error("inotify is not available here (no Linux libc)");
     const fd = c.inotify_init1(NONBLOCK | CLOEXEC);
     if (fd < 0) throw failure("inotify_init1", errno(c));
